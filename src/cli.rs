@@ -1,0 +1,220 @@
+//! The command line as clap parses it: flag names, short forms and help text.
+//! Values are only parsed here; `config` checks how they combine.
+
+use std::str::FromStr;
+
+use clap::{ArgGroup, Parser, ValueEnum};
+
+/// Move REST resources between HTTP APIs, YAML/JSON files, directories and pipes.
+///
+/// ORIGIN... are read, merged (a later origin wins on the same uri), ordered parents
+/// first, and written to DESTINATION. An endpoint is `-` (stdin/stdout), `null`, an
+/// http(s) URL, a `.yaml`/`.yml`, `.json` or `.jsonl`/`.ndjson` file, or a directory.
+#[derive(Debug, Parser)]
+#[command(name = "resource-sync", version, about, long_about)]
+#[command(group(ArgGroup::new("format").args(["json", "yaml"])))]
+#[command(group(ArgGroup::new("schema").args(["hal", "simple"])))]
+#[command(group(ArgGroup::new("follow").args(["follow_all", "follow_child", "follow_page", "follow_none"])))]
+pub struct Cli {
+    /// Endpoints: one or more origins, then the destination.
+    #[arg(value_name = "ORIGIN... DESTINATION", required_unless_present = "generate", num_args = 2..)]
+    pub endpoints: Vec<String>,
+
+    /// Write JSON to the destination (default for HTTP).
+    #[arg(short = 'j', long)]
+    pub json: bool,
+    /// Write YAML to the destination (default for files, directories and stdout).
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
+
+    /// Resources use HAL links: `_links.self.href`, `parent:*`, `child:*` (default).
+    #[arg(long)]
+    pub hal: bool,
+    /// Resources carry `id`, `type`, `uri`, `parents`, `links`, `embedded` fields.
+    #[arg(short = 's', long)]
+    pub simple: bool,
+
+    /// Remove at the destination what the origins do not hold.
+    #[arg(long = "rm")]
+    pub remove: bool,
+
+    /// HTTP basic auth user; the password comes from RESOURCE_SYNC_PASSWORD or a prompt.
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Follow every link except `self` when reading HTTP.
+    #[arg(short = 'a', long)]
+    pub follow_all: bool,
+    /// Follow pages and `child:*` links when reading HTTP.
+    #[arg(short = 'c', long)]
+    pub follow_child: bool,
+    /// Follow only `next`/`prev` pages when reading HTTP (default).
+    #[arg(short = 'p', long)]
+    pub follow_page: bool,
+    /// Follow no links when reading HTTP.
+    #[arg(short = 'n', long)]
+    pub follow_none: bool,
+
+    /// Resources per write request where the server supports batches (PATCH).
+    #[arg(short = 'b', long, value_name = "N", default_value = "1")]
+    pub batch_size: PositiveCount,
+    /// Page size asked of the server, sent as the X-Request-Limit header.
+    #[arg(short = 'l', long, value_name = "N", default_value = "100")]
+    pub limit: PositiveCount,
+    /// Attempts per HTTP request before giving up.
+    #[arg(short = 'm', long, value_name = "N", default_value = "3")]
+    pub max_attempts: PositiveCount,
+    /// One stderr line per HTTP request and per file written.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Print what would change (create/update/delete lines) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a unified diff of every resource that changes.
+    #[arg(long)]
+    pub diff: bool,
+    /// HTTP requests in flight at once.
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub concurrency: PositiveCount,
+    /// Extra header on every HTTP request ('Name: value'); repeatable.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<Header>,
+    /// Keep only resources of this type; repeatable.
+    #[arg(long = "type", value_name = "T")]
+    pub types: Vec<String>,
+    /// Keep only resources whose field at a dotted PATH equals VALUE; repeatable, all must hold.
+    #[arg(long = "match", value_name = "PATH=VALUE")]
+    pub matches: Vec<MatchExpr>,
+    /// Do not add the parents of kept resources.
+    #[arg(long)]
+    pub no_parents: bool,
+    /// Stop at the first resource that cannot be written.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value = "30")]
+    pub timeout: PositiveCount,
+    /// No progress bar and no summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Pages read from one starting URL before the run fails.
+    #[arg(long, value_name = "N", default_value = "10000")]
+    pub max_pages: PositiveCount,
+
+    /// Print shell completions or the man page and exit.
+    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Generate {
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    Man,
+}
+
+/// An integer of at least 1 (sizes, counts, attempts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositiveCount(pub u64);
+
+impl FromStr for PositiveCount {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => Ok(PositiveCount(n as u64)),
+            Ok(_) => Err(format!("must be a positive integer, got {text}")),
+            Err(_) => Err(format!("not an integer: {text}")),
+        }
+    }
+}
+
+/// A `Name: value` header given with `-H`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl FromStr for Header {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, value) = text
+            .split_once(':')
+            .ok_or_else(|| "expected 'Name: value'".to_string())?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(is_header_name_byte) {
+            return Err(format!("invalid header name {name:?}"));
+        }
+        Ok(Header {
+            name: name.to_string(),
+            value: value.trim().to_string(),
+        })
+    }
+}
+
+fn is_header_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// `--match PATH=VALUE`: a dotted field path and the text its value must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchExpr {
+    pub path: Vec<String>,
+    pub value: String,
+}
+
+impl FromStr for MatchExpr {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (path, value) = text
+            .split_once('=')
+            .ok_or_else(|| "expected PATH=VALUE".to_string())?;
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(format!("invalid field path {path:?}"));
+        }
+        Ok(MatchExpr {
+            path: path.split('.').map(str::to_string).collect(),
+            value: value.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_count_rejects_zero_and_negatives() {
+        assert_eq!("5".parse::<PositiveCount>(), Ok(PositiveCount(5)));
+        assert!("0".parse::<PositiveCount>().is_err());
+        assert!("-3".parse::<PositiveCount>().is_err());
+        assert!("x".parse::<PositiveCount>().is_err());
+    }
+
+    #[test]
+    fn header_splits_on_first_colon() {
+        let header: Header = "X-Trace: a:b".parse().unwrap();
+        assert_eq!(header.name, "X-Trace");
+        assert_eq!(header.value, "a:b");
+        assert!("NoColon".parse::<Header>().is_err());
+        assert!("Bad Name: x".parse::<Header>().is_err());
+    }
+
+    #[test]
+    fn match_expr_parses_dotted_path() {
+        let expr: MatchExpr = "meta.owner=ana=b".parse().unwrap();
+        assert_eq!(expr.path, vec!["meta", "owner"]);
+        assert_eq!(expr.value, "ana=b");
+        assert!("novalue".parse::<MatchExpr>().is_err());
+        assert!("a..b=1".parse::<MatchExpr>().is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

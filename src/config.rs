@@ -1,0 +1,358 @@
+//! The validated, immutable run configuration built from the parsed command line.
+//! The only place that checks how flags combine; everything downstream takes `&Config`.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, MatchExpr};
+use crate::endpoint::{EndpointSpec, FileKind};
+use crate::exit_code::usage;
+use crate::format::Format;
+use crate::schema::FollowMode;
+
+/// Which schema reads identity out of resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    Hal,
+    Simple,
+}
+
+/// Credentials sent with every HTTP request (never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic { username: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => write!(f, "None"),
+            Auth::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+            Auth::Bearer(_) => write!(f, "Bearer(<redacted>)"),
+        }
+    }
+}
+
+/// Everything HTTP endpoints need.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub auth: Auth,
+    pub headers: Vec<(String, String)>,
+    pub limit: u64,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub max_pages: u64,
+}
+
+/// Which resources are kept after reading.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub types: Vec<String>,
+    pub matches: Vec<MatchExpr>,
+    pub keep_parents: bool,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty() && self.matches.is_empty()
+    }
+}
+
+/// The run, as decided.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub origins: Vec<EndpointSpec>,
+    pub destination: EndpointSpec,
+    pub format: Format,
+    pub schema: SchemaKind,
+    pub follow: FollowMode,
+    pub remove: bool,
+    pub batch_size: usize,
+    pub http: HttpSettings,
+    pub filters: Filters,
+    pub verbose: bool,
+    pub quiet: bool,
+    pub dry_run: bool,
+    pub diff: bool,
+    pub fail_fast: bool,
+}
+
+/// Where secrets come from, so tests can supply them without a terminal.
+pub trait SecretSource {
+    fn var(&self, name: &str) -> Option<String>;
+    fn prompt_password(&self, username: &str) -> Result<String>;
+}
+
+/// Environment variables and the terminal.
+pub struct ProcessSecrets;
+
+impl SecretSource for ProcessSecrets {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|value| !value.is_empty())
+    }
+
+    fn prompt_password(&self, username: &str) -> Result<String> {
+        rpassword::prompt_password(format!("Password for {username}: ")).map_err(|error| {
+            usage(format!(
+                "--username needs a password: set RESOURCE_SYNC_PASSWORD or run on a terminal ({error})"
+            ))
+        })
+    }
+}
+
+impl Config {
+    /// Validate the command line into a configuration.
+    pub fn from_cli(cli: Cli, secrets: &dyn SecretSource) -> Result<Config> {
+        let (destination_arg, origin_args) = cli
+            .endpoints
+            .split_last()
+            .ok_or_else(|| usage("expected ORIGIN... DESTINATION"))?;
+        let destination = EndpointSpec::parse(destination_arg)?;
+        let origins = origin_args
+            .iter()
+            .map(|arg| EndpointSpec::parse(arg))
+            .collect::<Result<Vec<_>>>()?;
+        for (origin, arg) in origins.iter().zip(origin_args) {
+            check_origin_exists(origin, arg)?;
+            if same_endpoint(origin, &destination) {
+                return Err(usage(format!(
+                    "origin {arg} is the same as the destination {destination_arg}"
+                )));
+            }
+        }
+        check_destination_parent(&destination, destination_arg)?;
+        let format = choose_format(&cli, &destination)?;
+        Ok(Config {
+            format,
+            schema: if cli.simple { SchemaKind::Simple } else { SchemaKind::Hal },
+            follow: follow_mode(&cli),
+            remove: cli.remove,
+            batch_size: cli.batch_size.0 as usize,
+            http: http_settings(&cli, secrets)?,
+            filters: Filters {
+                types: cli.types.clone(),
+                matches: cli.matches.clone(),
+                keep_parents: !cli.no_parents,
+            },
+            verbose: cli.verbose,
+            quiet: cli.quiet,
+            dry_run: cli.dry_run,
+            diff: cli.diff,
+            fail_fast: cli.fail_fast,
+            origins,
+            destination,
+        })
+    }
+}
+
+fn follow_mode(cli: &Cli) -> FollowMode {
+    if cli.follow_all {
+        FollowMode::All
+    } else if cli.follow_child {
+        FollowMode::Child
+    } else if cli.follow_none {
+        FollowMode::None
+    } else {
+        FollowMode::Page
+    }
+}
+
+/// A file's extension fixes its format; `-j`/`-y` choose for the other endpoints.
+fn choose_format(cli: &Cli, destination: &EndpointSpec) -> Result<Format> {
+    let asked = match (cli.json, cli.yaml) {
+        (true, _) => Some(Format::Json),
+        (_, true) => Some(Format::Yaml),
+        _ => None,
+    };
+    if let (EndpointSpec::File(path, kind), Some(asked)) = (destination, asked) {
+        let native = if *kind == FileKind::Yaml { Format::Yaml } else { Format::Json };
+        if asked != native {
+            return Err(usage(format!(
+                "cannot write {} to {}: the file's extension decides its format",
+                if asked == Format::Json { "JSON" } else { "YAML" },
+                path.display()
+            )));
+        }
+    }
+    Ok(asked.unwrap_or_else(|| destination.default_format()))
+}
+
+fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> {
+    let auth = match &cli.username {
+        Some(username) => Auth::Basic {
+            username: username.clone(),
+            password: match secrets.var("RESOURCE_SYNC_PASSWORD") {
+                Some(password) => password,
+                None => secrets.prompt_password(username)?,
+            },
+        },
+        None => match secrets.var("RESOURCE_SYNC_TOKEN") {
+            Some(token) => Auth::Bearer(token),
+            None => Auth::None,
+        },
+    };
+    Ok(HttpSettings {
+        auth,
+        headers: cli.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+        limit: cli.limit.0,
+        max_attempts: u32::try_from(cli.max_attempts.0).unwrap_or(u32::MAX),
+        timeout: Duration::from_secs(cli.timeout.0),
+        concurrency: usize::try_from(cli.concurrency.0).unwrap_or(usize::MAX),
+        max_pages: cli.max_pages.0,
+    })
+}
+
+/// A file or directory origin must exist; naming the argument helps spot a typo.
+fn check_origin_exists(origin: &EndpointSpec, arg: &str) -> Result<()> {
+    match origin {
+        EndpointSpec::Directory(path) if !path.is_dir() => Err(usage(if path.exists() {
+            format!("origin {arg} is not a directory")
+        } else {
+            format!("origin {arg} does not exist")
+        })),
+        EndpointSpec::File(path, _) if !path.is_file() => {
+            Err(usage(format!("origin {arg} does not exist or is not a file")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A directory destination is created if missing, but its parent folder must exist.
+fn check_destination_parent(destination: &EndpointSpec, arg: &str) -> Result<()> {
+    if let EndpointSpec::Directory(path) = destination {
+        if path.exists() && !path.is_dir() {
+            return Err(usage(format!("destination {arg} exists and is not a directory")));
+        }
+        let absolute = absolute(path);
+        let parent = absolute.parent().unwrap_or(Path::new("/"));
+        if !parent.is_dir() {
+            return Err(usage(format!(
+                "destination {arg}: its parent folder {} does not exist",
+                parent.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Two endpoints are the same when they name the same place (SPEC 1).
+pub fn same_endpoint(a: &EndpointSpec, b: &EndpointSpec) -> bool {
+    match (a, b) {
+        (EndpointSpec::Http(a), EndpointSpec::Http(b)) => normalized_url(a) == normalized_url(b),
+        (EndpointSpec::File(a, _) | EndpointSpec::Directory(a), EndpointSpec::File(b, _) | EndpointSpec::Directory(b)) => {
+            resolved_path(a) == resolved_path(b)
+        }
+        _ => false,
+    }
+}
+
+/// Scheme and host lower-cased, default port dropped (the url crate does both), no trailing `/`.
+fn normalized_url(url: &url::Url) -> String {
+    let mut text = url.to_string();
+    if url.query().is_none() && url.fragment().is_none() {
+        while text.ends_with('/') {
+            text.pop();
+        }
+    } else if let Some(query_start) = text.find('?') {
+        let (path, rest) = text.split_at(query_start);
+        text = format!("{}{}", path.trim_end_matches('/'), rest);
+    }
+    text
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Absolute, with `.`/`..` resolved and symlinks followed as far as the path exists.
+fn resolved_path(path: &Path) -> PathBuf {
+    let absolute = absolute(path);
+    let mut existing = absolute.clone();
+    let mut missing = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                missing.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    for name in missing.into_iter().rev() {
+        resolved.push(name);
+    }
+    lexically_normal(&resolved)
+}
+
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    struct NoSecrets;
+    impl SecretSource for NoSecrets {
+        fn var(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn prompt_password(&self, _username: &str) -> Result<String> {
+            Err(usage("no terminal"))
+        }
+    }
+
+    fn config(args: &[&str]) -> Result<Config> {
+        let cli = Cli::try_parse_from(std::iter::once("resource-sync").chain(args.iter().copied()))?;
+        Config::from_cli(cli, &NoSecrets)
+    }
+
+    #[test]
+    fn same_url_after_normalising() {
+        let url = |text| EndpointSpec::parse(text).unwrap();
+        assert!(same_endpoint(&url("HTTP://Example.COM:80/api/"), &url("http://example.com/api")));
+        assert!(!same_endpoint(&url("http://h/api?x=1"), &url("http://h/api")));
+        assert!(same_endpoint(&url("https://h:443/a/?x=1"), &url("https://h/a?x=1")));
+    }
+
+    #[test]
+    fn same_directory_in_different_spellings() {
+        let dir = std::env::temp_dir();
+        let a = EndpointSpec::Directory(dir.join("d"));
+        let b = EndpointSpec::Directory(dir.join("./x/../d/"));
+        assert!(same_endpoint(&a, &b));
+    }
+
+    #[test]
+    fn format_follows_destination_and_flags() {
+        assert_eq!(config(&["null", "http://h/api"]).unwrap().format, Format::Json);
+        assert_eq!(config(&["null", "-"]).unwrap().format, Format::Yaml);
+        assert_eq!(config(&["-j", "null", "-"]).unwrap().format, Format::Json);
+        assert!(config(&["-j", "null", "/tmp/x.yaml"]).is_err());
+    }
+
+    #[test]
+    fn missing_origin_and_password_are_usage_errors() {
+        let error = config(&["/no/such/dir", "-"]).unwrap_err();
+        assert_eq!(crate::exit_code::exit_for_error(&error), crate::exit_code::Exit::Usage);
+        assert!(error.to_string().contains("/no/such/dir"));
+        assert!(config(&["--username", "u", "null", "-"]).is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! One file holding every resource: multi-document YAML, a JSON array, or JSON Lines.
+//! Written whole and atomically; an existing file is replaced only with `--rm`.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::parse::{read_resources, Encoding};
+use super::{Context, Endpoint, Found, WriteSet};
+use crate::exit_code::usage;
+use crate::format::json::to_json_line;
+use crate::format::Format;
+use crate::report::{Op, Outcome, Status};
+
+/// Which single-file layout, decided by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.yaml`/`.yml`: `---` before each resource.
+    Yaml,
+    /// `.json`: one array of resources.
+    Json,
+    /// `.jsonl`/`.ndjson`: one resource per line.
+    JsonLines,
+}
+
+impl FileKind {
+    pub fn from_path(argument: &str) -> Option<FileKind> {
+        let kinds = [
+            (".yaml", FileKind::Yaml),
+            (".yml", FileKind::Yaml),
+            (".json", FileKind::Json),
+            (".jsonl", FileKind::JsonLines),
+            (".ndjson", FileKind::JsonLines),
+        ];
+        kinds
+            .into_iter()
+            .find(|(extension, _)| argument.ends_with(extension))
+            .map(|(_, kind)| kind)
+    }
+}
+
+pub struct FileEndpoint {
+    path: PathBuf,
+    kind: FileKind,
+}
+
+impl FileEndpoint {
+    pub fn new(path: PathBuf, kind: FileKind) -> Self {
+        FileEndpoint { path, kind }
+    }
+
+    /// The whole file's text for resources in write order.
+    fn render(&self, set: &WriteSet<'_>, format: Format) -> String {
+        let bodies = set.order.iter().map(|&index| &set.resources[index].body);
+        match self.kind {
+            FileKind::Json => to_json_line(&Value::Array(bodies.cloned().collect())),
+            FileKind::Yaml | FileKind::JsonLines => bodies.map(|body| format.serialize(body)).collect(),
+        }
+    }
+}
+
+impl Endpoint for FileEndpoint {
+    fn check_writable(&self, context: &Context<'_>) -> Result<()> {
+        if self.path.exists() && !context.config.remove {
+            return Err(usage(format!(
+                "file already exists: {}; use --rm to replace it",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn read<'a>(&'a self, context: &'a Context<'a>, found: &'a mut Found<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let file = File::open(&self.path).with_context(|| format!("opening {}", self.path.display()))?;
+            let encoding = if self.kind == FileKind::Yaml { Encoding::Yaml } else { Encoding::Json };
+            let source = self.path.display().to_string();
+            read_resources(BufReader::new(file), encoding, &source, context.schema, found)
+        })
+    }
+
+    fn write<'a>(&'a self, set: &'a WriteSet<'a>, context: &'a Context<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let text = self.render(set, context.config.format);
+            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+            write_atomically(&self.path, text.as_bytes())?;
+            if context.config.verbose {
+                eprintln!("wrote {}", self.path.display());
+            }
+            for &index in set.order {
+                let resource = &set.resources[index];
+                context
+                    .report
+                    .record(Outcome::new(Op::Create, resource, resource.uri.clone(), Status::Done(None)));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Write through a temporary file in the same folder, then rename over the target,
+/// so a reader (or a crash) sees the old content or the new, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".resource-sync-")
+        .tempfile_in(folder)
+        .with_context(|| format!("creating a temporary file in {}", folder.display()))?;
+    temporary
+        .write_all(bytes)
+        .and_then(|()| temporary.as_file().sync_data())
+        .with_context(|| format!("writing {}", path.display()))?;
+    temporary
+        .persist(path)
+        .map_err(|error| error.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_extension() {
+        assert_eq!(FileKind::from_path("a.yml"), Some(FileKind::Yaml));
+        assert_eq!(FileKind::from_path("a.ndjson"), Some(FileKind::JsonLines));
+        assert_eq!(FileKind::from_path("a.txt"), None);
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.yaml");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,491 @@
+//! The HTTP(S) REST endpoint: a concurrent crawler that reads every linked page once,
+//! and a writer that PUTs (or PATCHes batches) as soon as each resource's parents are in.
+
+mod client;
+mod links;
+
+pub use client::{redact_url, HttpClient, Reply, Request};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use anyhow::{Context as _, Result};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::{Context, Endpoint, Found, WriteSet};
+use crate::exit_code::remote;
+use crate::format::yaml::YamlDocuments;
+use crate::graph::{DependencyGraph, Scheduler};
+use crate::report::{Op, Outcome, Status};
+use crate::resource::Resource;
+use crate::schema::{is_page_relation, FollowMode, Link, Schema};
+
+/// A REST API rooted at a URL.
+pub struct HttpEndpoint {
+    url: Url,
+    /// Whether `OPTIONS` on a collection allows PATCH, asked once per collection.
+    batch_support: Mutex<HashMap<String, bool>>,
+}
+
+impl HttpEndpoint {
+    pub fn new(url: Url) -> Self {
+        HttpEndpoint {
+            url,
+            batch_support: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A resource's uri with scheme, host and port replaced by this endpoint's.
+    pub fn rebase(&self, uri: &str) -> Result<Url> {
+        let mut target = self
+            .url
+            .join(uri)
+            .with_context(|| format!("resource uri {uri:?} is not a valid URL"))?;
+        let _ = target.set_scheme(self.url.scheme());
+        target
+            .set_host(self.url.host_str())
+            .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
+        let _ = target.set_port(self.url.port());
+        Ok(target)
+    }
+}
+
+impl Endpoint for HttpEndpoint {
+    fn read<'a>(&'a self, context: &'a Context<'a>, found: &'a mut Found<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Crawl::new(&self.url, context).run(found))
+    }
+
+    fn write<'a>(&'a self, set: &'a WriteSet<'a>, context: &'a Context<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let clean = self.write_all(set, context).await?;
+            if context.config.remove {
+                self.remove_stale(set, context, clean).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+/// One traversal from a starting URL: every distinct URL fetched at most once.
+struct Crawl<'a> {
+    start: Url,
+    context: &'a Context<'a>,
+    schema: &'a dyn Schema,
+    follow: FollowMode,
+    seen_urls: HashSet<String>,
+    seen_resources: HashSet<String>,
+    pages: u64,
+}
+
+/// What one fetched page yields: resources and the links to follow next.
+struct Harvest {
+    resources: Vec<Resource>,
+    links: Vec<Link>,
+}
+
+impl<'a> Crawl<'a> {
+    fn new(start: &Url, context: &'a Context<'a>) -> Self {
+        Crawl {
+            start: start.clone(),
+            context,
+            schema: context.schema,
+            follow: context.config.follow,
+            seen_urls: HashSet::new(),
+            seen_resources: HashSet::new(),
+            pages: 0,
+        }
+    }
+
+    async fn run(mut self, found: &mut Found<'_>) -> Result<()> {
+        let mut pending = FuturesUnordered::new();
+        let start = self.start.clone();
+        self.seen_urls.insert(normalized_key(&start));
+        pending.push(self.fetch(start));
+        while let Some((url, result)) = pending.next().await {
+            let Some(reply) = self.check_reply(&url, result)? else {
+                continue;
+            };
+            let document = parse_body(&reply)?;
+            let harvest = self.harvest(&document, &reply);
+            for resource in harvest.resources {
+                if self.seen_resources.insert(resource.uri.clone()) {
+                    found(resource)?;
+                }
+            }
+            for link in harvest.links {
+                let Ok(target) = reply.url.join(&link.href) else {
+                    eprintln!("resource-sync: warning: ignoring invalid link {:?} in {}", link.href, redact_url(&url));
+                    continue;
+                };
+                if self.seen_urls.insert(normalized_key(&target)) {
+                    self.pages += 1;
+                    if self.pages >= self.context.config.http.max_pages {
+                        return Err(remote(format!(
+                            "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
+                            self.context.config.http.max_pages,
+                            redact_url(&self.start)
+                        )));
+                    }
+                    pending.push(self.fetch(target));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch(&self, url: Url) -> BoxFuture<'a, (Url, Result<Reply, client::TransportFailure>)> {
+        let http = self.context.http;
+        Box::pin(async move {
+            let request = Request { method: Method::GET, url: url.clone(), body: None };
+            let result = http.send(&request).await;
+            (url, result)
+        })
+    }
+
+    /// A failed start URL fails the run; a 404 on a followed link is only a warning.
+    fn check_reply(&self, url: &Url, result: Result<Reply, client::TransportFailure>) -> Result<Option<Reply>> {
+        let reply = result.map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
+        if reply.is_success() {
+            return Ok(Some(reply));
+        }
+        if reply.status == 404 && *url != self.start {
+            eprintln!("resource-sync: warning: {} answered 404 Not Found; link skipped", redact_url(url));
+            return Ok(None);
+        }
+        Err(remote(format!(
+            "reading {}: {} (after {} attempt(s))",
+            redact_url(url),
+            reply.describe_status(),
+            reply.attempts
+        )))
+    }
+
+    fn harvest(&self, document: &Value, reply: &Reply) -> Harvest {
+        let mut harvest = Harvest { resources: Vec::new(), links: Vec::new() };
+        let members: Vec<&Value> = match document {
+            Value::Array(items) => items.iter().collect(),
+            _ => {
+                if let Ok(resource) = self.schema.identify(document) {
+                    harvest.resources.push(resource);
+                }
+                self.schema.members(document)
+            }
+        };
+        let mut links = self.schema.followed_links(document, self.follow);
+        if self.follow != FollowMode::None {
+            links.extend(links::next_links(&reply.headers));
+        }
+        if members.is_empty() && harvest.resources.is_empty() && links.iter().any(|l| is_page_relation(&l.relation)) {
+            eprintln!(
+                "resource-sync: warning: {} has no members but links another page; not following it",
+                redact_url(&reply.url)
+            );
+            links.retain(|link| !is_page_relation(&link.relation));
+        }
+        harvest.links = links;
+        for member in members {
+            if let Ok(resource) = self.schema.identify(member) {
+                harvest.resources.push(resource);
+            }
+            harvest.links.extend(self.schema.followed_links(member, self.follow));
+        }
+        harvest
+    }
+}
+
+/// Parse a response body by its media type (parameters ignored).
+fn parse_body(reply: &Reply) -> Result<Value> {
+    let media_type = reply
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let place = redact_url(&reply.url);
+    if is_yaml_media_type(&media_type) {
+        let mut documents = YamlDocuments::new(&reply.body[..]);
+        return match documents.next() {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(error)) => Err(remote(format!("reading {place}: {error}"))),
+            None => Ok(Value::Null),
+        };
+    }
+    if is_json_media_type(&media_type) || media_type.is_empty() {
+        return serde_json::from_slice(&reply.body)
+            .map_err(|error| remote(format!("reading {place}: response is not valid JSON: {error}")));
+    }
+    Err(remote(format!("reading {place}: unsupported content type {media_type:?}")))
+}
+
+fn is_json_media_type(media_type: &str) -> bool {
+    matches!(media_type, "application/json" | "text/json") || media_type.ends_with("+json")
+}
+
+fn is_yaml_media_type(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/vnd.yaml"
+    ) || media_type.ends_with("+yaml")
+}
+
+/// URLs compare after lower-casing scheme and host, dropping a default port (the url
+/// crate does these) and sorting query parameters.
+fn normalized_key(url: &Url) -> String {
+    let mut copy = url.clone();
+    copy.set_fragment(None);
+    if url.query().is_some() {
+        let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        pairs.sort();
+        copy.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    copy.to_string()
+}
+
+// ---------------------------------------------------------------- writing
+
+/// The result of one PUT or PATCH, for every resource it carried.
+struct Sent {
+    indices: Vec<usize>,
+    result: Result<Reply, client::TransportFailure>,
+    targets: Vec<String>,
+}
+
+impl HttpEndpoint {
+    /// PUT every resource once its parents are written; returns whether all succeeded.
+    async fn write_all(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<bool> {
+        let config = context.config;
+        let mut scheduler = Scheduler::new(set.graph, set.order);
+        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight_indices: Vec<usize> = Vec::new();
+        let mut all_ok = true;
+        loop {
+            while in_flight.len() < config.http.concurrency {
+                let Some(first) = scheduler.next_ready() else { break };
+                let batch = self.gather_batch(first, set, &mut scheduler, context).await;
+                in_flight_indices.extend(&batch);
+                in_flight.push(self.send_batch(batch, set, context));
+            }
+            let Some(sent) = in_flight.next().await else { break };
+            in_flight_indices.retain(|index| !sent.indices.contains(index));
+            let ok = self.settle(sent, set, &mut scheduler, context);
+            all_ok &= ok;
+            if !ok && config.fail_fast {
+                for index in scheduler.abandon(&in_flight_indices) {
+                    self.skip(index, set, context, "not attempted after --fail-fast stopped the run");
+                }
+            }
+        }
+        Ok(all_ok)
+    }
+
+    /// With `--batch-size` > 1 and a collection that allows PATCH, more ready
+    /// resources of the same collection join the first.
+    async fn gather_batch(&self, first: usize, set: &WriteSet<'_>, scheduler: &mut Scheduler<'_>, context: &Context<'_>) -> Vec<usize> {
+        let batch_size = context.config.batch_size;
+        if batch_size <= 1 {
+            return vec![first];
+        }
+        let collection = collection_of(&set.resources[first].uri);
+        if !self.collection_allows_patch(&collection, context).await {
+            return vec![first];
+        }
+        let mut batch = vec![first];
+        batch.extend(scheduler.take_ready_matching(batch_size - 1, |index| {
+            set.resources[index].kind == set.resources[first].kind
+                && collection_of(&set.resources[index].uri) == collection
+        }));
+        batch
+    }
+
+    async fn collection_allows_patch(&self, collection: &str, context: &Context<'_>) -> bool {
+        if let Some(known) = self.lock_batch_support().get(collection) {
+            return *known;
+        }
+        let allowed = match self.rebase(collection) {
+            Ok(url) => {
+                let request = Request { method: Method::OPTIONS, url, body: None };
+                match context.http.send(&request).await {
+                    Ok(reply) => allows_patch(&reply),
+                    Err(_) => false,
+                }
+            }
+            Err(_) => false,
+        };
+        self.lock_batch_support().insert(collection.to_string(), allowed);
+        allowed
+    }
+
+    fn lock_batch_support(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        // The map only caches answers; a poisoned lock still holds valid entries.
+        self.batch_support.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn send_batch<'s>(&'s self, indices: Vec<usize>, set: &'s WriteSet<'_>, context: &'s Context<'_>) -> BoxFuture<'s, Sent> {
+        Box::pin(async move {
+            let format = context.config.format;
+            let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
+            let built = if resources.len() == 1 {
+                self.rebase(&resources[0].uri).map(|url| {
+                    let body = format.serialize(&resources[0].body).into_bytes();
+                    Request { method: Method::PUT, url, body: Some((body, format.media_type())) }
+                })
+            } else {
+                self.rebase(&collection_of(&resources[0].uri)).map(|url| {
+                    let items: Vec<Value> = resources.iter().map(|r| r.body.clone()).collect();
+                    let body = format.serialize(&serde_json::json!({ "items": items })).into_bytes();
+                    Request { method: Method::PATCH, url, body: Some((body, format.media_type())) }
+                })
+            };
+            let targets: Vec<String> = resources
+                .iter()
+                .map(|r| self.rebase(&r.uri).map(|u| redact_url(&u)).unwrap_or_else(|_| r.uri.clone()))
+                .collect();
+            let result = match built {
+                Ok(request) => context.http.send(&request).await,
+                Err(error) => Err(client::TransportFailure { reason: format!("{error:#}"), attempts: 0 }),
+            };
+            Sent { indices, result, targets }
+        })
+    }
+
+    /// Record a finished request; returns whether it succeeded.
+    fn settle(&self, sent: Sent, set: &WriteSet<'_>, scheduler: &mut Scheduler<'_>, context: &Context<'_>) -> bool {
+        let report = context.report;
+        let (status, attempts, failure) = match &sent.result {
+            Ok(reply) if reply.is_success() => (Some(reply.status), reply.attempts, None),
+            Ok(reply) => (Some(reply.status), reply.attempts, Some(reply.describe_status())),
+            Err(failure) => (None, failure.attempts, Some(failure.reason.clone())),
+        };
+        for (&index, target) in sent.indices.iter().zip(&sent.targets) {
+            let resource = &set.resources[index];
+            let op = if status == Some(201) { Op::Create } else { Op::Update };
+            match &failure {
+                None => {
+                    report.record(Outcome::new(op, resource, target.clone(), Status::Done(status)).with_attempts(attempts));
+                    scheduler.succeeded(index);
+                }
+                Some(reason) => {
+                    report.record(Outcome::new(op, resource, target.clone(), Status::Failed(reason.clone())).with_attempts(attempts));
+                    for skipped in scheduler.failed(index) {
+                        self.skip(skipped, set, context, &format!("a parent failed ({})", resource.uri));
+                    }
+                }
+            }
+        }
+        failure.is_none()
+    }
+
+    fn skip(&self, index: usize, set: &WriteSet<'_>, context: &Context<'_>, reason: &str) {
+        let resource = &set.resources[index];
+        let target = self.rebase(&resource.uri).map(|u| redact_url(&u)).unwrap_or_else(|_| resource.uri.clone());
+        context.report.record(Outcome::new(Op::Update, resource, target, Status::Skipped(reason.to_string())));
+    }
+
+    /// `--rm`: read the destination and DELETE what the origins lack, children first.
+    async fn remove_stale(&self, set: &WriteSet<'_>, context: &Context<'_>, clean: bool) -> Result<()> {
+        let stale = self.stale_resources(set, context).await?;
+        let graph = DependencyGraph::new(&stale);
+        let mut order = graph.write_order(&stale)?;
+        order.reverse();
+        for index in order {
+            let resource = &stale[index];
+            let url = self.rebase(&resource.uri)?;
+            let target = redact_url(&url);
+            if !clean {
+                context.report.record(Outcome::new(Op::Delete, resource, target, Status::Skipped("a write failed, so nothing is deleted".into())));
+                continue;
+            }
+            let request = Request { method: Method::DELETE, url, body: None };
+            let outcome = match context.http.send(&request).await {
+                Ok(reply) if reply.is_success() || reply.status == 404 => {
+                    Outcome::new(Op::Delete, resource, target, Status::Done(Some(reply.status))).with_attempts(reply.attempts)
+                }
+                Ok(reply) => Outcome::new(Op::Delete, resource, target, Status::Failed(reply.describe_status())).with_attempts(reply.attempts),
+                Err(failure) => Outcome::new(Op::Delete, resource, target, Status::Failed(failure.reason)).with_attempts(failure.attempts),
+            };
+            context.report.record(outcome);
+        }
+        Ok(())
+    }
+
+    /// Resources at the destination, of the types being written, that no origin holds.
+    async fn stale_resources(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<Vec<Resource>> {
+        let kinds: HashSet<&str> = set.resources.iter().map(|r| r.kind.as_str()).collect();
+        let wanted: HashSet<String> = set
+            .resources
+            .iter()
+            .filter_map(|r| self.rebase(&r.uri).ok().map(|u| normalized_key(&u)))
+            .collect();
+        let mut stale = Vec::new();
+        Crawl::new(&self.url, context)
+            .run(&mut |resource: Resource| {
+                let key = self.rebase(&resource.uri).map(|u| normalized_key(&u)).unwrap_or_default();
+                if kinds.contains(resource.kind.as_str()) && !wanted.contains(&key) {
+                    stale.push(resource);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(stale)
+    }
+}
+
+/// A resource's collection: its uri without the last path segment.
+fn collection_of(uri: &str) -> String {
+    let path_end = uri.find(['?', '#']).unwrap_or(uri.len());
+    let path = uri[..path_end].trim_end_matches('/');
+    path.rsplit_once('/').map(|(collection, _)| collection.to_string()).unwrap_or_default()
+}
+
+fn allows_patch(reply: &Reply) -> bool {
+    reply
+        .headers
+        .get_all(reqwest::header::ALLOW)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|method| method.trim().eq_ignore_ascii_case("PATCH"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebase_keeps_path_and_query() {
+        let endpoint = HttpEndpoint::new(Url::parse("https://staging.example:8443/api").unwrap());
+        let url = endpoint.rebase("http://prod.example/api/team/1?x=2").unwrap();
+        assert_eq!(url.as_str(), "https://staging.example:8443/api/team/1?x=2");
+        let url = endpoint.rebase("/api/team/2").unwrap();
+        assert_eq!(url.as_str(), "https://staging.example:8443/api/team/2");
+    }
+
+    #[test]
+    fn collection_drops_last_segment() {
+        assert_eq!(collection_of("http://h/api/player/10"), "http://h/api/player");
+        assert_eq!(collection_of("http://h/api/player/10/?x=1"), "http://h/api/player");
+    }
+
+    #[test]
+    fn query_order_does_not_matter_for_dedup() {
+        let a = Url::parse("HTTP://H:80/a?y=2&x=1").unwrap();
+        let b = Url::parse("http://h/a?x=1&y=2").unwrap();
+        assert_eq!(normalized_key(&a), normalized_key(&b));
+        let bare = Url::parse("http://h/a").unwrap();
+        assert_ne!(normalized_key(&bare), normalized_key(&Url::parse("http://h/a?offset=0").unwrap()));
+    }
+
+    #[test]
+    fn media_types_with_parameters() {
+        assert!(is_json_media_type("application/hal+json"));
+        assert!(is_json_media_type("application/vnd.api+json"));
+        assert!(is_yaml_media_type("text/x-yaml"));
+        assert!(!is_json_media_type("text/html"));
+    }
+}

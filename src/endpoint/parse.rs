@@ -1,0 +1,130 @@
+//! Turning file and pipe contents into resources: YAML streams, JSON values, JSON Lines.
+//! Shared by the directory, file and stdio endpoints so errors read the same everywhere.
+
+use std::io::{BufRead, BufReader, Read};
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::Found;
+use crate::exit_code::usage;
+use crate::format::yaml::YamlDocuments;
+use crate::schema::Schema;
+
+/// How a stream of documents is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// One or more YAML documents.
+    Yaml,
+    /// JSON values one after another: one value, an array of resources, or JSON Lines.
+    Json,
+}
+
+/// Read every resource from `reader`; `source` names it in errors.
+pub fn read_resources(
+    reader: impl Read,
+    encoding: Encoding,
+    source: &str,
+    schema: &dyn Schema,
+    found: &mut Found<'_>,
+) -> Result<()> {
+    let mut document = 0usize;
+    let mut accept = |value: Value, where_: &str| -> Result<()> {
+        document += 1;
+        accept_document(value, schema, &format!("{source}, {where_}{document}"), found)
+    };
+    match encoding {
+        Encoding::Yaml => {
+            for value in YamlDocuments::new(reader) {
+                let value = value.map_err(|error| usage(format!("reading {source}: {error}")))?;
+                accept(value, "document ")?;
+            }
+        }
+        Encoding::Json => {
+            let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+            for value in stream {
+                let value = value.map_err(|error| usage(format!("reading {source}: {error}")))?;
+                match value {
+                    Value::Array(items) => {
+                        for item in items {
+                            accept(item, "item ")?;
+                        }
+                    }
+                    other => accept(other, "document ")?,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A document must be a resource; empty documents (a stray `---`) are passed over.
+fn accept_document(value: Value, schema: &dyn Schema, place: &str, found: &mut Found<'_>) -> Result<()> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let resource = schema
+        .identify(&value)
+        .map_err(|error| usage(format!("reading {place}: not a resource: {error}")))?;
+    found(resource)
+}
+
+/// Stdin is JSON when its first non-blank character is `{` or `[`, else YAML.
+pub fn sniff_encoding<R: Read>(reader: R) -> std::io::Result<(Encoding, BufReader<R>)> {
+    let mut reader = BufReader::new(reader);
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((Encoding::Yaml, reader));
+        }
+        let blanks = buffer.iter().take_while(|byte| byte.is_ascii_whitespace()).count();
+        if blanks < buffer.len() {
+            let encoding = match buffer[blanks] {
+                b'{' | b'[' => Encoding::Json,
+                _ => Encoding::Yaml,
+            };
+            return Ok((encoding, reader));
+        }
+        reader.consume(blanks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::Resource;
+    use crate::schema::Simple;
+
+    fn read(text: &str, encoding: Encoding) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        read_resources(text.as_bytes(), encoding, "input", &Simple, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn json_lines_arrays_and_single_values() {
+        let line = r#"{"id": 1, "type": "a", "uri": "/a/1"}"#;
+        assert_eq!(read(&format!("{line}\n{line}\n"), Encoding::Json).unwrap().len(), 2);
+        assert_eq!(read(&format!("[{line}, {line}]"), Encoding::Json).unwrap().len(), 2);
+        assert_eq!(read(line, Encoding::Json).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn errors_name_source_and_document() {
+        let text = "---\nid: 1\ntype: a\nuri: /a/1\n---\nid: 2\n";
+        let error = read(text, Encoding::Yaml).unwrap_err().to_string();
+        assert!(error.contains("input, document 2"), "{error}");
+        assert!(error.contains("not a resource"), "{error}");
+    }
+
+    #[test]
+    fn sniffing_skips_leading_blanks() {
+        let (encoding, _) = sniff_encoding(&b"  \n [1]"[..]).unwrap();
+        assert_eq!(encoding, Encoding::Json);
+        let (encoding, _) = sniff_encoding(&b"---\nid: 1"[..]).unwrap();
+        assert_eq!(encoding, Encoding::Yaml);
+    }
+}

@@ -1,0 +1,105 @@
+//! `--type` and `--match` selection, plus the parents of what is kept (transitively,
+//! unless `--no-parents`), so a filtered copy never references what it did not bring.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::cli::MatchExpr;
+use crate::config::Filters;
+use crate::resource::{field_at, scalar_text, Resource};
+
+/// The resources the filters keep, in their original order.
+pub fn apply(resources: Vec<Resource>, filters: &Filters) -> Vec<Resource> {
+    if filters.is_empty() {
+        return resources;
+    }
+    let mut keep: HashSet<usize> = (0..resources.len())
+        .filter(|&i| selected(&resources[i], filters))
+        .collect();
+    if filters.keep_parents {
+        add_ancestors(&resources, &mut keep);
+    }
+    resources
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| keep.contains(index))
+        .map(|(_, resource)| resource)
+        .collect()
+}
+
+fn selected(resource: &Resource, filters: &Filters) -> bool {
+    (filters.types.is_empty() || filters.types.contains(&resource.kind))
+        && filters.matches.iter().all(|expr| matches(resource, expr))
+}
+
+/// A field matches when its text equals VALUE; mappings and lists never match.
+fn matches(resource: &Resource, expr: &MatchExpr) -> bool {
+    field_at(&resource.body, &expr.path)
+        .and_then(scalar_text)
+        .is_some_and(|text| text == expr.value)
+}
+
+fn add_ancestors(resources: &[Resource], keep: &mut HashSet<usize>) {
+    let by_uri: HashMap<&str, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(index, resource)| (resource.uri.as_str(), index))
+        .collect();
+    let mut stack: Vec<usize> = keep.iter().copied().collect();
+    while let Some(index) = stack.pop() {
+        for parent in &resources[index].parents {
+            if let Some(&parent_index) = by_uri.get(parent.as_str()) {
+                if keep.insert(parent_index) {
+                    stack.push(parent_index);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(kind: &str, id: i64, parents: &[&str], body: serde_json::Value) -> Resource {
+        Resource {
+            uri: format!("/{kind}/{id}"),
+            id: json!(id),
+            kind: kind.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            body,
+        }
+    }
+
+    fn sample() -> Vec<Resource> {
+        vec![
+            resource("team", 1, &[], json!({"name": "a"})),
+            resource("player", 1, &["/team/1"], json!({"pos": "gk", "n": 1})),
+            resource("stat", 1, &["/player/1"], json!({"points": 2.5})),
+            resource("team", 2, &[], json!({"name": "b"})),
+        ]
+    }
+
+    fn labels(resources: &[Resource]) -> Vec<String> {
+        resources.iter().map(Resource::label).collect()
+    }
+
+    #[test]
+    fn type_filter_brings_ancestors() {
+        let filters = Filters { types: vec!["stat".into()], matches: vec![], keep_parents: true };
+        assert_eq!(labels(&apply(sample(), &filters)), ["team/1", "player/1", "stat/1"]);
+        let filters = Filters { keep_parents: false, ..filters };
+        assert_eq!(labels(&apply(sample(), &filters)), ["stat/1"]);
+    }
+
+    #[test]
+    fn match_compares_text_of_scalars() {
+        let expr = |text: &str| text.parse::<MatchExpr>().unwrap();
+        let filters = Filters { types: vec![], matches: vec![expr("points=2.5")], keep_parents: false };
+        assert_eq!(labels(&apply(sample(), &filters)), ["stat/1"]);
+        let filters = Filters { types: vec![], matches: vec![expr("pos=gk"), expr("n=1")], keep_parents: false };
+        assert_eq!(labels(&apply(sample(), &filters)), ["player/1"]);
+        let filters = Filters { types: vec![], matches: vec![expr("name=zzz")], keep_parents: true };
+        assert!(apply(sample(), &filters).is_empty());
+    }
+}

@@ -1,0 +1,35 @@
+//! The `resource-sync` binary: parse, configure, run, and print any error once.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use resource_sync::cli::Cli;
+use resource_sync::config::{Config, ProcessSecrets};
+use resource_sync::exit_code::{exit_for_error, Exit};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(exit) => exit.into(),
+        Err(error) if is_broken_pipe(&error) => Exit::Success.into(),
+        Err(error) => {
+            eprintln!("resource-sync: error: {error:#}");
+            exit_for_error(&error).into()
+        }
+    }
+}
+
+fn run() -> anyhow::Result<Exit> {
+    let cli = Cli::parse();
+    let config = Config::from_cli(cli, &ProcessSecrets)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(resource_sync::sync::run(&config))
+}
+
+/// A closed stdout (`resource-sync ... - | head`) is the reader's choice, not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,121 @@
+//! A resource: its body as read, and the identity a schema derived from it.
+//! Everything downstream (filters, graph, plan, writers) works on this type.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+/// One REST resource with the identity its schema extracted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Where the resource lives (`_links.self.href` or the `uri` field).
+    pub uri: String,
+    /// The `id` field as it was (a number or a string).
+    pub id: Value,
+    /// The type name, used for ordering and as a directory name.
+    pub kind: String,
+    /// Uris of the resources this one depends on (written first).
+    pub parents: Vec<String>,
+    /// The whole mapping, written out as is.
+    pub body: Value,
+}
+
+impl Resource {
+    /// The id as text, as the original tool formats it in file names.
+    pub fn id_text(&self) -> String {
+        value_text(&self.id)
+    }
+
+    /// The `(type, id)` order the tool uses to break ties deterministically.
+    pub fn sort_key_cmp(&self, other: &Resource) -> Ordering {
+        self.kind
+            .cmp(&other.kind)
+            .then_with(|| compare_ids(&self.id, &other.id))
+    }
+
+    /// `type/id` for messages.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.kind, self.id_text())
+    }
+}
+
+/// A scalar as plain text: strings as they are, numbers as JSON writes them,
+/// `true`/`false`/`null`; mappings and lists have no text (`None`).
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null => Some("null".to_string()),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    scalar_text(value).unwrap_or_else(|| value.to_string())
+}
+
+/// Numbers before strings; numbers by value, strings by code point (as Python sorts them).
+fn compare_ids(left: &Value, right: &Value) -> Ordering {
+    match (left, right) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            a.partial_cmp(&b).unwrap_or(Ordering::Equal)
+        }
+        (Value::Number(_), _) => Ordering::Less,
+        (_, Value::Number(_)) => Ordering::Greater,
+        _ => value_text(left).cmp(&value_text(right)),
+    }
+}
+
+/// The value at a dotted path (`meta.owner`), descending through mappings only.
+pub fn field_at<'a>(body: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(body, |value, key| value.as_object()?.get(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(kind: &str, id: Value) -> Resource {
+        Resource {
+            uri: format!("/{kind}/{id}"),
+            id,
+            kind: kind.into(),
+            parents: vec![],
+            body: json!({}),
+        }
+    }
+
+    #[test]
+    fn ids_sort_numerically_then_as_text() {
+        let mut items = vec![
+            resource("a", json!(10)),
+            resource("a", json!("b")),
+            resource("a", json!(9)),
+            resource("a", json!("a")),
+        ];
+        items.sort_by(Resource::sort_key_cmp);
+        let ids: Vec<String> = items.iter().map(Resource::id_text).collect();
+        assert_eq!(ids, ["9", "10", "a", "b"]);
+    }
+
+    #[test]
+    fn type_sorts_before_id() {
+        let mut items = vec![resource("b", json!(1)), resource("a", json!(2))];
+        items.sort_by(Resource::sort_key_cmp);
+        assert_eq!(items[0].kind, "a");
+    }
+
+    #[test]
+    fn field_at_walks_dotted_path() {
+        let body = json!({"meta": {"owner": "ana"}, "n": 1});
+        let path = |text: &str| text.split('.').map(String::from).collect::<Vec<_>>();
+        assert_eq!(field_at(&body, &path("meta.owner")), Some(&json!("ana")));
+        assert_eq!(field_at(&body, &path("n.x")), None);
+        assert_eq!(scalar_text(&json!(2.5)).as_deref(), Some("2.5"));
+        assert_eq!(scalar_text(&json!([1])), None);
+    }
+}

@@ -1,0 +1,69 @@
+//! Schemas: how identity, parents, links and embedded members are found in a mapping.
+//! One module per schema behind the `Schema` trait.
+
+mod hal;
+mod simple;
+
+pub use hal::Hal;
+pub use simple::Simple;
+
+use serde_json::Value;
+
+use crate::resource::Resource;
+
+/// Which links are followed when reading HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowMode {
+    All,
+    Child,
+    Page,
+    None,
+}
+
+/// A link found in a resource: its relation name and target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub relation: String,
+    pub href: String,
+}
+
+/// Why a mapping is not a resource.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("not a mapping")]
+    NotAMapping,
+    #[error("no `id` field")]
+    MissingId,
+    #[error("no uri ({0})")]
+    MissingUri(&'static str),
+    #[error("no type can be derived ({0})")]
+    MissingType(String),
+}
+
+/// The conventions one API family uses to describe resources.
+pub trait Schema: Send + Sync {
+    /// Identity of a mapping, or why it is not a resource.
+    fn identify(&self, body: &Value) -> Result<Resource, IdentityError>;
+
+    /// Every link of the mapping except `self`, in document order.
+    fn links(&self, body: &Value) -> Vec<Link>;
+
+    /// Resources embedded in a mapping (collection members).
+    fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value>;
+
+    /// Whether a link is followed in the given mode.
+    fn follows(&self, link: &Link, mode: FollowMode) -> bool;
+
+    /// The links of a mapping that the follow mode says to read.
+    fn followed_links(&self, body: &Value, mode: FollowMode) -> Vec<Link> {
+        self.links(body)
+            .into_iter()
+            .filter(|link| self.follows(link, mode))
+            .collect()
+    }
+}
+
+/// Whether a link relation names a page of the same collection.
+pub fn is_page_relation(relation: &str) -> bool {
+    relation == "next" || relation == "prev"
+}

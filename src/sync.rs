@@ -1,0 +1,64 @@
+//! The run: read and layer the origins, filter, order, write, summarise.
+//! The one place that sequences the pipeline and decides the exit status.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use crate::config::{Config, SchemaKind};
+use crate::endpoint::{self, http::HttpClient, Context, WriteSet};
+use crate::exit_code::Exit;
+use crate::filter;
+use crate::graph::DependencyGraph;
+use crate::report::Report;
+use crate::resource::Resource;
+use crate::schema::{Hal, Schema, Simple};
+
+/// Carry out the configured sync and return the exit status.
+pub async fn run(config: &Config) -> Result<Exit> {
+    let schema: Box<dyn Schema> = match config.schema {
+        SchemaKind::Hal => Box::new(Hal),
+        SchemaKind::Simple => Box::new(Simple),
+    };
+    let http = HttpClient::new(&config.http, config.verbose)?;
+    let report = Report::new();
+    let context = Context { config, schema: &*schema, http: &http, report: &report };
+    let destination = endpoint::open(&config.destination);
+    destination.check_writable(&context)?;
+
+    let resources = read_origins(&context).await?;
+    report.add_read(resources.len());
+    let resources = filter::apply(resources, &config.filters);
+    let graph = DependencyGraph::new(&resources);
+    let order = graph.write_order(&resources)?;
+    let set = WriteSet { resources: &resources, order: &order, graph: &graph };
+    destination.write(&set, &context).await?;
+
+    if !config.quiet {
+        eprintln!("{}", report.summary_line());
+    }
+    Ok(if report.has_failures() { Exit::Failed } else { Exit::Success })
+}
+
+/// Every origin in turn; on the same uri the later origin wins (layering).
+async fn read_origins(context: &Context<'_>) -> Result<Vec<Resource>> {
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for spec in &context.config.origins {
+        let origin = endpoint::open(spec);
+        origin.check_readable()?;
+        origin
+            .read(context, &mut |resource: Resource| {
+                match position.get(&resource.uri) {
+                    Some(&index) => resources[index] = resource,
+                    None => {
+                        position.insert(resource.uri.clone(), resources.len());
+                        resources.push(resource);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(resources)
+}

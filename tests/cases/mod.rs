@@ -1,0 +1,3 @@
+//! Test cases grouped by capability.
+
+mod basics;

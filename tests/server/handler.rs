@@ -1,0 +1,512 @@
+//! HTTP layer of the test server: one fallback handler that logs, injects faults and routes.
+//! Routing is by hand so every path, known or not, answers JSON with the configured media type.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use super::store::{self, Store, Target};
+use super::{RequestRecord, ServerConfig};
+
+/// Large enough for any fixture a test sends; bounded so a broken client cannot exhaust memory.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+const REQUEST_LIMIT_HEADER: &str = "x-request-limit";
+
+/// State shared between the handler tasks and the `TestServer` handle.
+pub(super) struct Shared {
+    pub(super) config: ServerConfig,
+    pub(super) base_url: String,
+    started: Instant,
+    store: Mutex<Store>,
+    log: Arc<Mutex<Vec<RequestRecord>>>,
+    faults: Mutex<Faults>,
+    rng: AtomicU64,
+}
+
+/// Failures the test asked for; consulted before any routing.
+#[derive(Default)]
+pub(super) struct Faults {
+    pub(super) next_count: usize,
+    pub(super) next_status: u16,
+    pub(super) paths: BTreeMap<String, u16>,
+}
+
+impl Shared {
+    pub(super) fn new(config: ServerConfig, base_url: String) -> Shared {
+        // Seeded from the clock: the delays only need to vary, not to be reproducible.
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+            | 1;
+        Shared {
+            config,
+            base_url,
+            started: Instant::now(),
+            store: Mutex::new(Store::new()),
+            log: Arc::new(Mutex::new(Vec::new())),
+            faults: Mutex::new(Faults::default()),
+            rng: AtomicU64::new(seed),
+        }
+    }
+
+    pub(super) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().expect("test server store mutex poisoned")
+    }
+
+    pub(super) fn log(&self) -> MutexGuard<'_, Vec<RequestRecord>> {
+        self.log.lock().expect("test server log mutex poisoned")
+    }
+
+    pub(super) fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults
+            .lock()
+            .expect("test server faults mutex poisoned")
+    }
+
+    /// Status to inject for this request, consuming one `fail_next` slot if any are left.
+    fn take_failure(&self, path: &str) -> Option<u16> {
+        let mut faults = self.faults();
+        if faults.next_count > 0 {
+            faults.next_count -= 1;
+            return Some(faults.next_status);
+        }
+        faults.paths.get(&store::normalize(path)).copied()
+    }
+
+    /// A delay drawn uniformly from the configured latency range (xorshift; no rand crate needed).
+    fn latency(&self) -> Option<Duration> {
+        let (min, max) = self.config.latency?;
+        let span = max.saturating_sub(min).as_nanos() as u64;
+        if span == 0 {
+            return Some(min);
+        }
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let previous = self
+            .rng
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+            .unwrap_or(1);
+        Some(min + Duration::from_nanos(step(previous) % (span + 1)))
+    }
+}
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
+}
+
+/// What the routing functions see of a request.
+struct Incoming {
+    method: Method,
+    path: String,
+    path_and_query: String,
+    query: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A response before it is turned into HTTP; `body: None` means no body (204).
+struct Reply {
+    status: u16,
+    headers: Vec<(HeaderName, String)>,
+    body: Option<Value>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    fn message(status: u16, message: impl Into<String>) -> Reply {
+        Reply::json(status, json!({ "message": message.into() }))
+    }
+
+    fn no_content() -> Reply {
+        Reply {
+            status: 204,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn with_header(mut self, name: HeaderName, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn into_response(self, media_type: &str) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = match self.body {
+            Some(body) => {
+                let mut response = Response::new(Body::from(body.to_string()));
+                set_header(&mut response, header::CONTENT_TYPE, media_type);
+                response
+            }
+            None => Response::new(Body::empty()),
+        };
+        *response.status_mut() = status;
+        for (name, value) in self.headers {
+            set_header(&mut response, name, &value);
+        }
+        response
+    }
+}
+
+/// Values come from config or our own URLs; an invalid one is dropped rather than failing the request.
+fn set_header(response: &mut Response, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let at_millis = shared.started.elapsed().as_millis();
+    let (parts, body) = request.into_parts();
+    let (body, read_error) = match to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => (bytes, None),
+        Err(error) => (Bytes::new(), Some(error.to_string())),
+    };
+    let failure = shared.take_failure(parts.uri.path());
+    // Sleeping here, not under a lock, lets concurrent requests overlap as on a slow real API.
+    if let Some(delay) = shared.latency() {
+        tokio::time::sleep(delay).await;
+    }
+    let incoming = Incoming {
+        method: parts.method,
+        path: store::normalize(parts.uri.path()),
+        path_and_query: parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_string(),
+            |pq| pq.as_str().to_string(),
+        ),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+    };
+    let reply = match (failure, read_error) {
+        (Some(status), _) => Reply::message(status, "injected failure"),
+        (None, Some(error)) => Reply::message(400, format!("cannot read request body: {error}")),
+        (None, None) => route(&shared, &incoming),
+    };
+    record(&shared, &incoming, reply.status, at_millis);
+    reply.into_response(&shared.config.media_type)
+}
+
+fn record(shared: &Shared, incoming: &Incoming, status: u16, at_millis: u128) {
+    let headers = incoming
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    shared.log().push(RequestRecord {
+        method: incoming.method.as_str().to_string(),
+        path_and_query: incoming.path_and_query.clone(),
+        headers,
+        body: logged_body(&incoming.body),
+        status,
+        at_millis,
+    });
+}
+
+/// JSON bodies are logged parsed; anything else as a string, so tests can still see what was sent.
+fn logged_body(body: &[u8]) -> Option<Value> {
+    if body.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+    )
+}
+
+fn route(shared: &Shared, req: &Incoming) -> Reply {
+    let target = Target::parse(&req.path);
+    let config = &shared.config;
+    match (&req.method, &target) {
+        (&Method::GET, _) => get(shared, req, &target),
+        (_, Target::Unknown) => not_found(&req.path),
+        (&Method::OPTIONS, _) => {
+            Reply::json(200, json!({})).with_header(header::ALLOW, allowed(config, &target))
+        }
+        (&Method::PUT, Target::Item(..)) => put(shared, req),
+        (&Method::DELETE, Target::Item(..)) => delete(shared, req),
+        (&Method::PATCH, Target::Collection(_)) if config.allow_batch => batch(shared, req),
+        (&Method::POST, Target::Collection(kind)) if config.assign_ids => create(shared, req, kind),
+        (method, _) => Reply::message(405, format!("method {method} not allowed on {}", req.path))
+            .with_header(header::ALLOW, allowed(config, &target)),
+    }
+}
+
+/// The `Allow` list; clients probe collections with OPTIONS to find batch and POST support.
+fn allowed(config: &ServerConfig, target: &Target) -> String {
+    match target {
+        Target::Collection(_) => {
+            let mut methods = vec!["GET", "PUT", "DELETE", "OPTIONS"];
+            if config.allow_batch {
+                methods.push("PATCH");
+            }
+            if config.assign_ids {
+                methods.push("POST");
+            }
+            methods.join(", ")
+        }
+        Target::Item(..) => "GET, PUT, DELETE, OPTIONS".to_string(),
+        Target::Root | Target::Unknown => "GET, OPTIONS".to_string(),
+    }
+}
+
+fn not_found(path: &str) -> Reply {
+    Reply::message(404, format!("not found: {path}"))
+}
+
+fn get(shared: &Shared, req: &Incoming, target: &Target) -> Reply {
+    // An exact stored key wins, so resources seeded under unusual paths are still served.
+    if let Some(body) = shared.store().get(&req.path) {
+        return Reply::json(200, body.clone());
+    }
+    match target {
+        Target::Root => root(shared),
+        Target::Collection(kind) => page(shared, req, kind),
+        Target::Item(..) | Target::Unknown => not_found(&req.path),
+    }
+}
+
+fn root(shared: &Shared) -> Reply {
+    let base = &shared.base_url;
+    let mut links = Map::new();
+    links.insert("self".into(), json!({ "href": format!("{base}/api") }));
+    for kind in store::types(&shared.store()) {
+        let href = format!("{base}/api/{kind}");
+        links.insert(format!("child:{kind}"), json!({ "href": href }));
+    }
+    Reply::json(200, json!({ "_links": links }))
+}
+
+fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
+    let (limit, offset) = match (
+        page_limit(&shared.config, &req.headers),
+        page_offset(&req.query),
+    ) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(reply), _) | (_, Err(reply)) => return reply,
+    };
+    let members = store::members(&shared.store(), kind);
+    let count = members.len();
+    let items: Vec<Value> = members.into_iter().skip(offset).take(limit).collect();
+    let collection = format!("{}/api/{kind}", shared.base_url);
+    let next = (offset.saturating_add(limit) < count)
+        .then(|| format!("{collection}?offset={}", offset + limit));
+    let prev =
+        (offset > 0).then(|| format!("{collection}?offset={}", offset.saturating_sub(limit)));
+
+    let mut links = Map::new();
+    let self_href = format!("{}{}", shared.base_url, req.path_and_query);
+    links.insert("self".into(), json!({ "href": self_href }));
+    if let Some(prev) = &prev {
+        links.insert("prev".into(), json!({ "href": prev }));
+    }
+    if !shared.config.link_header_pages {
+        if let Some(next) = &next {
+            links.insert("next".into(), json!({ "href": next }));
+        }
+    }
+    let reply = Reply::json(
+        200,
+        json!({ "_links": links, "items": items, "count": count }),
+    );
+    match link_header(&shared.config, next.as_deref(), prev.as_deref()) {
+        Some(value) => reply.with_header(header::LINK, value),
+        None => reply,
+    }
+}
+
+/// RFC 8288 `Link` value for header-paginated servers; `None` when there is nothing to link.
+fn link_header(config: &ServerConfig, next: Option<&str>, prev: Option<&str>) -> Option<String> {
+    if !config.link_header_pages {
+        return None;
+    }
+    let parts: Vec<String> = [(next, "next"), (prev, "prev")]
+        .into_iter()
+        .filter_map(|(href, rel)| href.map(|href| format!("<{href}>; rel=\"{rel}\"")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+fn page_limit(config: &ServerConfig, headers: &HeaderMap) -> Result<usize, Reply> {
+    let requested = match headers.get(REQUEST_LIMIT_HEADER) {
+        None => config.page_size,
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .filter(|limit| *limit > 0)
+            .ok_or_else(|| Reply::message(400, format!("invalid X-Request-Limit: {value:?}")))?,
+    };
+    // At least one per page, or a client following `next` would never finish.
+    Ok(requested.min(config.max_page_size).max(1))
+}
+
+fn page_offset(query: &str) -> Result<usize, Reply> {
+    let raw = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "offset")
+        .map(|(_, value)| value);
+    match raw {
+        None => Ok(0),
+        Some(value) => value
+            .parse()
+            .map_err(|_| Reply::message(400, format!("invalid offset: {value}"))),
+    }
+}
+
+/// The request body as a JSON object, or the 4xx reply explaining why not.
+fn json_object(req: &Incoming) -> Result<Map<String, Value>, Reply> {
+    check_content_type(&req.headers)?;
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Reply::message(400, "body must be a JSON object")),
+        Err(error) => Err(Reply::message(400, format!("invalid JSON body: {error}"))),
+    }
+}
+
+/// Strict like a real API: a client that forgets the JSON Content-Type should fail here too.
+fn check_content_type(headers: &HeaderMap) -> Result<(), Reply> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(Reply::message(
+            415,
+            "missing Content-Type (expected application/json)",
+        ));
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(Reply::message(
+            415,
+            format!("unsupported Content-Type: {text} (expected application/json)"),
+        ))
+    }
+}
+
+fn orphan_reply(config: &ServerConfig, store: &Store, body: &Value) -> Option<Reply> {
+    if !config.refuse_orphans {
+        return None;
+    }
+    store::missing_parent(store, body)
+        .map(|parent| Reply::message(409, format!("parent {parent} does not exist")))
+}
+
+fn put(shared: &Shared, req: &Incoming) -> Reply {
+    let body = match json_object(req) {
+        Ok(object) => Value::Object(object),
+        Err(reply) => return reply,
+    };
+    let mut store = shared.store();
+    let existed = store.contains_key(&req.path);
+    // Servers that assign ids only accept PUT as an update.
+    if shared.config.assign_ids && !existed {
+        return not_found(&req.path);
+    }
+    if let Some(reply) = orphan_reply(&shared.config, &store, &body) {
+        return reply;
+    }
+    store.insert(req.path.clone(), body.clone());
+    Reply::json(if existed { 200 } else { 201 }, body)
+}
+
+fn delete(shared: &Shared, req: &Incoming) -> Reply {
+    let mut store = shared.store();
+    if !store.contains_key(&req.path) {
+        return not_found(&req.path);
+    }
+    if shared.config.refuse_parent_delete {
+        if let Some(child) = store::child_of(&store, &req.path) {
+            return Reply::message(409, format!("{} is the parent of {child}", req.path));
+        }
+    }
+    store.remove(&req.path);
+    Reply::no_content()
+}
+
+/// All-or-nothing: items are staged on a copy so a bad item leaves the store untouched.
+fn batch(shared: &Shared, req: &Incoming) -> Reply {
+    let mut body = match json_object(req) {
+        Ok(object) => object,
+        Err(reply) => return reply,
+    };
+    let Some(Value::Array(items)) = body.remove("items") else {
+        return Reply::message(400, "batch body must be {\"items\": [...]}");
+    };
+    let mut store = shared.store();
+    let mut staged = store.clone();
+    for item in &items {
+        let Some(path) = item.is_object().then(|| store::self_path(item)).flatten() else {
+            return Reply::message(
+                400,
+                "every batch item must be an object with _links.self.href",
+            );
+        };
+        if let Some(reply) = orphan_reply(&shared.config, &staged, item) {
+            return reply;
+        }
+        staged.insert(path, item.clone());
+    }
+    *store = staged;
+    Reply::json(200, json!({ "items": items }))
+}
+
+/// POST to a collection: the server picks the id and the self link; client ids are ignored.
+fn create(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
+    let mut body = match json_object(req) {
+        Ok(object) => object,
+        Err(reply) => return reply,
+    };
+    body.remove("id");
+    let mut links = match body.remove("_links") {
+        Some(Value::Object(links)) => links,
+        _ => Map::new(),
+    };
+    links.remove("self");
+
+    let mut store = shared.store();
+    let id = store::next_id(&store, kind);
+    let path = format!("/api/{kind}/{id}");
+    let href = format!("{}{path}", shared.base_url);
+    links.insert("self".into(), json!({ "href": href }));
+    body.insert("id".into(), json!(id));
+    body.insert("_links".into(), Value::Object(links));
+    let body = Value::Object(body);
+
+    if let Some(reply) = orphan_reply(&shared.config, &store, &body) {
+        return reply;
+    }
+    store.insert(path, body.clone());
+    Reply::json(201, body).with_header(header::LOCATION, href)
+}

@@ -1,0 +1,282 @@
+//! In-process HAL/REST server for resource-sync's integration tests and demo.
+//! Stores resources by self-link path, logs every request, and injects failures on demand.
+#![allow(dead_code)]
+
+mod dataset;
+mod handler;
+mod store;
+
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
+use std::net::TcpListener as StdListener;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+
+use handler::Shared;
+
+/// How long a stopping server waits for in-flight requests before abandoning them,
+/// so a request stuck in injected latency cannot hold up test exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Behaviour switches; `Default` is a plain, well-behaved API.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Page size when the client sends no `X-Request-Limit` header.
+    pub page_size: usize,
+    /// Cap on `X-Request-Limit`.
+    pub max_page_size: usize,
+    /// Writes whose `parent:*` link points at nothing stored get 409.
+    pub refuse_orphans: bool,
+    /// DELETE of a resource that another one names as parent gets 409.
+    pub refuse_parent_delete: bool,
+    /// Collections accept `PATCH {"items": [...]}` and advertise it in `Allow`.
+    pub allow_batch: bool,
+    /// POST to a collection creates with a server-chosen id; PUT of an unknown id is 404.
+    pub assign_ids: bool,
+    /// Random delay per request, drawn from `[min, max]`.
+    pub latency: Option<(Duration, Duration)>,
+    /// `Content-Type` of every JSON response.
+    pub media_type: String,
+    /// Paginate with an RFC 8288 `Link` header instead of a `next` link in the body.
+    pub link_header_pages: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            page_size: 20,
+            max_page_size: 1000,
+            refuse_orphans: true,
+            refuse_parent_delete: true,
+            allow_batch: false,
+            assign_ids: false,
+            latency: None,
+            media_type: "application/hal+json; charset=utf-8".to_string(),
+            link_header_pages: false,
+        }
+    }
+}
+
+/// One request as the server saw it, with the status it answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path_and_query: String,
+    /// Lower-case names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// Parsed JSON; a body that is not JSON is kept as a JSON string; `None` when empty.
+    pub body: Option<Value>,
+    pub status: u16,
+    /// Milliseconds since server start at which the request arrived.
+    pub at_millis: u128,
+}
+
+impl RequestRecord {
+    /// First value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sample HAL data: `teams` teams, `players_per_team` players each (`parent:team`) and one
+/// `stat` per player (`parent:player`), with absolute hrefs on `base_url` and integer ids
+/// from 1, at `/api/team/{id}`, `/api/player/{id}`, `/api/stat/{id}`; parents come first.
+// Defined here rather than re-exported: a `pub use` nobody calls trips `unused_imports`
+// in test binaries that include this module.
+pub fn sample_dataset(base_url: &str, teams: usize, players_per_team: usize) -> Vec<Value> {
+    dataset::build(base_url, teams, players_per_team)
+}
+
+/// A running server on 127.0.0.1 with its own thread and tokio runtime; stops on drop.
+pub struct TestServer {
+    shared: Arc<Shared>,
+    stop_tx: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts on a free port; returns once connections are accepted.
+    pub fn start(config: ServerConfig) -> TestServer {
+        TestServer::start_on(config, 0)
+    }
+
+    /// Starts on a fixed port (0 picks a free one). Panics if the port cannot be bound.
+    pub fn start_on(config: ServerConfig, port: u16) -> TestServer {
+        TestServer::try_start_on(config, port)
+            .unwrap_or_else(|error| panic!("test server on 127.0.0.1:{port}: {error}"))
+    }
+
+    /// Like `start_on`, but reports a busy port as an error (for the demo's friendly message).
+    pub fn try_start_on(config: ServerConfig, port: u16) -> std::io::Result<TestServer> {
+        // Bound here, before the thread starts, so the port is known and connections queue at once.
+        let listener = StdListener::bind(("127.0.0.1", port))?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared::new(config, format!("http://127.0.0.1:{port}")));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("test-server-{port}"))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || serve(listener, shared, stop_rx, ready_tx)
+            })?;
+        let ready = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err("server thread exited before it was ready".to_string()));
+        // Built before checking readiness so that, on failure, its Drop joins the thread.
+        let server = TestServer {
+            shared,
+            stop_tx,
+            thread: Some(thread),
+        };
+        ready.map(|()| server).map_err(std::io::Error::other)
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.shared.base_url)
+    }
+
+    /// Seeds a resource under its self-link path, skipping the orphan check so tests can
+    /// build any state. Panics if the body has no `_links.self.href`.
+    pub fn insert(&self, resource: Value) {
+        let path = store::self_path(&resource)
+            .unwrap_or_else(|| panic!("test server insert: no _links.self.href in {resource}"));
+        self.shared.store().insert(path, resource);
+    }
+
+    /// The stored body at a path (an absolute URL works too).
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.shared.store().get(&store::href_path(path)).cloned()
+    }
+
+    pub fn resources(&self) -> BTreeMap<String, Value> {
+        self.shared.store().clone()
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.log().clone()
+    }
+
+    /// Number of logged requests with this method (case-insensitive).
+    pub fn count(&self, method: &str) -> usize {
+        self.shared
+            .log()
+            .iter()
+            .filter(|record| record.method.eq_ignore_ascii_case(method))
+            .count()
+    }
+
+    /// The next `count` requests, whatever their method or path, answer `status`
+    /// with `{"message": "injected failure"}` and leave state untouched.
+    pub fn fail_next(&self, count: usize, status: u16) {
+        let mut faults = self.shared.faults();
+        faults.next_count = count;
+        faults.next_status = status;
+    }
+
+    /// Every later request to exactly this path answers `status` (a permanently broken resource).
+    pub fn fail_path(&self, path: &str, status: u16) {
+        self.shared
+            .faults()
+            .paths
+            .insert(store::href_path(path), status);
+    }
+
+    pub fn clear_log(&self) {
+        self.shared.log().clear();
+    }
+
+    /// Stops the server and joins its thread; dropping does the same.
+    pub fn stop(self) {}
+
+    fn shutdown(&mut self) {
+        // A send error only means the server thread is already gone.
+        let _ = self.stop_tx.send(true);
+        if let Some(thread) = self.thread.take() {
+            // A panicked server thread has nothing left to clean up; don't panic again in drop.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Body of the server thread: its own runtime, so tests need none and sync tests can block freely.
+fn serve(
+    listener: StdListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    ready: mpsc::Sender<Result<(), String>>,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("test-server-worker")
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = ready.send(Err(format!("cannot build tokio runtime: {error}")));
+            return;
+        }
+    };
+    runtime.block_on(run(listener, shared, stop, ready));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+async fn run(
+    listener: StdListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    ready: mpsc::Sender<Result<(), String>>,
+) {
+    let listener = listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener));
+    let listener = match listener {
+        Ok(listener) => listener,
+        Err(error) => {
+            let _ = ready.send(Err(format!("cannot register listener: {error}")));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+
+    let server = axum::serve(listener, handler::router(shared))
+        .with_graceful_shutdown(stopped(stop.clone()))
+        .into_future();
+    // Graceful shutdown waits for open requests; the second branch bounds that wait.
+    let deadline = async {
+        stopped(stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => {
+            if let Err(error) = result {
+                eprintln!("test server stopped with error: {error}");
+            }
+        }
+        () = deadline => {}
+    }
+}
+
+/// Resolves when `stop()`/drop asks the server to stop, or the handle is gone.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}

@@ -1,0 +1,164 @@
+//! Resource rules of the test server: HAL bodies keyed by the path of their self link.
+//! Kept free of HTTP so routing, orphan and parent checks, ordering and ids stay plain functions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+/// Stored resources: URL path (e.g. `/api/team/1`) to the body exactly as received.
+pub(super) type Store = BTreeMap<String, Value>;
+
+/// What a request path addresses under `/api`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    Root,
+    Collection(String),
+    Item(String, String),
+    Unknown,
+}
+
+impl Target {
+    pub(super) fn parse(path: &str) -> Target {
+        let Some(rest) = path.strip_prefix("/api") else {
+            return Target::Unknown;
+        };
+        // "/apiary" must not count as the API root.
+        if !rest.is_empty() && !rest.starts_with('/') {
+            return Target::Unknown;
+        }
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            [] => Target::Root,
+            [kind] => Target::Collection((*kind).to_string()),
+            [kind, id] => Target::Item((*kind).to_string(), (*id).to_string()),
+            _ => Target::Unknown,
+        }
+    }
+}
+
+/// Request path without trailing slashes, so `/api/team/` and `/api/team` are one collection.
+pub(super) fn normalize(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Path part of an absolute (`http://host:port/a/b?q`) or relative (`/a/b`) href.
+pub(super) fn href_path(href: &str) -> String {
+    let rest = match href.split_once("://") {
+        Some((_, after_scheme)) => match after_scheme.find(['/', '?', '#']) {
+            Some(start) if after_scheme[start..].starts_with('/') => &after_scheme[start..],
+            _ => "/",
+        },
+        None => href,
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    normalize(&rest[..end])
+}
+
+/// Every `(rel, path)` in a body's `_links`; HAL allows a link or an array of links per rel.
+fn link_paths(body: &Value) -> Vec<(String, String)> {
+    let Some(links) = body.get("_links").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (rel, value) in links {
+        let entries = match value {
+            Value::Array(many) => many.iter().collect(),
+            one => vec![one],
+        };
+        for entry in entries {
+            if let Some(href) = entry.get("href").and_then(Value::as_str) {
+                found.push((rel.clone(), href_path(href)));
+            }
+        }
+    }
+    found
+}
+
+/// The storage key of a body: the path of `_links.self.href`.
+pub(super) fn self_path(body: &Value) -> Option<String> {
+    link_paths(body)
+        .into_iter()
+        .find(|(rel, _)| rel == "self")
+        .map(|(_, path)| path)
+}
+
+fn parent_paths(body: &Value) -> Vec<String> {
+    link_paths(body)
+        .into_iter()
+        .filter(|(rel, _)| rel.starts_with("parent:"))
+        .map(|(_, path)| path)
+        .collect()
+}
+
+/// First `parent:*` link of `body` whose target is not stored, if any.
+pub(super) fn missing_parent(store: &Store, body: &Value) -> Option<String> {
+    parent_paths(body)
+        .into_iter()
+        .find(|parent| !store.contains_key(parent))
+}
+
+/// Some stored resource other than `path` that names `path` as a parent.
+pub(super) fn child_of(store: &Store, path: &str) -> Option<String> {
+    store
+        .iter()
+        .filter(|(key, _)| key.as_str() != path)
+        .find(|(_, body)| parent_paths(body).iter().any(|parent| parent == path))
+        .map(|(key, _)| key.clone())
+}
+
+/// Sort key for ids: numeric ids first in numeric order, then the rest as strings.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum IdKey {
+    Number(u64),
+    Text(String),
+}
+
+impl IdKey {
+    fn of(id: &str) -> IdKey {
+        id.parse()
+            .map(IdKey::Number)
+            .unwrap_or_else(|_| IdKey::Text(id.to_string()))
+    }
+}
+
+fn member_ids<'a>(store: &'a Store, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> {
+    store
+        .iter()
+        .filter_map(move |(key, body)| match Target::parse(key) {
+            Target::Item(k, id) if k == kind => Some((id, body)),
+            _ => None,
+        })
+}
+
+/// Members of one collection, ordered by id.
+pub(super) fn members(store: &Store, kind: &str) -> Vec<Value> {
+    let mut found: Vec<(IdKey, &Value)> = member_ids(store, kind)
+        .map(|(id, body)| (IdKey::of(&id), body))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, body)| body.clone()).collect()
+}
+
+/// Types that have at least one stored member, sorted.
+pub(super) fn types(store: &Store) -> BTreeSet<String> {
+    store
+        .keys()
+        .filter_map(|key| match Target::parse(key) {
+            Target::Item(kind, _) => Some(kind),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Id for a POSTed member: one past the largest numeric id in the collection.
+pub(super) fn next_id(store: &Store, kind: &str) -> u64 {
+    member_ids(store, kind)
+        .filter_map(|(id, _)| id.parse::<u64>().ok())
+        .max()
+        .map_or(1, |max| max + 1)
+}
