@@ -129,7 +129,11 @@ impl Config {
         let format = choose_format(&cli, &destination)?;
         Ok(Config {
             format,
-            schema: if cli.simple { SchemaKind::Simple } else { SchemaKind::Hal },
+            schema: if cli.simple {
+                SchemaKind::Simple
+            } else {
+                SchemaKind::Hal
+            },
             follow: follow_mode(&cli),
             remove: cli.remove,
             batch_size: cli.batch_size.0 as usize,
@@ -170,11 +174,19 @@ fn choose_format(cli: &Cli, destination: &EndpointSpec) -> Result<Format> {
         _ => None,
     };
     if let (EndpointSpec::File(path, kind), Some(asked)) = (destination, asked) {
-        let native = if *kind == FileKind::Yaml { Format::Yaml } else { Format::Json };
+        let native = if *kind == FileKind::Yaml {
+            Format::Yaml
+        } else {
+            Format::Json
+        };
         if asked != native {
             return Err(usage(format!(
                 "cannot write {} to {}: the file's extension decides its format",
-                if asked == Format::Json { "JSON" } else { "YAML" },
+                if asked == Format::Json {
+                    "JSON"
+                } else {
+                    "YAML"
+                },
                 path.display()
             )));
         }
@@ -198,7 +210,11 @@ fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> 
     };
     Ok(HttpSettings {
         auth,
-        headers: cli.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+        headers: cli
+            .headers
+            .iter()
+            .map(|h| (h.name.clone(), h.value.clone()))
+            .collect(),
         limit: cli.limit.0,
         max_attempts: u32::try_from(cli.max_attempts.0).unwrap_or(u32::MAX),
         timeout: Duration::from_secs(cli.timeout.0),
@@ -215,9 +231,9 @@ fn check_origin_exists(origin: &EndpointSpec, arg: &str) -> Result<()> {
         } else {
             format!("origin {arg} does not exist")
         })),
-        EndpointSpec::File(path, _) if !path.is_file() => {
-            Err(usage(format!("origin {arg} does not exist or is not a file")))
-        }
+        EndpointSpec::File(path, _) if !path.is_file() => Err(usage(format!(
+            "origin {arg} does not exist or is not a file"
+        ))),
         _ => Ok(()),
     }
 }
@@ -226,7 +242,9 @@ fn check_origin_exists(origin: &EndpointSpec, arg: &str) -> Result<()> {
 fn check_destination_parent(destination: &EndpointSpec, arg: &str) -> Result<()> {
     if let EndpointSpec::Directory(path) = destination {
         if path.exists() && !path.is_dir() {
-            return Err(usage(format!("destination {arg} exists and is not a directory")));
+            return Err(usage(format!(
+                "destination {arg} exists and is not a directory"
+            )));
         }
         let absolute = absolute(path);
         let parent = absolute.parent().unwrap_or(Path::new("/"));
@@ -244,9 +262,10 @@ fn check_destination_parent(destination: &EndpointSpec, arg: &str) -> Result<()>
 pub fn same_endpoint(a: &EndpointSpec, b: &EndpointSpec) -> bool {
     match (a, b) {
         (EndpointSpec::Http(a), EndpointSpec::Http(b)) => normalized_url(a) == normalized_url(b),
-        (EndpointSpec::File(a, _) | EndpointSpec::Directory(a), EndpointSpec::File(b, _) | EndpointSpec::Directory(b)) => {
-            resolved_path(a) == resolved_path(b)
-        }
+        (
+            EndpointSpec::File(a, _) | EndpointSpec::Directory(a),
+            EndpointSpec::File(b, _) | EndpointSpec::Directory(b),
+        ) => resolved_path(a) == resolved_path(b),
         _ => false,
     }
 }
@@ -275,7 +294,10 @@ fn resolved_path(path: &Path) -> PathBuf {
     let mut existing = absolute.clone();
     let mut missing = Vec::new();
     while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 missing.push(name);
                 existing = parent.to_path_buf();
@@ -320,16 +342,26 @@ mod tests {
     }
 
     fn config(args: &[&str]) -> Result<Config> {
-        let cli = Cli::try_parse_from(std::iter::once("resource-sync").chain(args.iter().copied()))?;
+        let cli =
+            Cli::try_parse_from(std::iter::once("resource-sync").chain(args.iter().copied()))?;
         Config::from_cli(cli, &NoSecrets)
     }
 
     #[test]
     fn same_url_after_normalising() {
         let url = |text| EndpointSpec::parse(text).unwrap();
-        assert!(same_endpoint(&url("HTTP://Example.COM:80/api/"), &url("http://example.com/api")));
-        assert!(!same_endpoint(&url("http://h/api?x=1"), &url("http://h/api")));
-        assert!(same_endpoint(&url("https://h:443/a/?x=1"), &url("https://h/a?x=1")));
+        assert!(same_endpoint(
+            &url("HTTP://Example.COM:80/api/"),
+            &url("http://example.com/api")
+        ));
+        assert!(!same_endpoint(
+            &url("http://h/api?x=1"),
+            &url("http://h/api")
+        ));
+        assert!(same_endpoint(
+            &url("https://h:443/a/?x=1"),
+            &url("https://h/a?x=1")
+        ));
     }
 
     #[test]
@@ -342,7 +374,10 @@ mod tests {
 
     #[test]
     fn format_follows_destination_and_flags() {
-        assert_eq!(config(&["null", "http://h/api"]).unwrap().format, Format::Json);
+        assert_eq!(
+            config(&["null", "http://h/api"]).unwrap().format,
+            Format::Json
+        );
         assert_eq!(config(&["null", "-"]).unwrap().format, Format::Yaml);
         assert_eq!(config(&["-j", "null", "-"]).unwrap().format, Format::Json);
         assert!(config(&["-j", "null", "/tmp/x.yaml"]).is_err());
@@ -351,7 +386,10 @@ mod tests {
     #[test]
     fn missing_origin_and_password_are_usage_errors() {
         let error = config(&["/no/such/dir", "-"]).unwrap_err();
-        assert_eq!(crate::exit_code::exit_for_error(&error), crate::exit_code::Exit::Usage);
+        assert_eq!(
+            crate::exit_code::exit_for_error(&error),
+            crate::exit_code::Exit::Usage
+        );
         assert!(error.to_string().contains("/no/such/dir"));
         assert!(config(&["--username", "u", "null", "-"]).is_err());
     }

@@ -86,20 +86,42 @@ mod tests {
 
     #[test]
     fn type_filter_brings_ancestors() {
-        let filters = Filters { types: vec!["stat".into()], matches: vec![], keep_parents: true };
-        assert_eq!(labels(&apply(sample(), &filters)), ["team/1", "player/1", "stat/1"]);
-        let filters = Filters { keep_parents: false, ..filters };
+        let filters = Filters {
+            types: vec!["stat".into()],
+            matches: vec![],
+            keep_parents: true,
+        };
+        assert_eq!(
+            labels(&apply(sample(), &filters)),
+            ["team/1", "player/1", "stat/1"]
+        );
+        let filters = Filters {
+            keep_parents: false,
+            ..filters
+        };
         assert_eq!(labels(&apply(sample(), &filters)), ["stat/1"]);
     }
 
     #[test]
     fn match_compares_text_of_scalars() {
         let expr = |text: &str| text.parse::<MatchExpr>().unwrap();
-        let filters = Filters { types: vec![], matches: vec![expr("points=2.5")], keep_parents: false };
+        let filters = Filters {
+            types: vec![],
+            matches: vec![expr("points=2.5")],
+            keep_parents: false,
+        };
         assert_eq!(labels(&apply(sample(), &filters)), ["stat/1"]);
-        let filters = Filters { types: vec![], matches: vec![expr("pos=gk"), expr("n=1")], keep_parents: false };
+        let filters = Filters {
+            types: vec![],
+            matches: vec![expr("pos=gk"), expr("n=1")],
+            keep_parents: false,
+        };
         assert_eq!(labels(&apply(sample(), &filters)), ["player/1"]);
-        let filters = Filters { types: vec![], matches: vec![expr("name=zzz")], keep_parents: true };
+        let filters = Filters {
+            types: vec![],
+            matches: vec![expr("name=zzz")],
+            keep_parents: true,
+        };
         assert!(apply(sample(), &filters).is_empty());
     }
 }

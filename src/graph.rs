@@ -43,8 +43,8 @@ impl DependencyGraph {
     /// O(n log n): a resource's pass is the largest of its parents' passes, plus one
     /// where the parent sorts after it.
     pub fn write_order(&self, resources: &[Resource]) -> anyhow::Result<Vec<usize>> {
-        let topological = toposort(&self.graph, None)
-            .map_err(|_| usage(self.describe_cycles(resources)))?;
+        let topological =
+            toposort(&self.graph, None).map_err(|_| usage(self.describe_cycles(resources)))?;
         let rank = sorted_rank(resources);
         let mut pass = vec![0usize; resources.len()];
         for node in topological {
@@ -52,7 +52,9 @@ impl DependencyGraph {
             pass[child] = self
                 .graph
                 .neighbors_directed(node, Direction::Incoming)
-                .map(|parent| pass[parent.index()] + usize::from(rank[parent.index()] > rank[child]))
+                .map(|parent| {
+                    pass[parent.index()] + usize::from(rank[parent.index()] > rank[child])
+                })
                 .max()
                 .unwrap_or(0);
         }
@@ -145,7 +147,11 @@ impl<'g> Scheduler<'g> {
     }
 
     /// Up to `max` more ready resources accepted by `same_batch`, in write order.
-    pub fn take_ready_matching(&mut self, max: usize, same_batch: impl Fn(usize) -> bool) -> Vec<usize> {
+    pub fn take_ready_matching(
+        &mut self,
+        max: usize,
+        same_batch: impl Fn(usize) -> bool,
+    ) -> Vec<usize> {
         let taken: Vec<(usize, usize)> = self
             .ready
             .iter()
@@ -253,7 +259,11 @@ mod tests {
     #[test]
     fn order_matches_the_original_pass_algorithm() {
         // c/1 is ready in pass one, a/1 (its child) waits for pass two, after d/1.
-        let resources = vec![resource("a", 1, &["/c/1"]), resource("c", 1, &[]), resource("d", 1, &[])];
+        let resources = vec![
+            resource("a", 1, &["/c/1"]),
+            resource("c", 1, &[]),
+            resource("d", 1, &[]),
+        ];
         let graph = DependencyGraph::new(&resources);
         let order = graph.write_order(&resources).unwrap();
         assert_eq!(labels(&resources, &order), ["c/1", "d/1", "a/1"]);
@@ -262,7 +272,20 @@ mod tests {
     #[test]
     fn shuffled_input_gives_the_same_order() {
         let mut resources: Vec<Resource> = (1..=30)
-            .map(|i| resource("n", i, &if i > 1 { vec![format!("/n/{}", i / 2)] } else { vec![] }.iter().map(String::as_str).collect::<Vec<_>>()))
+            .map(|i| {
+                resource(
+                    "n",
+                    i,
+                    &if i > 1 {
+                        vec![format!("/n/{}", i / 2)]
+                    } else {
+                        vec![]
+                    }
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                )
+            })
             .collect();
         let expected = {
             let graph = DependencyGraph::new(&resources);
@@ -273,8 +296,11 @@ mod tests {
         let graph = DependencyGraph::new(&resources);
         let order = graph.write_order(&resources).unwrap();
         assert_eq!(labels(&resources, &order), expected);
-        let position: HashMap<String, usize> =
-            expected.iter().enumerate().map(|(p, l)| (l.clone(), p)).collect();
+        let position: HashMap<String, usize> = expected
+            .iter()
+            .enumerate()
+            .map(|(p, l)| (l.clone(), p))
+            .collect();
         for i in 2..=30 {
             assert!(position[&format!("n/{}", i / 2)] < position[&format!("n/{i}")]);
         }
@@ -287,7 +313,9 @@ mod tests {
             resource("b", 1, &["/a/1"]),
             resource("c", 1, &[]),
         ];
-        let error = DependencyGraph::new(&resources).write_order(&resources).unwrap_err();
+        let error = DependencyGraph::new(&resources)
+            .write_order(&resources)
+            .unwrap_err();
         assert_eq!(error.to_string(), "parent links form a cycle: /a/1, /b/1");
     }
 

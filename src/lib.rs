@@ -8,6 +8,7 @@ pub mod exit_code;
 pub mod filter;
 pub mod format;
 pub mod graph;
+pub mod plan;
 pub mod report;
 pub mod resource;
 pub mod schema;

@@ -21,7 +21,9 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<Exit> {
     let cli = Cli::parse();
     let config = Config::from_cli(cli, &ProcessSecrets)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(resource_sync::sync::run(&config))
 }
 

@@ -62,7 +62,10 @@ impl Outcome {
 
     /// An outcome for a file that holds no parsed resource (a stale file removed by `--rm`).
     pub fn for_file(op: Op, path: &std::path::Path, status: Status) -> Self {
-        let kind = path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+        let kind = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
         let id = path.file_stem().map(|n| n.to_string_lossy().into_owned());
         Outcome {
             op,
@@ -169,7 +172,10 @@ impl Report {
 
     fn with_counts<T>(&self, update: impl FnOnce(&mut Counts) -> T) -> T {
         // A panic while holding the lock only happens in a bug elsewhere; keep counting.
-        let mut counts = self.counts.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         update(&mut counts)
     }
 }
@@ -187,7 +193,10 @@ mod tests {
 
     #[test]
     fn outcomes_feed_the_summary() {
-        let report = Report { quiet_failures: true, ..Report::new() };
+        let report = Report {
+            quiet_failures: true,
+            ..Report::new()
+        };
         let resource = Resource {
             uri: "/a/1".into(),
             id: json!(1),
@@ -196,11 +205,31 @@ mod tests {
             body: json!({}),
         };
         report.add_read(3);
-        report.record(Outcome::new(Op::Create, &resource, "t", Status::Done(Some(201))));
-        report.record(Outcome::new(Op::Update, &resource, "t", Status::Failed("409".into())));
-        report.record(Outcome::new(Op::Update, &resource, "t", Status::Skipped("parent".into())));
+        report.record(Outcome::new(
+            Op::Create,
+            &resource,
+            "t",
+            Status::Done(Some(201)),
+        ));
+        report.record(Outcome::new(
+            Op::Update,
+            &resource,
+            "t",
+            Status::Failed("409".into()),
+        ));
+        report.record(Outcome::new(
+            Op::Update,
+            &resource,
+            "t",
+            Status::Skipped("parent".into()),
+        ));
         let line = report.summary_line();
-        assert!(line.starts_with("read 3, created 1, updated 0, deleted 0, unchanged 0, failed 1, skipped 1 in "), "{line}");
+        assert!(
+            line.starts_with(
+                "read 3, created 1, updated 0, deleted 0, unchanged 0, failed 1, skipped 1 in "
+            ),
+            "{line}"
+        );
         assert!(report.has_failures());
     }
 }

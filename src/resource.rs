@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn ids_sort_numerically_then_as_text() {
-        let mut items = vec![
+        let mut items = [
             resource("a", json!(10)),
             resource("a", json!("b")),
             resource("a", json!(9)),
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn type_sorts_before_id() {
-        let mut items = vec![resource("b", json!(1)), resource("a", json!(2))];
+        let mut items = [resource("b", json!(1)), resource("a", json!(2))];
         items.sort_by(Resource::sort_key_cmp);
         assert_eq!(items[0].kind, "a");
     }

@@ -10,6 +10,7 @@ use crate::endpoint::{self, http::HttpClient, Context, WriteSet};
 use crate::exit_code::Exit;
 use crate::filter;
 use crate::graph::DependencyGraph;
+use crate::plan;
 use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::{Hal, Schema, Simple};
@@ -22,7 +23,12 @@ pub async fn run(config: &Config) -> Result<Exit> {
     };
     let http = HttpClient::new(&config.http, config.verbose)?;
     let report = Report::new();
-    let context = Context { config, schema: &*schema, http: &http, report: &report };
+    let context = Context {
+        config,
+        schema: &*schema,
+        http: &http,
+        report: &report,
+    };
     let destination = endpoint::open(&config.destination);
     destination.check_writable(&context)?;
 
@@ -31,13 +37,29 @@ pub async fn run(config: &Config) -> Result<Exit> {
     let resources = filter::apply(resources, &config.filters);
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
-    let set = WriteSet { resources: &resources, order: &order, graph: &graph };
-    destination.write(&set, &context).await?;
+    let set = WriteSet {
+        resources: &resources,
+        order: &order,
+        graph: &graph,
+    };
+    if config.dry_run {
+        let changes = destination.plan(&set, &context).await?;
+        plan::print_plan(&changes, config.diff, &report)?;
+    } else {
+        if config.diff {
+            plan::print_diffs(&destination.plan(&set, &context).await?)?;
+        }
+        destination.write(&set, &context).await?;
+    }
 
     if !config.quiet {
         eprintln!("{}", report.summary_line());
     }
-    Ok(if report.has_failures() { Exit::Failed } else { Exit::Success })
+    Ok(if report.has_failures() {
+        Exit::Failed
+    } else {
+        Exit::Success
+    })
 }
 
 /// Every origin in turn; on the same uri the later origin wins (layering).

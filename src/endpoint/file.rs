@@ -58,7 +58,9 @@ impl FileEndpoint {
         let bodies = set.order.iter().map(|&index| &set.resources[index].body);
         match self.kind {
             FileKind::Json => to_json_line(&Value::Array(bodies.cloned().collect())),
-            FileKind::Yaml | FileKind::JsonLines => bodies.map(|body| format.serialize(body)).collect(),
+            FileKind::Yaml | FileKind::JsonLines => {
+                bodies.map(|body| format.serialize(body)).collect()
+            }
         }
     }
 }
@@ -74,20 +76,40 @@ impl Endpoint for FileEndpoint {
         Ok(())
     }
 
-    fn read<'a>(&'a self, context: &'a Context<'a>, found: &'a mut Found<'_>) -> BoxFuture<'a, Result<()>> {
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+        found: &'a mut Found<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let file = File::open(&self.path).with_context(|| format!("opening {}", self.path.display()))?;
-            let encoding = if self.kind == FileKind::Yaml { Encoding::Yaml } else { Encoding::Json };
+            let file = File::open(&self.path)
+                .with_context(|| format!("opening {}", self.path.display()))?;
+            let encoding = if self.kind == FileKind::Yaml {
+                Encoding::Yaml
+            } else {
+                Encoding::Json
+            };
             let source = self.path.display().to_string();
-            read_resources(BufReader::new(file), encoding, &source, context.schema, found)
+            read_resources(
+                BufReader::new(file),
+                encoding,
+                &source,
+                context.schema,
+                found,
+            )
         })
     }
 
-    fn write<'a>(&'a self, set: &'a WriteSet<'a>, context: &'a Context<'a>) -> BoxFuture<'a, Result<()>> {
+    fn write<'a>(
+        &'a self,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let text = self.render(set, context.config.format);
             if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
             write_atomically(&self.path, text.as_bytes())?;
             if context.config.verbose {
@@ -95,9 +117,12 @@ impl Endpoint for FileEndpoint {
             }
             for &index in set.order {
                 let resource = &set.resources[index];
-                context
-                    .report
-                    .record(Outcome::new(Op::Create, resource, resource.uri.clone(), Status::Done(None)));
+                context.report.record(Outcome::new(
+                    Op::Create,
+                    resource,
+                    resource.uri.clone(),
+                    Status::Done(None),
+                ));
             }
             Ok(())
         })
@@ -107,7 +132,10 @@ impl Endpoint for FileEndpoint {
 /// Write through a temporary file in the same folder, then rename over the target,
 /// so a reader (or a crash) sees the old content or the new, never a part.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temporary = tempfile::Builder::new()
         .prefix(".resource-sync-")
         .tempfile_in(folder)

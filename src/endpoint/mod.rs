@@ -17,7 +17,8 @@ use url::Url;
 use crate::config::Config;
 use crate::exit_code::usage;
 use crate::format::Format;
-use crate::report::Report;
+use crate::plan::Change;
+use crate::report::{Op, Report};
 use crate::resource::Resource;
 use crate::schema::Schema;
 
@@ -74,7 +75,9 @@ impl EndpointSpec {
             EndpointSpec::Stdio => "-".to_string(),
             EndpointSpec::Null => "null".to_string(),
             EndpointSpec::Http(url) => crate::endpoint::http::redact_url(url),
-            EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => path.display().to_string(),
+            EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => {
+                path.display().to_string()
+            }
         }
     }
 
@@ -105,6 +108,13 @@ pub struct WriteSet<'a> {
     pub graph: &'a crate::graph::DependencyGraph,
 }
 
+impl WriteSet<'_> {
+    /// The resources in write order.
+    pub fn ordered(&self) -> impl Iterator<Item = &Resource> {
+        self.order.iter().map(|&index| &self.resources[index])
+    }
+}
+
 /// One kind of place resources live.
 pub trait Endpoint: Send + Sync {
     /// Check, before anything is read, that the endpoint can be read.
@@ -118,10 +128,37 @@ pub trait Endpoint: Send + Sync {
     }
 
     /// Stream every resource into `found`, in the order read.
-    fn read<'a>(&'a self, context: &'a Context<'a>, found: &'a mut Found<'_>) -> BoxFuture<'a, Result<()>>;
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+        found: &'a mut Found<'_>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// The changes writing the set would make (`--dry-run`, `--diff`); nothing is written.
+    /// By default every resource is a create whose target is its uri (single files, stdout).
+    fn plan<'a>(
+        &'a self,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Change>>> {
+        Box::pin(async move {
+            let format = context.config.format;
+            Ok(set
+                .ordered()
+                .map(|resource| {
+                    Change::for_resource(Op::Create, resource, resource.uri.clone())
+                        .with_texts(None, Some(format.serialize(&resource.body)))
+                })
+                .collect())
+        })
+    }
 
     /// Write the set (and, with `--rm`, remove what it does not hold); outcomes go to the report.
-    fn write<'a>(&'a self, set: &'a WriteSet<'a>, context: &'a Context<'a>) -> BoxFuture<'a, Result<()>>;
+    fn write<'a>(
+        &'a self,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 /// The endpoint implementation for a spec.
@@ -143,24 +180,60 @@ mod tests {
     fn kinds_are_decided_in_spec_order() {
         assert_eq!(EndpointSpec::parse("-").unwrap(), EndpointSpec::Stdio);
         assert_eq!(EndpointSpec::parse("null").unwrap(), EndpointSpec::Null);
-        assert_eq!(EndpointSpec::parse("/dev/null").unwrap(), EndpointSpec::Null);
-        assert!(matches!(EndpointSpec::parse("https://a.example/api").unwrap(), EndpointSpec::Http(_)));
-        assert!(matches!(EndpointSpec::parse("http://x.yaml").unwrap(), EndpointSpec::Http(_)));
+        assert_eq!(
+            EndpointSpec::parse("/dev/null").unwrap(),
+            EndpointSpec::Null
+        );
+        assert!(matches!(
+            EndpointSpec::parse("https://a.example/api").unwrap(),
+            EndpointSpec::Http(_)
+        ));
+        assert!(matches!(
+            EndpointSpec::parse("http://x.yaml").unwrap(),
+            EndpointSpec::Http(_)
+        ));
         let file = |arg| EndpointSpec::parse(arg).unwrap();
-        assert_eq!(file("a/b.yaml"), EndpointSpec::File("a/b.yaml".into(), FileKind::Yaml));
-        assert_eq!(file("b.yml"), EndpointSpec::File("b.yml".into(), FileKind::Yaml));
-        assert_eq!(file("b.json"), EndpointSpec::File("b.json".into(), FileKind::Json));
-        assert_eq!(file("b.jsonl"), EndpointSpec::File("b.jsonl".into(), FileKind::JsonLines));
-        assert_eq!(file("b.ndjson"), EndpointSpec::File("b.ndjson".into(), FileKind::JsonLines));
+        assert_eq!(
+            file("a/b.yaml"),
+            EndpointSpec::File("a/b.yaml".into(), FileKind::Yaml)
+        );
+        assert_eq!(
+            file("b.yml"),
+            EndpointSpec::File("b.yml".into(), FileKind::Yaml)
+        );
+        assert_eq!(
+            file("b.json"),
+            EndpointSpec::File("b.json".into(), FileKind::Json)
+        );
+        assert_eq!(
+            file("b.jsonl"),
+            EndpointSpec::File("b.jsonl".into(), FileKind::JsonLines)
+        );
+        assert_eq!(
+            file("b.ndjson"),
+            EndpointSpec::File("b.ndjson".into(), FileKind::JsonLines)
+        );
         assert_eq!(file("fixtures"), EndpointSpec::Directory("fixtures".into()));
         assert!(EndpointSpec::parse("http://").is_err());
     }
 
     #[test]
     fn default_format_is_json_for_http_and_json_files() {
-        assert_eq!(EndpointSpec::parse("http://h/").unwrap().default_format(), Format::Json);
-        assert_eq!(EndpointSpec::parse("d").unwrap().default_format(), Format::Yaml);
-        assert_eq!(EndpointSpec::parse("-").unwrap().default_format(), Format::Yaml);
-        assert_eq!(EndpointSpec::parse("x.jsonl").unwrap().default_format(), Format::Json);
+        assert_eq!(
+            EndpointSpec::parse("http://h/").unwrap().default_format(),
+            Format::Json
+        );
+        assert_eq!(
+            EndpointSpec::parse("d").unwrap().default_format(),
+            Format::Yaml
+        );
+        assert_eq!(
+            EndpointSpec::parse("-").unwrap().default_format(),
+            Format::Yaml
+        );
+        assert_eq!(
+            EndpointSpec::parse("x.jsonl").unwrap().default_format(),
+            Format::Json
+        );
     }
 }

@@ -31,7 +31,12 @@ pub fn read_resources(
     let mut document = 0usize;
     let mut accept = |value: Value, where_: &str| -> Result<()> {
         document += 1;
-        accept_document(value, schema, &format!("{source}, {where_}{document}"), found)
+        accept_document(
+            value,
+            schema,
+            &format!("{source}, {where_}{document}"),
+            found,
+        )
     };
     match encoding {
         Encoding::Yaml => {
@@ -59,7 +64,12 @@ pub fn read_resources(
 }
 
 /// A document must be a resource; empty documents (a stray `---`) are passed over.
-fn accept_document(value: Value, schema: &dyn Schema, place: &str, found: &mut Found<'_>) -> Result<()> {
+fn accept_document(
+    value: Value,
+    schema: &dyn Schema,
+    place: &str,
+    found: &mut Found<'_>,
+) -> Result<()> {
     if value.is_null() {
         return Ok(());
     }
@@ -77,7 +87,10 @@ pub fn sniff_encoding<R: Read>(reader: R) -> std::io::Result<(Encoding, BufReade
         if buffer.is_empty() {
             return Ok((Encoding::Yaml, reader));
         }
-        let blanks = buffer.iter().take_while(|byte| byte.is_ascii_whitespace()).count();
+        let blanks = buffer
+            .iter()
+            .take_while(|byte| byte.is_ascii_whitespace())
+            .count();
         if blanks < buffer.len() {
             let encoding = match buffer[blanks] {
                 b'{' | b'[' => Encoding::Json,
@@ -107,8 +120,18 @@ mod tests {
     #[test]
     fn json_lines_arrays_and_single_values() {
         let line = r#"{"id": 1, "type": "a", "uri": "/a/1"}"#;
-        assert_eq!(read(&format!("{line}\n{line}\n"), Encoding::Json).unwrap().len(), 2);
-        assert_eq!(read(&format!("[{line}, {line}]"), Encoding::Json).unwrap().len(), 2);
+        assert_eq!(
+            read(&format!("{line}\n{line}\n"), Encoding::Json)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            read(&format!("[{line}, {line}]"), Encoding::Json)
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(read(line, Encoding::Json).unwrap().len(), 1);
     }
 

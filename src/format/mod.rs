@@ -1,8 +1,16 @@
-//! Serialisation byte-identical to microcosm-resourcesync (PyYAML / Python json),
-//! and the YAML 1.1 reader. `Format` is what a destination is written in.
+//! Serialisation byte-identical to microcosm-resourcesync 2.0.0: JSON as Python's
+//! `json.dumps(sort_keys=True)`, YAML as PyYAML's `CSafeDumper`; the YAML 1.1 reader.
 
 pub mod json;
+mod python_float;
 pub mod yaml;
+mod yaml_construct;
+mod yaml_emit;
+mod yaml_input;
+mod yaml_resolve;
+
+pub use json::to_json_line;
+pub use yaml::{to_yaml_document, YamlDocuments, YamlError, YamlErrorKind, YamlLimits};
 
 use serde_json::Value;
 

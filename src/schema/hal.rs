@@ -17,8 +17,9 @@ impl Schema for Hal {
         let uri = self_href(body).ok_or(IdentityError::MissingUri(
             "`_links.self.href` is missing or not a string",
         ))?;
-        let kind = type_from_uri(uri)
-            .ok_or_else(|| IdentityError::MissingType(format!("uri {uri:?} has no type segment")))?;
+        let kind = type_from_uri(uri).ok_or_else(|| {
+            IdentityError::MissingType(format!("uri {uri:?} has no type segment"))
+        })?;
         Ok(Resource {
             uri: uri.to_string(),
             id: id.clone(),
@@ -44,7 +45,11 @@ impl Schema for Hal {
     }
 
     fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value> {
-        let items = body.get("items").and_then(Value::as_array).into_iter().flatten();
+        let items = body
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
         let embedded = body
             .get("_embedded")
             .and_then(Value::as_object)
@@ -153,7 +158,10 @@ mod tests {
         };
         assert_eq!(relations(FollowMode::None), Vec::<String>::new());
         assert_eq!(relations(FollowMode::Page), ["next"]);
-        assert_eq!(relations(FollowMode::Child), ["child:stat", "child:stat", "next"]);
+        assert_eq!(
+            relations(FollowMode::Child),
+            ["child:stat", "child:stat", "next"]
+        );
         assert_eq!(
             relations(FollowMode::All),
             ["child:stat", "child:stat", "next", "parent:team"]
@@ -162,7 +170,8 @@ mod tests {
 
     #[test]
     fn members_from_items_and_embedded() {
-        let page = json!({"items": [{"id": 1}], "_embedded": {"players": [{"id": 2}], "one": {"id": 3}}});
+        let page =
+            json!({"items": [{"id": 1}], "_embedded": {"players": [{"id": 2}], "one": {"id": 3}}});
         let ids: Vec<&Value> = Hal.members(&page).iter().map(|m| &m["id"]).collect();
         assert_eq!(ids, [&json!(1), &json!(3), &json!(2)]);
     }

@@ -17,12 +17,16 @@ impl Schema for Simple {
         let uri = map
             .get("uri")
             .and_then(Value::as_str)
-            .ok_or(IdentityError::MissingUri("`uri` is missing or not a string"))?;
+            .ok_or(IdentityError::MissingUri(
+                "`uri` is missing or not a string",
+            ))?;
         let kind = map
             .get("type")
             .and_then(Value::as_str)
             .filter(|kind| !kind.is_empty())
-            .ok_or_else(|| IdentityError::MissingType("`type` is missing or not a string".into()))?;
+            .ok_or_else(|| {
+                IdentityError::MissingType("`type` is missing or not a string".into())
+            })?;
         Ok(Resource {
             uri: uri.to_string(),
             id: id.clone(),
@@ -82,9 +86,18 @@ mod tests {
 
     #[test]
     fn missing_fields_are_reported() {
-        assert_eq!(Simple.identify(&json!({"type": "a", "uri": "u"})), Err(IdentityError::MissingId));
-        assert!(matches!(Simple.identify(&json!({"id": 1, "uri": "u"})), Err(IdentityError::MissingType(_))));
-        assert!(matches!(Simple.identify(&json!({"id": 1, "type": "a"})), Err(IdentityError::MissingUri(_))));
+        assert_eq!(
+            Simple.identify(&json!({"type": "a", "uri": "u"})),
+            Err(IdentityError::MissingId)
+        );
+        assert!(matches!(
+            Simple.identify(&json!({"id": 1, "uri": "u"})),
+            Err(IdentityError::MissingType(_))
+        ));
+        assert!(matches!(
+            Simple.identify(&json!({"id": 1, "type": "a"})),
+            Err(IdentityError::MissingUri(_))
+        ));
     }
 
     #[test]

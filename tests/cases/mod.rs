@@ -1,3 +1,4 @@
 //! Test cases grouped by capability.
 
 mod basics;
+mod compat;

@@ -100,14 +100,19 @@ impl HttpClient {
         let mut attempt = 1;
         loop {
             let result = self.send_once(request).await;
-            let retryable = result.as_ref().map_or(true, |reply| is_retryable_status(reply.status));
+            let retryable = result
+                .as_ref()
+                .map_or(true, |reply| is_retryable_status(reply.status));
             if !retryable || attempt >= max_attempts {
                 return match result {
                     Ok(mut reply) => {
                         reply.attempts = attempt;
                         Ok(reply)
                     }
-                    Err(reason) => Err(TransportFailure { reason, attempts: attempt }),
+                    Err(reason) => Err(TransportFailure {
+                        reason,
+                        attempts: attempt,
+                    }),
                 };
             }
             let wait = result
@@ -123,9 +128,17 @@ impl HttpClient {
 
     /// One attempt, following redirects by hand so secrets never leave the origin.
     async fn send_once(&self, request: &Request) -> Result<Reply, String> {
-        let _permit = self.permits.acquire().await.map_err(|error| error.to_string())?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|error| error.to_string())?;
         let origin = request.url.origin();
-        let (mut method, mut url, mut body) = (request.method.clone(), request.url.clone(), request.body.clone());
+        let (mut method, mut url, mut body) = (
+            request.method.clone(),
+            request.url.clone(),
+            request.body.clone(),
+        );
         let mut trusted = true;
         for _ in 0..=MAX_REDIRECTS {
             trusted &= url.origin() == origin;
@@ -134,7 +147,9 @@ impl HttpClient {
                 .build(&method, &url, body.as_ref(), trusted)
                 .send()
                 .await
-                .map_err(|error| self.log_failure(&method, &url, describe_transport(&error, &self.settings)))?;
+                .map_err(|error| {
+                    self.log_failure(&method, &url, describe_transport(&error, &self.settings))
+                })?;
             let status = response.status();
             if status.is_redirection() {
                 if let Some(next) = redirect_target(&url, response.headers()) {
@@ -147,10 +162,9 @@ impl HttpClient {
                 }
             }
             let headers = response.headers().clone();
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|error| self.log_failure(&method, &url, describe_transport(&error, &self.settings)))?;
+            let bytes = response.bytes().await.map_err(|error| {
+                self.log_failure(&method, &url, describe_transport(&error, &self.settings))
+            })?;
             self.log(&method, &url, status.as_u16(), started);
             return Ok(Reply {
                 status: status.as_u16(),
@@ -160,10 +174,19 @@ impl HttpClient {
                 attempts: 1,
             });
         }
-        Err(format!("more than {MAX_REDIRECTS} redirects from {}", redact_url(&request.url)))
+        Err(format!(
+            "more than {MAX_REDIRECTS} redirects from {}",
+            redact_url(&request.url)
+        ))
     }
 
-    fn build(&self, method: &Method, url: &Url, body: Option<&(Vec<u8>, &'static str)>, trusted: bool) -> reqwest::RequestBuilder {
+    fn build(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&(Vec<u8>, &'static str)>,
+        trusted: bool,
+    ) -> reqwest::RequestBuilder {
         let mut builder = self
             .client
             .request(method.clone(), url.clone())
@@ -182,7 +205,9 @@ impl HttpClient {
             }
         }
         if let Some((bytes, media_type)) = body {
-            builder = builder.header(CONTENT_TYPE, *media_type).body(bytes.clone());
+            builder = builder
+                .header(CONTENT_TYPE, *media_type)
+                .body(bytes.clone());
         }
         builder
     }
@@ -232,7 +257,11 @@ fn describe_transport(error: &reqwest::Error, settings: &HttpSettings) -> String
     if error.is_timeout() {
         return format!("timed out after {} s", settings.timeout.as_secs());
     }
-    let mut text = if error.is_connect() { "connection failed".to_string() } else { "request failed".to_string() };
+    let mut text = if error.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(": ");
@@ -280,14 +309,20 @@ mod tests {
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         headers.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("99999"));
         assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
     }
 
     #[test]
     fn server_messages_are_extracted() {
-        assert_eq!(server_message(br#"{"message": "parent missing"}"#), "parent missing");
+        assert_eq!(
+            server_message(br#"{"message": "parent missing"}"#),
+            "parent missing"
+        );
         assert_eq!(server_message(b"plain text\nmore"), "plain text");
     }
 

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn relation_lists_and_case() {
-        assert_eq!(parse_link_value(r#"<a,b>; REL="prev start""#).map(|l| l.href), Some("a,b".to_string()));
+        assert_eq!(
+            parse_link_value(r#"<a,b>; REL="prev start""#).map(|l| l.href),
+            Some("a,b".to_string())
+        );
         assert!(parse_link_value("no-angle; rel=next").is_none());
     }
 }

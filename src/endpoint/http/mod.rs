@@ -20,6 +20,7 @@ use super::{Context, Endpoint, Found, WriteSet};
 use crate::exit_code::remote;
 use crate::format::yaml::YamlDocuments;
 use crate::graph::{DependencyGraph, Scheduler};
+use crate::plan::Change;
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 use crate::schema::{is_page_relation, FollowMode, Link, Schema};
@@ -55,11 +56,57 @@ impl HttpEndpoint {
 }
 
 impl Endpoint for HttpEndpoint {
-    fn read<'a>(&'a self, context: &'a Context<'a>, found: &'a mut Found<'_>) -> BoxFuture<'a, Result<()>> {
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+        found: &'a mut Found<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(Crawl::new(&self.url, context).run(found))
     }
 
-    fn write<'a>(&'a self, set: &'a WriteSet<'a>, context: &'a Context<'a>) -> BoxFuture<'a, Result<()>> {
+    /// Reads the destination URL (same follow mode): a resource it lacks is a create, one
+    /// where any field the origin holds differs (`_links` aside) an update.
+    fn plan<'a>(
+        &'a self,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Change>>> {
+        Box::pin(async move {
+            let format = context.config.format;
+            let existing = self.snapshot(context).await?;
+            let mut changes = Vec::new();
+            for resource in set.ordered() {
+                let target = self.rebase(&resource.uri)?;
+                let current = existing.get(&normalized_key(&target));
+                let op = match current {
+                    None => Op::Create,
+                    Some(current) if differs(&resource.body, &current.body) => Op::Update,
+                    Some(_) => Op::Unchanged,
+                };
+                let before = current.map(|current| format.serialize(&current.body));
+                changes.push(
+                    Change::for_resource(op, resource, redact_url(&target))
+                        .with_texts(before, Some(format.serialize(&resource.body))),
+                );
+            }
+            if context.config.remove {
+                for resource in self.stale_in(set, existing.into_values().collect())? {
+                    let target = redact_url(&self.rebase(&resource.uri)?);
+                    changes.push(
+                        Change::for_resource(Op::Delete, &resource, target)
+                            .with_texts(Some(format.serialize(&resource.body)), None),
+                    );
+                }
+            }
+            Ok(changes)
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let clean = self.write_all(set, context).await?;
             if context.config.remove {
@@ -120,7 +167,11 @@ impl<'a> Crawl<'a> {
             }
             for link in harvest.links {
                 let Ok(target) = reply.url.join(&link.href) else {
-                    eprintln!("resource-sync: warning: ignoring invalid link {:?} in {}", link.href, redact_url(&url));
+                    eprintln!(
+                        "resource-sync: warning: ignoring invalid link {:?} in {}",
+                        link.href,
+                        redact_url(&url)
+                    );
                     continue;
                 };
                 if self.seen_urls.insert(normalized_key(&target)) {
@@ -142,20 +193,32 @@ impl<'a> Crawl<'a> {
     fn fetch(&self, url: Url) -> BoxFuture<'a, (Url, Result<Reply, client::TransportFailure>)> {
         let http = self.context.http;
         Box::pin(async move {
-            let request = Request { method: Method::GET, url: url.clone(), body: None };
+            let request = Request {
+                method: Method::GET,
+                url: url.clone(),
+                body: None,
+            };
             let result = http.send(&request).await;
             (url, result)
         })
     }
 
     /// A failed start URL fails the run; a 404 on a followed link is only a warning.
-    fn check_reply(&self, url: &Url, result: Result<Reply, client::TransportFailure>) -> Result<Option<Reply>> {
-        let reply = result.map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
+    fn check_reply(
+        &self,
+        url: &Url,
+        result: Result<Reply, client::TransportFailure>,
+    ) -> Result<Option<Reply>> {
+        let reply =
+            result.map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
         if reply.is_success() {
             return Ok(Some(reply));
         }
         if reply.status == 404 && *url != self.start {
-            eprintln!("resource-sync: warning: {} answered 404 Not Found; link skipped", redact_url(url));
+            eprintln!(
+                "resource-sync: warning: {} answered 404 Not Found; link skipped",
+                redact_url(url)
+            );
             return Ok(None);
         }
         Err(remote(format!(
@@ -167,7 +230,10 @@ impl<'a> Crawl<'a> {
     }
 
     fn harvest(&self, document: &Value, reply: &Reply) -> Harvest {
-        let mut harvest = Harvest { resources: Vec::new(), links: Vec::new() };
+        let mut harvest = Harvest {
+            resources: Vec::new(),
+            links: Vec::new(),
+        };
         let members: Vec<&Value> = match document {
             Value::Array(items) => items.iter().collect(),
             _ => {
@@ -181,7 +247,10 @@ impl<'a> Crawl<'a> {
         if self.follow != FollowMode::None {
             links.extend(links::next_links(&reply.headers));
         }
-        if members.is_empty() && harvest.resources.is_empty() && links.iter().any(|l| is_page_relation(&l.relation)) {
+        if members.is_empty()
+            && harvest.resources.is_empty()
+            && links.iter().any(|l| is_page_relation(&l.relation))
+        {
             eprintln!(
                 "resource-sync: warning: {} has no members but links another page; not following it",
                 redact_url(&reply.url)
@@ -193,7 +262,9 @@ impl<'a> Crawl<'a> {
             if let Ok(resource) = self.schema.identify(member) {
                 harvest.resources.push(resource);
             }
-            harvest.links.extend(self.schema.followed_links(member, self.follow));
+            harvest
+                .links
+                .extend(self.schema.followed_links(member, self.follow));
         }
         harvest
     }
@@ -205,7 +276,14 @@ fn parse_body(reply: &Reply) -> Result<Value> {
         .headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let place = redact_url(&reply.url);
     if is_yaml_media_type(&media_type) {
@@ -217,10 +295,15 @@ fn parse_body(reply: &Reply) -> Result<Value> {
         };
     }
     if is_json_media_type(&media_type) || media_type.is_empty() {
-        return serde_json::from_slice(&reply.body)
-            .map_err(|error| remote(format!("reading {place}: response is not valid JSON: {error}")));
+        return serde_json::from_slice(&reply.body).map_err(|error| {
+            remote(format!(
+                "reading {place}: response is not valid JSON: {error}"
+            ))
+        });
     }
-    Err(remote(format!("reading {place}: unsupported content type {media_type:?}")))
+    Err(remote(format!(
+        "reading {place}: unsupported content type {media_type:?}"
+    )))
 }
 
 fn is_json_media_type(media_type: &str) -> bool {
@@ -266,18 +349,27 @@ impl HttpEndpoint {
         let mut all_ok = true;
         loop {
             while in_flight.len() < config.http.concurrency {
-                let Some(first) = scheduler.next_ready() else { break };
+                let Some(first) = scheduler.next_ready() else {
+                    break;
+                };
                 let batch = self.gather_batch(first, set, &mut scheduler, context).await;
                 in_flight_indices.extend(&batch);
                 in_flight.push(self.send_batch(batch, set, context));
             }
-            let Some(sent) = in_flight.next().await else { break };
+            let Some(sent) = in_flight.next().await else {
+                break;
+            };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
             let ok = self.settle(sent, set, &mut scheduler, context);
             all_ok &= ok;
             if !ok && config.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
-                    self.skip(index, set, context, "not attempted after --fail-fast stopped the run");
+                    self.skip(
+                        index,
+                        set,
+                        context,
+                        "not attempted after --fail-fast stopped the run",
+                    );
                 }
             }
         }
@@ -286,7 +378,13 @@ impl HttpEndpoint {
 
     /// With `--batch-size` > 1 and a collection that allows PATCH, more ready
     /// resources of the same collection join the first.
-    async fn gather_batch(&self, first: usize, set: &WriteSet<'_>, scheduler: &mut Scheduler<'_>, context: &Context<'_>) -> Vec<usize> {
+    async fn gather_batch(
+        &self,
+        first: usize,
+        set: &WriteSet<'_>,
+        scheduler: &mut Scheduler<'_>,
+        context: &Context<'_>,
+    ) -> Vec<usize> {
         let batch_size = context.config.batch_size;
         if batch_size <= 1 {
             return vec![first];
@@ -309,7 +407,11 @@ impl HttpEndpoint {
         }
         let allowed = match self.rebase(collection) {
             Ok(url) => {
-                let request = Request { method: Method::OPTIONS, url, body: None };
+                let request = Request {
+                    method: Method::OPTIONS,
+                    url,
+                    body: None,
+                };
                 match context.http.send(&request).await {
                     Ok(reply) => allows_patch(&reply),
                     Err(_) => false,
@@ -317,63 +419,117 @@ impl HttpEndpoint {
             }
             Err(_) => false,
         };
-        self.lock_batch_support().insert(collection.to_string(), allowed);
+        self.lock_batch_support()
+            .insert(collection.to_string(), allowed);
         allowed
     }
 
     fn lock_batch_support(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
         // The map only caches answers; a poisoned lock still holds valid entries.
-        self.batch_support.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.batch_support
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn send_batch<'s>(&'s self, indices: Vec<usize>, set: &'s WriteSet<'_>, context: &'s Context<'_>) -> BoxFuture<'s, Sent> {
+    fn send_batch<'s>(
+        &'s self,
+        indices: Vec<usize>,
+        set: &'s WriteSet<'_>,
+        context: &'s Context<'_>,
+    ) -> BoxFuture<'s, Sent> {
         Box::pin(async move {
             let format = context.config.format;
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
             let built = if resources.len() == 1 {
                 self.rebase(&resources[0].uri).map(|url| {
                     let body = format.serialize(&resources[0].body).into_bytes();
-                    Request { method: Method::PUT, url, body: Some((body, format.media_type())) }
+                    Request {
+                        method: Method::PUT,
+                        url,
+                        body: Some((body, format.media_type())),
+                    }
                 })
             } else {
                 self.rebase(&collection_of(&resources[0].uri)).map(|url| {
                     let items: Vec<Value> = resources.iter().map(|r| r.body.clone()).collect();
-                    let body = format.serialize(&serde_json::json!({ "items": items })).into_bytes();
-                    Request { method: Method::PATCH, url, body: Some((body, format.media_type())) }
+                    let body = format
+                        .serialize(&serde_json::json!({ "items": items }))
+                        .into_bytes();
+                    Request {
+                        method: Method::PATCH,
+                        url,
+                        body: Some((body, format.media_type())),
+                    }
                 })
             };
             let targets: Vec<String> = resources
                 .iter()
-                .map(|r| self.rebase(&r.uri).map(|u| redact_url(&u)).unwrap_or_else(|_| r.uri.clone()))
+                .map(|r| {
+                    self.rebase(&r.uri)
+                        .map(|u| redact_url(&u))
+                        .unwrap_or_else(|_| r.uri.clone())
+                })
                 .collect();
             let result = match built {
                 Ok(request) => context.http.send(&request).await,
-                Err(error) => Err(client::TransportFailure { reason: format!("{error:#}"), attempts: 0 }),
+                Err(error) => Err(client::TransportFailure {
+                    reason: format!("{error:#}"),
+                    attempts: 0,
+                }),
             };
-            Sent { indices, result, targets }
+            Sent {
+                indices,
+                result,
+                targets,
+            }
         })
     }
 
     /// Record a finished request; returns whether it succeeded.
-    fn settle(&self, sent: Sent, set: &WriteSet<'_>, scheduler: &mut Scheduler<'_>, context: &Context<'_>) -> bool {
+    fn settle(
+        &self,
+        sent: Sent,
+        set: &WriteSet<'_>,
+        scheduler: &mut Scheduler<'_>,
+        context: &Context<'_>,
+    ) -> bool {
         let report = context.report;
         let (status, attempts, failure) = match &sent.result {
             Ok(reply) if reply.is_success() => (Some(reply.status), reply.attempts, None),
-            Ok(reply) => (Some(reply.status), reply.attempts, Some(reply.describe_status())),
+            Ok(reply) => (
+                Some(reply.status),
+                reply.attempts,
+                Some(reply.describe_status()),
+            ),
             Err(failure) => (None, failure.attempts, Some(failure.reason.clone())),
         };
         for (&index, target) in sent.indices.iter().zip(&sent.targets) {
             let resource = &set.resources[index];
-            let op = if status == Some(201) { Op::Create } else { Op::Update };
+            let op = if status == Some(201) {
+                Op::Create
+            } else {
+                Op::Update
+            };
             match &failure {
                 None => {
-                    report.record(Outcome::new(op, resource, target.clone(), Status::Done(status)).with_attempts(attempts));
+                    report.record(
+                        Outcome::new(op, resource, target.clone(), Status::Done(status))
+                            .with_attempts(attempts),
+                    );
                     scheduler.succeeded(index);
                 }
                 Some(reason) => {
-                    report.record(Outcome::new(op, resource, target.clone(), Status::Failed(reason.clone())).with_attempts(attempts));
+                    report.record(
+                        Outcome::new(op, resource, target.clone(), Status::Failed(reason.clone()))
+                            .with_attempts(attempts),
+                    );
                     for skipped in scheduler.failed(index) {
-                        self.skip(skipped, set, context, &format!("a parent failed ({})", resource.uri));
+                        self.skip(
+                            skipped,
+                            set,
+                            context,
+                            &format!("a parent failed ({})", resource.uri),
+                        );
                     }
                 }
             }
@@ -383,64 +539,122 @@ impl HttpEndpoint {
 
     fn skip(&self, index: usize, set: &WriteSet<'_>, context: &Context<'_>, reason: &str) {
         let resource = &set.resources[index];
-        let target = self.rebase(&resource.uri).map(|u| redact_url(&u)).unwrap_or_else(|_| resource.uri.clone());
-        context.report.record(Outcome::new(Op::Update, resource, target, Status::Skipped(reason.to_string())));
+        let target = self
+            .rebase(&resource.uri)
+            .map(|u| redact_url(&u))
+            .unwrap_or_else(|_| resource.uri.clone());
+        context.report.record(Outcome::new(
+            Op::Update,
+            resource,
+            target,
+            Status::Skipped(reason.to_string()),
+        ));
     }
 
     /// `--rm`: read the destination and DELETE what the origins lack, children first.
-    async fn remove_stale(&self, set: &WriteSet<'_>, context: &Context<'_>, clean: bool) -> Result<()> {
-        let stale = self.stale_resources(set, context).await?;
-        let graph = DependencyGraph::new(&stale);
-        let mut order = graph.write_order(&stale)?;
-        order.reverse();
-        for index in order {
-            let resource = &stale[index];
+    async fn remove_stale(
+        &self,
+        set: &WriteSet<'_>,
+        context: &Context<'_>,
+        clean: bool,
+    ) -> Result<()> {
+        let existing = self.snapshot(context).await?;
+        for resource in self.stale_in(set, existing.into_values().collect())? {
             let url = self.rebase(&resource.uri)?;
             let target = redact_url(&url);
             if !clean {
-                context.report.record(Outcome::new(Op::Delete, resource, target, Status::Skipped("a write failed, so nothing is deleted".into())));
+                let reason = "a write failed, so nothing is deleted".to_string();
+                context.report.record(Outcome::new(
+                    Op::Delete,
+                    &resource,
+                    target,
+                    Status::Skipped(reason),
+                ));
                 continue;
             }
-            let request = Request { method: Method::DELETE, url, body: None };
-            let outcome = match context.http.send(&request).await {
-                Ok(reply) if reply.is_success() || reply.status == 404 => {
-                    Outcome::new(Op::Delete, resource, target, Status::Done(Some(reply.status))).with_attempts(reply.attempts)
-                }
-                Ok(reply) => Outcome::new(Op::Delete, resource, target, Status::Failed(reply.describe_status())).with_attempts(reply.attempts),
-                Err(failure) => Outcome::new(Op::Delete, resource, target, Status::Failed(failure.reason)).with_attempts(failure.attempts),
+            let request = Request {
+                method: Method::DELETE,
+                url,
+                body: None,
             };
-            context.report.record(outcome);
+            let (status, attempts) = match context.http.send(&request).await {
+                Ok(reply) if reply.is_success() || reply.status == 404 => {
+                    (Status::Done(Some(reply.status)), reply.attempts)
+                }
+                Ok(reply) => (Status::Failed(reply.describe_status()), reply.attempts),
+                Err(failure) => (Status::Failed(failure.reason), failure.attempts),
+            };
+            context.report.record(
+                Outcome::new(Op::Delete, &resource, target, status).with_attempts(attempts),
+            );
         }
         Ok(())
     }
 
-    /// Resources at the destination, of the types being written, that no origin holds.
-    async fn stale_resources(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<Vec<Resource>> {
+    /// Everything the destination URL holds, by normalised rebased uri.
+    async fn snapshot(&self, context: &Context<'_>) -> Result<HashMap<String, Resource>> {
+        let mut existing = HashMap::new();
+        Crawl::new(&self.url, context)
+            .run(&mut |resource: Resource| {
+                if let Ok(url) = self.rebase(&resource.uri) {
+                    existing.insert(normalized_key(&url), resource);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(existing)
+    }
+
+    /// Destination resources of the types being written that no origin holds,
+    /// in delete order (children before parents).
+    fn stale_in(&self, set: &WriteSet<'_>, existing: Vec<Resource>) -> Result<Vec<Resource>> {
         let kinds: HashSet<&str> = set.resources.iter().map(|r| r.kind.as_str()).collect();
         let wanted: HashSet<String> = set
             .resources
             .iter()
             .filter_map(|r| self.rebase(&r.uri).ok().map(|u| normalized_key(&u)))
             .collect();
-        let mut stale = Vec::new();
-        Crawl::new(&self.url, context)
-            .run(&mut |resource: Resource| {
-                let key = self.rebase(&resource.uri).map(|u| normalized_key(&u)).unwrap_or_default();
-                if kinds.contains(resource.kind.as_str()) && !wanted.contains(&key) {
-                    stale.push(resource);
-                }
-                Ok(())
+        let stale: Vec<Resource> = existing
+            .into_iter()
+            .filter(|resource| kinds.contains(resource.kind.as_str()))
+            .filter(|resource| {
+                let key = self
+                    .rebase(&resource.uri)
+                    .map(|u| normalized_key(&u))
+                    .unwrap_or_default();
+                !wanted.contains(&key)
             })
-            .await?;
-        Ok(stale)
+            .collect();
+        let graph = DependencyGraph::new(&stale);
+        let mut order = graph.write_order(&stale)?;
+        order.reverse();
+        let mut slots: Vec<Option<Resource>> = stale.into_iter().map(Some).collect();
+        Ok(order
+            .into_iter()
+            .filter_map(|index| slots[index].take())
+            .collect())
     }
+}
+
+/// Whether any field the origin holds differs at the destination (`_links` aside:
+/// servers rewrite links to their own host).
+fn differs(origin: &Value, destination: &Value) -> bool {
+    let (Some(origin), Some(destination)) = (origin.as_object(), destination.as_object()) else {
+        return origin != destination;
+    };
+    origin
+        .iter()
+        .filter(|(key, _)| key.as_str() != "_links")
+        .any(|(key, value)| destination.get(key) != Some(value))
 }
 
 /// A resource's collection: its uri without the last path segment.
 fn collection_of(uri: &str) -> String {
     let path_end = uri.find(['?', '#']).unwrap_or(uri.len());
     let path = uri[..path_end].trim_end_matches('/');
-    path.rsplit_once('/').map(|(collection, _)| collection.to_string()).unwrap_or_default()
+    path.rsplit_once('/')
+        .map(|(collection, _)| collection.to_string())
+        .unwrap_or_default()
 }
 
 fn allows_patch(reply: &Reply) -> bool {
@@ -460,7 +674,9 @@ mod tests {
     #[test]
     fn rebase_keeps_path_and_query() {
         let endpoint = HttpEndpoint::new(Url::parse("https://staging.example:8443/api").unwrap());
-        let url = endpoint.rebase("http://prod.example/api/team/1?x=2").unwrap();
+        let url = endpoint
+            .rebase("http://prod.example/api/team/1?x=2")
+            .unwrap();
         assert_eq!(url.as_str(), "https://staging.example:8443/api/team/1?x=2");
         let url = endpoint.rebase("/api/team/2").unwrap();
         assert_eq!(url.as_str(), "https://staging.example:8443/api/team/2");
@@ -468,8 +684,14 @@ mod tests {
 
     #[test]
     fn collection_drops_last_segment() {
-        assert_eq!(collection_of("http://h/api/player/10"), "http://h/api/player");
-        assert_eq!(collection_of("http://h/api/player/10/?x=1"), "http://h/api/player");
+        assert_eq!(
+            collection_of("http://h/api/player/10"),
+            "http://h/api/player"
+        );
+        assert_eq!(
+            collection_of("http://h/api/player/10/?x=1"),
+            "http://h/api/player"
+        );
     }
 
     #[test]
@@ -478,7 +700,20 @@ mod tests {
         let b = Url::parse("http://h/a?x=1&y=2").unwrap();
         assert_eq!(normalized_key(&a), normalized_key(&b));
         let bare = Url::parse("http://h/a").unwrap();
-        assert_ne!(normalized_key(&bare), normalized_key(&Url::parse("http://h/a?offset=0").unwrap()));
+        assert_ne!(
+            normalized_key(&bare),
+            normalized_key(&Url::parse("http://h/a?offset=0").unwrap())
+        );
+    }
+
+    #[test]
+    fn differences_ignore_links_and_extra_destination_fields() {
+        let origin =
+            serde_json::json!({"id": 1, "name": "a", "_links": {"self": {"href": "http://o/t/1"}}});
+        let same = serde_json::json!({"id": 1, "name": "a", "extra": true, "_links": {"self": {"href": "http://d/t/1"}}});
+        let changed = serde_json::json!({"id": 1, "name": "b"});
+        assert!(!differs(&origin, &same));
+        assert!(differs(&origin, &changed));
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! Origin vs destination: the changes a run makes, as `create|update|delete <target>`
+//! lines and unified diffs. Endpoints compute them; this module renders them.
+
+use std::io::Write;
+
+use similar::TextDiff;
+
+use crate::report::{Op, Outcome, Report, Status};
+use crate::resource::Resource;
+
+/// One planned change (or an unchanged resource, which prints nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub op: Op,
+    pub label: String,
+    pub uri: String,
+    /// The destination URL, file path, or (single file, stdout) the resource's uri.
+    pub target: String,
+    /// The destination's serialised form before the change, where it has one.
+    pub before: Option<String>,
+    /// The serialised form after the change (`None` for a delete).
+    pub after: Option<String>,
+}
+
+impl Change {
+    pub fn for_resource(op: Op, resource: &Resource, target: impl Into<String>) -> Self {
+        Change {
+            op,
+            label: resource.label(),
+            uri: resource.uri.clone(),
+            target: target.into(),
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn with_texts(mut self, before: Option<String>, after: Option<String>) -> Self {
+        self.before = before;
+        self.after = after;
+        self
+    }
+
+    /// `create <target>` as `--dry-run` prints it.
+    pub fn plan_line(&self) -> String {
+        format!("{} {}", self.op.as_str(), self.target)
+    }
+
+    /// A unified diff of the serialised forms, headed by the target.
+    pub fn unified_diff(&self) -> String {
+        let before = self.before.as_deref().unwrap_or("");
+        let after = self.after.as_deref().unwrap_or("");
+        let (old, new) = match self.op {
+            Op::Create => ("/dev/null", self.target.as_str()),
+            Op::Delete => (self.target.as_str(), "/dev/null"),
+            _ => (self.target.as_str(), self.target.as_str()),
+        };
+        TextDiff::from_lines(before, after)
+            .unified_diff()
+            .context_radius(3)
+            .header(old, new)
+            .to_string()
+    }
+
+    fn as_outcome(&self, status: Status) -> Outcome {
+        Outcome {
+            op: self.op,
+            label: self.label.clone(),
+            uri: self.uri.clone(),
+            target: self.target.clone(),
+            status,
+            attempts: 0,
+        }
+    }
+}
+
+/// Print the plan (and diffs) on stdout and count it in the report.
+pub fn print_plan(changes: &[Change], diff: bool, report: &Report) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for change in changes {
+        report.record(change.as_outcome(Status::Done(None)));
+        if change.op == Op::Unchanged {
+            continue;
+        }
+        writeln!(out, "{}", change.plan_line())?;
+        if diff {
+            write!(out, "{}", change.unified_diff())?;
+        }
+    }
+    out.flush()
+}
+
+/// Print only the diffs of changes about to be made (`--diff` without `--dry-run`).
+pub fn print_diffs(changes: &[Change]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for change in changes.iter().filter(|change| change.op != Op::Unchanged) {
+        write!(out, "{}", change.unified_diff())?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(op: Op, before: Option<&str>, after: Option<&str>) -> Change {
+        Change {
+            op,
+            label: "team/1".into(),
+            uri: "/team/1".into(),
+            target: "out/team/1.yaml".into(),
+            before: before.map(String::from),
+            after: after.map(String::from),
+        }
+    }
+
+    #[test]
+    fn plan_lines_name_op_and_target() {
+        assert_eq!(
+            change(Op::Update, None, None).plan_line(),
+            "update out/team/1.yaml"
+        );
+    }
+
+    #[test]
+    fn diffs_show_changed_lines() {
+        let diff = change(
+            Op::Update,
+            Some("---\nname: a\nid: 1\n"),
+            Some("---\nname: b\nid: 1\n"),
+        )
+        .unified_diff();
+        assert!(
+            diff.starts_with("--- out/team/1.yaml\n+++ out/team/1.yaml\n"),
+            "{diff}"
+        );
+        assert!(diff.contains("-name: a\n+name: b\n"), "{diff}");
+        let created = change(Op::Create, None, Some("id: 1\n")).unified_diff();
+        assert!(
+            created.contains("--- /dev/null") && created.contains("+id: 1"),
+            "{created}"
+        );
+    }
+}
