@@ -11,13 +11,16 @@ use clap::{ArgGroup, Parser, ValueEnum};
 /// first, and written to DESTINATION. An endpoint is `-` (stdin/stdout), `null`, an
 /// http(s) URL, a `.yaml`/`.yml`, `.json` or `.jsonl`/`.ndjson` file, or a directory.
 #[derive(Debug, Parser)]
-#[command(name = "resource-sync", version, about, long_about)]
+#[command(name = "resource-sync", version)]
+#[command(
+    override_usage = "resource-sync [OPTIONS] ORIGIN... DESTINATION\n       resource-sync --generate <WHAT>"
+)]
 #[command(group(ArgGroup::new("format").args(["json", "yaml"])))]
 #[command(group(ArgGroup::new("schema").args(["hal", "simple"])))]
 #[command(group(ArgGroup::new("follow").args(["follow_all", "follow_child", "follow_page", "follow_none"])))]
 pub struct Cli {
     /// Endpoints: one or more origins, then the destination.
-    #[arg(value_name = "ORIGIN... DESTINATION", required_unless_present = "generate", num_args = 2..)]
+    #[arg(value_name = "ENDPOINT", required_unless_present = "generate", num_args = 2..)]
     pub endpoints: Vec<String>,
 
     /// Write JSON to the destination (default for HTTP).

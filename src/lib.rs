@@ -9,6 +9,7 @@ pub mod filter;
 pub mod format;
 pub mod graph;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod resource;
 pub mod schema;

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use resource_sync::cli::Cli;
+use clap::{CommandFactory, Parser};
+use clap_complete::Shell;
+use resource_sync::cli::{Cli, Generate};
 use resource_sync::config::{Config, ProcessSecrets};
 use resource_sync::exit_code::{exit_for_error, Exit};
 
@@ -20,11 +21,29 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<Exit> {
     let cli = Cli::parse();
+    if let Some(what) = cli.generate {
+        generate(what)?;
+        return Ok(Exit::Success);
+    }
     let config = Config::from_cli(cli, &ProcessSecrets)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(resource_sync::sync::run(&config))
+}
+
+/// Shell completions or the man page on stdout.
+fn generate(what: Generate) -> std::io::Result<()> {
+    let mut command = Cli::command();
+    let mut out = std::io::stdout().lock();
+    let shell = match what {
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::Man => return clap_mangen::Man::new(command).render(&mut out),
+    };
+    clap_complete::generate(shell, &mut command, "resource-sync", &mut out);
+    Ok(())
 }
 
 /// A closed stdout (`resource-sync ... - | head`) is the reader's choice, not an error.

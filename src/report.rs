@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::progress::Progress;
 use crate::resource::Resource;
 
 /// What happened (or would happen) to one resource.
@@ -100,15 +101,26 @@ pub struct Report {
     started: Instant,
     counts: Mutex<Counts>,
     quiet_failures: bool,
+    progress: Progress,
 }
 
 impl Report {
     pub fn new() -> Self {
+        Report::with_progress(Progress::new(false))
+    }
+
+    pub fn with_progress(progress: Progress) -> Self {
         Report {
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
             quiet_failures: false,
+            progress,
         }
+    }
+
+    /// The bars this report advances.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// Count resources read from the origins.
@@ -126,19 +138,20 @@ impl Report {
             (Status::Done(_), Op::Delete) => counts.deleted += 1,
             (Status::Done(_), Op::Unchanged) => counts.unchanged += 1,
         });
+        self.progress.advance();
         if !self.quiet_failures {
             match &outcome.status {
-                Status::Failed(reason) => eprintln!(
+                Status::Failed(reason) => self.progress.println(&format!(
                     "resource-sync: failed to {} {} ({}) after {} attempt(s): {reason}",
                     outcome.op.as_str(),
                     outcome.target,
                     outcome.label,
                     outcome.attempts
-                ),
-                Status::Skipped(reason) => eprintln!(
+                )),
+                Status::Skipped(reason) => self.progress.println(&format!(
                     "resource-sync: skipped {} ({}): {reason}",
                     outcome.target, outcome.label
-                ),
+                )),
                 Status::Done(_) => {}
             }
         }

@@ -11,6 +11,7 @@ use crate::exit_code::Exit;
 use crate::filter;
 use crate::graph::DependencyGraph;
 use crate::plan;
+use crate::progress::Progress;
 use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::{Hal, Schema, Simple};
@@ -22,7 +23,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         SchemaKind::Simple => Box::new(Simple),
     };
     let http = HttpClient::new(&config.http, config.verbose)?;
-    let report = Report::new();
+    let report = Report::with_progress(Progress::for_stderr(config.quiet));
     let context = Context {
         config,
         schema: &*schema,
@@ -32,6 +33,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
     let destination = endpoint::open(&config.destination);
     destination.check_writable(&context)?;
 
+    report.progress().start_reading();
     let resources = read_origins(&context).await?;
     report.add_read(resources.len());
     let resources = filter::apply(resources, &config.filters);
@@ -42,6 +44,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         order: &order,
         graph: &graph,
     };
+    report.progress().start_writing(resources.len());
     if config.dry_run {
         let changes = destination.plan(&set, &context).await?;
         plan::print_plan(&changes, config.diff, &report)?;
@@ -52,6 +55,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         destination.write(&set, &context).await?;
     }
 
+    report.progress().finish();
     if !config.quiet {
         eprintln!("{}", report.summary_line());
     }
@@ -71,6 +75,7 @@ async fn read_origins(context: &Context<'_>) -> Result<Vec<Resource>> {
         origin.check_readable()?;
         origin
             .read(context, &mut |resource: Resource| {
+                context.report.progress().advance();
                 match position.get(&resource.uri) {
                     Some(&index) => resources[index] = resource,
                     None => {

@@ -16,7 +16,11 @@ pub struct Run {
 impl Run {
     /// Panic with the whole output when the exit code is not `code`.
     pub fn expect_code(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -83,7 +87,12 @@ pub fn path_str(path: &Path) -> &str {
 pub fn list_files(root: &Path) -> Vec<String> {
     let mut files: Vec<String> = walk(root)
         .into_iter()
-        .map(|path| path.strip_prefix(root).expect("below root").to_string_lossy().into_owned())
+        .map(|path| {
+            path.strip_prefix(root)
+                .expect("below root")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     files.sort();
     files
@@ -103,9 +112,88 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
 }
 
 pub fn manifest_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Write `text` to `path`, creating its parent folders.
+pub fn write_file(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|error| panic!("creating {}: {error}", parent.display()));
+    }
+    std::fs::write(path, text)
+        .unwrap_or_else(|error| panic!("writing {}: {error}", path.display()));
+}
+
+/// Resources as a multi-document YAML file, each document in JSON flow style (valid YAML).
+pub fn yaml_documents(resources: &[serde_json::Value]) -> String {
+    resources
+        .iter()
+        .map(|resource| format!("---\n{resource}\n"))
+        .collect()
+}
+
+/// The counts of the summary line of SPEC section 5.
+pub use resource_sync::report::Counts as Summary;
+
+/// Parses `read R, created C, updated U, deleted D, unchanged N, failed F, skipped S in T s`
+/// from stderr; panics (showing stderr) when there is no such line.
+pub fn summary(stderr: &str) -> Summary {
+    let line = stderr
+        .lines()
+        .filter_map(|line| line.find("read ").map(|start| &line[start..]))
+        .find(|line| line.contains(", skipped ") && line.ends_with(" s"))
+        .unwrap_or_else(|| panic!("no summary line in stderr:\n{stderr}"));
+    let counts = line
+        .split(" in ")
+        .next()
+        .expect("split yields a first part");
+    let mut summary = Summary::default();
+    for part in counts.split(", ") {
+        let (name, value) = part
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("malformed summary part {part:?} in {line:?}"));
+        let value: usize = value
+            .parse()
+            .unwrap_or_else(|_| panic!("malformed count {part:?} in {line:?}"));
+        let slot = match name {
+            "read" => &mut summary.read,
+            "created" => &mut summary.created,
+            "updated" => &mut summary.updated,
+            "deleted" => &mut summary.deleted,
+            "unchanged" => &mut summary.unchanged,
+            "failed" => &mut summary.failed,
+            "skipped" => &mut summary.skipped,
+            other => panic!("unknown summary count {other:?} in {line:?}"),
+        };
+        *slot = value;
+    }
+    summary
+}
+
+/// A port that was free a moment ago on 127.0.0.1 (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("a bound address").port()
+}
+
+/// Panic (showing the list) when an item appears twice.
+pub fn assert_all_distinct(items: &[String], what: &str) {
+    let distinct: std::collections::BTreeSet<&String> = items.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        items.len(),
+        "{what} more than once: {items:?}"
+    );
+}
+
+/// Panic when a secret appears anywhere in a run's output.
+pub fn assert_never_printed(run: &Run, secret: &str) {
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains(secret), "secret leaked:\n{all}");
 }

@@ -2,3 +2,7 @@
 
 mod basics;
 mod compat;
+mod files;
+mod http_read;
+mod http_write;
+mod json_server;

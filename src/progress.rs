@@ -1,0 +1,112 @@
+//! Progress bars on stderr (indicatif): one while reading, one while writing, drawn
+//! only when stderr is a terminal and `--quiet` is off, so pipes and CI logs stay clean.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The bars of one run; every method is a no-op when they are hidden.
+pub struct Progress {
+    visible: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    /// Bars shown only on a terminal, unless `quiet`.
+    pub fn for_stderr(quiet: bool) -> Self {
+        Progress::new(!quiet && std::io::stderr().is_terminal())
+    }
+
+    pub fn new(visible: bool) -> Self {
+        Progress {
+            visible,
+            bar: Mutex::new(None),
+        }
+    }
+
+    /// A counter with rate while origins are read (the total is unknown).
+    pub fn start_reading(&self) {
+        self.replace(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(style(
+                "{spinner} reading {pos} resources ({per_sec}, {elapsed})",
+            ));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+    }
+
+    /// A bar with count, rate and ETA while the destination is written.
+    pub fn start_writing(&self, total: usize) {
+        self.replace(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(style(
+                "writing [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
+            ));
+            bar
+        });
+    }
+
+    /// One more resource read or written.
+    pub fn advance(&self) {
+        if let Some(bar) = self.lock().as_ref() {
+            bar.inc(1);
+        }
+    }
+
+    /// Print a line above the bar (or plainly when there is none).
+    pub fn println(&self, line: &str) {
+        match self.lock().as_ref() {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Clear the bar before the summary line.
+    pub fn finish(&self) {
+        if let Some(bar) = self.lock().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn replace(&self, make: impl FnOnce() -> ProgressBar) {
+        if !self.visible {
+            return;
+        }
+        let mut slot = self.lock();
+        if let Some(old) = slot.take() {
+            old.finish_and_clear();
+        }
+        *slot = Some(make());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        // The bar is only drawing state; a poisoned lock still holds a usable bar.
+        self.bar.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    // The templates are constants of this module; a typo would show in every test run.
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_progress_ignores_every_call() {
+        let progress = Progress::new(false);
+        progress.start_reading();
+        progress.advance();
+        progress.start_writing(3);
+        progress.finish();
+        assert!(progress.lock().is_none());
+    }
+}

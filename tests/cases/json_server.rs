@@ -1,0 +1,166 @@
+//! End to end against a real third-party API: json-server 0.17.4 from npm (installed in
+//! `tests/json-server/`), paginated with RFC 8288 `Link` headers and read with `--simple`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::util::*;
+
+/// Node may be slow to start on a loaded machine; this only bounds a hung start.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
+
+const RECORDS: usize = 5;
+
+fn package_dir() -> PathBuf {
+    manifest_path("tests/json-server")
+}
+
+fn bin_js() -> PathBuf {
+    package_dir().join("node_modules/json-server/lib/cli/bin.js")
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Installs json-server from the lock file when `node_modules` is missing.
+fn ensure_installed() {
+    if bin_js().exists() {
+        return;
+    }
+    let subcommand = if package_dir().join("package-lock.json").exists() {
+        "ci"
+    } else {
+        "install"
+    };
+    let output = Command::new("npm")
+        .args([subcommand, "--no-audit", "--no-fund"])
+        .current_dir(package_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("npm runs");
+    assert!(
+        output.status.success(),
+        "npm {subcommand} in {} failed:\n{}\n{}",
+        package_dir().display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        bin_js().exists(),
+        "npm {subcommand} did not install {}",
+        bin_js().display()
+    );
+}
+
+/// The json-server process; killed and reaped when dropped, even when the test panics.
+struct JsonServer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl JsonServer {
+    fn start(db: &Path, port: u16, log: PathBuf) -> JsonServer {
+        let log_file = std::fs::File::create(&log).expect("a log file");
+        let child = Command::new("node")
+            .arg(bin_js())
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .arg(db)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("a second log handle"))
+            .stderr(log_file)
+            .spawn()
+            .expect("node starts");
+        let mut server = JsonServer { child, log };
+        server.wait_until_ready(port);
+        server
+    }
+
+    fn wait_until_ready(&mut self, port: u16) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                panic!("json-server exited with {status}:\n{}", read(&self.log));
+            }
+            if answers(port) {
+                return;
+            }
+            assert!(
+                started.elapsed() < STARTUP_DEADLINE,
+                "json-server did not answer on port {port}:\n{}",
+                read(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for JsonServer {
+    fn drop(&mut self) {
+        // Already exited is fine; there is nothing else to clean up.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `GET /teams` gets an HTTP 200 from 127.0.0.1:port.
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /teams HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
+}
+
+#[test]
+fn pull_every_link_header_page_from_json_server() {
+    if !(on_path("node") && on_path("npm")) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node and npm are required in CI for the json-server end-to-end test"
+        );
+        eprintln!("skipping: npm not found (node and npm are needed for the json-server test)");
+        return;
+    }
+    ensure_installed();
+
+    let dir = temp_dir();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let teams: Vec<_> = (1..=RECORDS)
+        .map(|id| json!({ "id": id, "type": "team", "uri": format!("{base}/teams/{id}"), "name": format!("Team {id}") }))
+        .collect();
+    let db = dir.path().join("db.json");
+    write_file(&db, &json!({ "teams": teams }).to_string());
+    let _server = JsonServer::start(&db, port, dir.path().join("json-server.log"));
+
+    let out = dir.path().join("out");
+    let start = format!("{base}/teams?_page=1&_limit=2");
+    let run = run(&["--simple", &start, path_str(&out)]).ok();
+
+    let expected: Vec<String> = (1..=RECORDS).map(|id| format!("team/{id}.yaml")).collect();
+    assert_eq!(list_files(&out), expected, "{}", run.stderr);
+    for id in 1..=RECORDS {
+        assert_eq!(
+            read(&out.join(format!("team/{id}.yaml"))),
+            format!("---\nid: {id}\nname: Team {id}\ntype: team\nuri: {base}/teams/{id}\n")
+        );
+    }
+    assert_eq!(summary(&run.stderr).read, RECORDS, "{}", run.stderr);
+}
