@@ -1,8 +1,9 @@
 //! Origin vs destination: the changes a run makes, as `create|update|delete <target>`
 //! lines and unified diffs. Endpoints compute them; this module renders them.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
+use console::style;
 use similar::TextDiff;
 
 use crate::report::{Op, Outcome, Report, Status};
@@ -75,6 +76,7 @@ impl Change {
 
 /// Print the plan (and diffs) on stdout and count it in the report.
 pub fn print_plan(changes: &[Change], diff: bool, report: &Report) -> std::io::Result<()> {
+    let colour = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     for change in changes {
         report.record(change.as_outcome(Status::Done(None)));
@@ -83,7 +85,7 @@ pub fn print_plan(changes: &[Change], diff: bool, report: &Report) -> std::io::R
         }
         writeln!(out, "{}", change.plan_line())?;
         if diff {
-            write!(out, "{}", change.unified_diff())?;
+            write!(out, "{}", paint(&change.unified_diff(), colour))?;
         }
     }
     out.flush()
@@ -91,11 +93,37 @@ pub fn print_plan(changes: &[Change], diff: bool, report: &Report) -> std::io::R
 
 /// Print only the diffs of changes about to be made (`--diff` without `--dry-run`).
 pub fn print_diffs(changes: &[Change]) -> std::io::Result<()> {
+    let colour = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     for change in changes.iter().filter(|change| change.op != Op::Unchanged) {
-        write!(out, "{}", change.unified_diff())?;
+        write!(out, "{}", paint(&change.unified_diff(), colour))?;
     }
     out.flush()
+}
+
+/// Colour a unified diff as git does (only for a terminal): headers bold, hunks cyan,
+/// removals red, additions green.
+fn paint(diff: &str, colour: bool) -> String {
+    if !colour {
+        return diff.to_string();
+    }
+    diff.split_inclusive('\n')
+        .map(|line| {
+            let (line, newline) = line.strip_suffix('\n').map_or((line, ""), |text| (text, "\n"));
+            let styled = if line.starts_with("---") || line.starts_with("+++") {
+                style(line).bold()
+            } else if line.starts_with("@@") {
+                style(line).cyan()
+            } else if line.starts_with('-') {
+                style(line).red()
+            } else if line.starts_with('+') {
+                style(line).green()
+            } else {
+                style(line)
+            };
+            format!("{}{newline}", styled.force_styling(true))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -111,6 +139,15 @@ mod tests {
             before: before.map(String::from),
             after: after.map(String::from),
         }
+    }
+
+    #[test]
+    fn paint_colours_only_when_asked() {
+        let diff = "--- a\n+++ a\n@@ -1 +1 @@\n-old\n+new\n";
+        assert_eq!(paint(diff, false), diff);
+        let painted = paint(diff, true);
+        assert!(painted.contains("\u{1b}[31m-old"), "{painted:?}");
+        assert!(painted.contains("\u{1b}[32m+new"), "{painted:?}");
     }
 
     #[test]
