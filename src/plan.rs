@@ -109,7 +109,9 @@ fn paint(diff: &str, colour: bool) -> String {
     }
     diff.split_inclusive('\n')
         .map(|line| {
-            let (line, newline) = line.strip_suffix('\n').map_or((line, ""), |text| (text, "\n"));
+            let (line, newline) = line
+                .strip_suffix('\n')
+                .map_or((line, ""), |text| (text, "\n"));
             let styled = if line.starts_with("---") || line.starts_with("+++") {
                 style(line).bold()
             } else if line.starts_with("@@") {

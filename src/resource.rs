@@ -5,6 +5,8 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
+use crate::format::json::to_json_line;
+
 /// One REST resource with the identity its schema extracted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
@@ -39,12 +41,12 @@ impl Resource {
     }
 }
 
-/// A scalar as plain text: strings as they are, numbers as JSON writes them,
-/// `true`/`false`/`null`; mappings and lists have no text (`None`).
+/// A scalar as plain text: strings as they are, numbers as this tool's JSON writes them
+/// (Python's repr: `1e-07`, `100.0`), `true`/`false`/`null`; mappings and lists have none.
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
+        Value::Number(_) => Some(to_json_line(value).trim_end().to_string()),
         Value::Bool(flag) => Some(flag.to_string()),
         Value::Null => Some("null".to_string()),
         Value::Array(_) | Value::Object(_) => None,
@@ -116,6 +118,8 @@ mod tests {
         assert_eq!(field_at(&body, &path("meta.owner")), Some(&json!("ana")));
         assert_eq!(field_at(&body, &path("n.x")), None);
         assert_eq!(scalar_text(&json!(2.5)).as_deref(), Some("2.5"));
+        assert_eq!(scalar_text(&json!(1e-7)).as_deref(), Some("1e-07"));
+        assert_eq!(scalar_text(&json!(100.0)).as_deref(), Some("100.0"));
         assert_eq!(scalar_text(&json!([1])), None);
     }
 }

@@ -197,3 +197,61 @@ pub fn assert_never_printed(run: &Run, secret: &str) {
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(!all.contains(secret), "secret leaked:\n{all}");
 }
+
+/// A HAL resource at `{base}/api/{kind}/{id}` with `fields` (a JSON object) merged in and a
+/// `parent:<kind>` link to `{base}/api/{kind}/{id}` for each of `parents`.
+pub fn hal_resource(
+    base: &str,
+    kind: &str,
+    id: u64,
+    fields: serde_json::Value,
+    parents: &[(&str, u64)],
+) -> serde_json::Value {
+    let mut links = serde_json::Map::new();
+    links.insert(
+        "self".into(),
+        serde_json::json!({ "href": format!("{base}/api/{kind}/{id}") }),
+    );
+    for (parent_kind, parent_id) in parents {
+        links.insert(
+            format!("parent:{parent_kind}"),
+            serde_json::json!({ "href": format!("{base}/api/{parent_kind}/{parent_id}") }),
+        );
+    }
+    let mut resource = serde_json::json!({ "id": id, "_links": links });
+    let extra = fields.as_object().cloned().unwrap_or_default();
+    for (key, value) in extra {
+        resource[key] = value;
+    }
+    resource
+}
+
+/// (relative path, inode, mtime seconds, mtime nanoseconds, content) of every file below
+/// `root`: a rewrite (new inode), a touch (new mtime) or an edit all show up as a difference.
+pub fn file_snapshot(root: &Path) -> Vec<(String, u64, i64, i64, String)> {
+    use std::os::unix::fs::MetadataExt;
+    list_files(root)
+        .into_iter()
+        .map(|file| {
+            let path = root.join(&file);
+            let meta = std::fs::metadata(&path).expect("metadata");
+            let content =
+                String::from_utf8_lossy(&std::fs::read(&path).expect("readable file")).into_owned();
+            (file, meta.ino(), meta.mtime(), meta.mtime_nsec(), content)
+        })
+        .collect()
+}
+
+/// The lines of `text`, sorted (for outputs whose order the SPEC leaves open).
+pub fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Sorted owned strings, for comparing with `sorted_lines`.
+pub fn sorted_strings<S: AsRef<str>>(items: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = items.iter().map(|s| s.as_ref().to_string()).collect();
+    out.sort();
+    out
+}

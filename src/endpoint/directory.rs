@@ -158,19 +158,33 @@ impl Endpoint for Directory {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let paths = self.paths(set, context.config.format.extension())?;
+            let mut stopped = false;
             for (resource, path) in set.ordered().zip(&paths) {
-                let content = context.config.format.serialize(&resource.body);
                 let target = path.display().to_string();
-                let outcome = match self.write_one(path, &content, context) {
-                    Ok(op) => Outcome::new(op, resource, target, Status::Done(None)),
-                    Err(error) => Outcome::new(
+                if stopped {
+                    let reason = "not attempted after --fail-fast stopped the run".to_string();
+                    context.report.record(Outcome::new(
                         Op::Update,
                         resource,
                         target,
-                        Status::Failed(format!("{error:#}")),
-                    ),
+                        Status::Skipped(reason),
+                    ));
+                    continue;
+                }
+                let content = context.config.format.serialize(&resource.body);
+                let status = match self.write_one(path, &content, context) {
+                    Ok(op) => Outcome::new(op, resource, target, Status::Done(None)),
+                    Err(error) => {
+                        stopped = context.config.fail_fast;
+                        Outcome::new(
+                            Op::Update,
+                            resource,
+                            target,
+                            Status::Failed(format!("{error:#}")),
+                        )
+                    }
                 };
-                context.report.record(outcome);
+                context.report.record(status);
             }
             if context.config.remove {
                 if context.report.has_failures() {

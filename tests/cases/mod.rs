@@ -3,6 +3,9 @@
 mod basics;
 mod compat;
 mod files;
+mod filters;
 mod http_read;
 mod http_write;
 mod json_server;
+mod plan;
+mod progress;

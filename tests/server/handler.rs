@@ -208,6 +208,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 }
 
 fn record(shared: &Shared, incoming: &Incoming, status: u16, at_millis: u128) {
+    if !shared.config.record_requests {
+        return;
+    }
     let headers = incoming
         .headers
         .iter()
@@ -308,9 +311,7 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
         (Ok(limit), Ok(offset)) => (limit, offset),
         (Err(reply), _) | (_, Err(reply)) => return reply,
     };
-    let members = store::members(&shared.store(), kind);
-    let count = members.len();
-    let items: Vec<Value> = members.into_iter().skip(offset).take(limit).collect();
+    let (items, count) = store::members_page(&shared.store(), kind, offset, limit);
     let collection = format!("{}/api/{kind}", shared.base_url);
     let next = (offset.saturating_add(limit) < count)
         .then(|| format!("{collection}?offset={}", offset + limit));

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub media_type: String,
     /// Paginate with an RFC 8288 `Link` header instead of a `next` link in the body.
     pub link_header_pages: bool,
+    /// Keep the request log (tests read it; the benchmark turns it off to stay fast).
+    pub record_requests: bool,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             latency: None,
             media_type: "application/hal+json; charset=utf-8".to_string(),
             link_header_pages: false,
+            record_requests: true,
         }
     }
 }
