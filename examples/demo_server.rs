@@ -1,5 +1,5 @@
-//! Demo HAL API for trying resource-sync by hand: three teams, twelve players, twelve stats.
-//! Usage: `cargo run --example demo_server -- [--port 8080] [--assign-ids] [--empty]`.
+//! Demo HAL API for trying resource-sync by hand (three teams, twelve players, twelve stats),
+//! and the benchmark's server (`--teams`, `--players-per-team`, `--latency-ms`, `--no-log`).
 
 #[path = "../tests/server/mod.rs"]
 mod server;
@@ -8,13 +8,27 @@ use std::process::ExitCode;
 
 use server::{sample_dataset, ServerConfig, TestServer};
 
-const USAGE: &str = "usage: demo_server [--port PORT] [--assign-ids] [--empty]";
+const USAGE: &str = "usage: demo_server [--port PORT] [--assign-ids] [--empty] [--teams N] \
+[--players-per-team N] [--latency-ms MS] [--max-page-size N] [--media-type TYPE] [--no-log]";
 
 struct Options {
     help: bool,
     port: u16,
     assign_ids: bool,
     empty: bool,
+    teams: usize,
+    players_per_team: usize,
+    latency_ms: u64,
+    max_page_size: usize,
+    keep_log: bool,
+    media_type: Option<String>,
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    value
+        .parse()
+        .map_err(|_| format!("invalid {flag}: {value}"))
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -23,15 +37,26 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         port: 8080,
         assign_ids: false,
         empty: false,
+        teams: 3,
+        players_per_team: 4,
+        latency_ms: 0,
+        max_page_size: 1000,
+        keep_log: true,
+        media_type: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--port" => {
-                let value = args.next().ok_or("--port needs a value")?;
-                options.port = value
-                    .parse()
-                    .map_err(|_| format!("invalid port: {value}"))?;
+            "--port" => options.port = number(&arg, args.next())?,
+            "--teams" => options.teams = number(&arg, args.next())?,
+            "--players-per-team" => options.players_per_team = number(&arg, args.next())?,
+            "--latency-ms" => options.latency_ms = number(&arg, args.next())?,
+            "--max-page-size" => options.max_page_size = number(&arg, args.next())?,
+            // microcosm-resourcesync only accepts an exact `application/json`.
+            "--media-type" => {
+                options.media_type = Some(args.next().ok_or("--media-type needs a value")?)
             }
+            // The benchmark's runs would otherwise keep every request in memory.
+            "--no-log" => options.keep_log = false,
             "--assign-ids" => options.assign_ids = true,
             "--empty" => options.empty = true,
             "-h" | "--help" => options.help = true,
@@ -53,9 +78,20 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    let latency = std::time::Duration::from_millis(options.latency_ms);
     let config = ServerConfig {
         assign_ids: options.assign_ids,
+        latency: (options.latency_ms > 0).then_some((latency, latency)),
+        max_page_size: options.max_page_size,
+        record_requests: options.keep_log,
         ..ServerConfig::default()
+    };
+    let config = match options.media_type {
+        Some(media_type) => ServerConfig {
+            media_type,
+            ..config
+        },
+        None => config,
     };
     let server = match TestServer::try_start_on(config, options.port) {
         Ok(server) => server,
@@ -65,7 +101,8 @@ fn main() -> ExitCode {
         }
     };
     if !options.empty {
-        for resource in sample_dataset(&server.base_url(), 3, 4) {
+        for resource in sample_dataset(&server.base_url(), options.teams, options.players_per_team)
+        {
             server.insert(resource);
         }
     }

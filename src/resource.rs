@@ -22,7 +22,38 @@ pub struct Resource {
     pub body: Value,
 }
 
+/// What a schema reads out of a mapping; the body is moved in, never cloned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub uri: String,
+    pub id: Value,
+    pub kind: String,
+    pub parents: Vec<String>,
+}
+
 impl Resource {
+    pub fn new(identity: Identity, body: Value) -> Resource {
+        Resource {
+            uri: identity.uri,
+            id: identity.id,
+            kind: identity.kind,
+            parents: identity.parents,
+            body,
+        }
+    }
+
+    /// The identity alone (body `null`): what stays in memory once a destination has
+    /// staged the body, so memory does not grow with the size of resources.
+    pub fn without_body(&self) -> Resource {
+        Resource {
+            uri: self.uri.clone(),
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            parents: self.parents.clone(),
+            body: Value::Null,
+        }
+    }
+
     /// The id as text, as the original tool formats it in file names.
     pub fn id_text(&self) -> String {
         value_text(&self.id)

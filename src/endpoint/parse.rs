@@ -74,7 +74,7 @@ fn accept_document(
         return Ok(());
     }
     let resource = schema
-        .identify(&value)
+        .resource(value)
         .map_err(|error| usage(format!("reading {place}: not a resource: {error}")))?;
     found(resource)
 }

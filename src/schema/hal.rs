@@ -4,14 +4,14 @@
 use serde_json::Value;
 
 use super::{is_page_relation, FollowMode, IdentityError, Link, Schema};
-use crate::resource::Resource;
+use crate::resource::Identity;
 
 /// The default schema (`--hal`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Hal;
 
 impl Schema for Hal {
-    fn identify(&self, body: &Value) -> Result<Resource, IdentityError> {
+    fn identity(&self, body: &Value) -> Result<Identity, IdentityError> {
         let map = body.as_object().ok_or(IdentityError::NotAMapping)?;
         let id = map.get("id").ok_or(IdentityError::MissingId)?;
         let uri = self_href(body).ok_or(IdentityError::MissingUri(
@@ -20,12 +20,11 @@ impl Schema for Hal {
         let kind = type_from_uri(uri).ok_or_else(|| {
             IdentityError::MissingType(format!("uri {uri:?} has no type segment"))
         })?;
-        Ok(Resource {
+        Ok(Identity {
             uri: uri.to_string(),
             id: id.clone(),
             kind: kind.to_string(),
             parents: parent_hrefs(&self.links(body)),
-            body: body.clone(),
         })
     }
 
@@ -61,6 +60,26 @@ impl Schema for Hal {
                 _ => Vec::new(),
             });
         items.chain(embedded).collect()
+    }
+
+    fn take_members(&self, body: &mut Value) -> Vec<Value> {
+        let Some(map) = body.as_object_mut() else {
+            return Vec::new();
+        };
+        let mut members = match map.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        if let Some(Value::Object(embedded)) = map.remove("_embedded") {
+            for value in embedded.into_values() {
+                match value {
+                    Value::Array(list) => members.extend(list),
+                    value @ Value::Object(_) => members.push(value),
+                    _ => {}
+                }
+            }
+        }
+        members
     }
 
     fn follows(&self, link: &Link, mode: FollowMode) -> bool {
@@ -124,7 +143,7 @@ mod tests {
 
     #[test]
     fn identity_comes_from_self_link() {
-        let resource = Hal.identify(&player()).unwrap();
+        let resource = Hal.identity(&player()).unwrap();
         assert_eq!(resource.uri, "http://h/api/player/30");
         assert_eq!(resource.kind, "player");
         assert_eq!(resource.id, json!(30));
@@ -134,18 +153,18 @@ mod tests {
     #[test]
     fn mapping_without_id_or_self_is_not_a_resource() {
         assert_eq!(
-            Hal.identify(&json!({"_links": {"self": {"href": "/a/b"}}})),
+            Hal.identity(&json!({"_links": {"self": {"href": "/a/b"}}})),
             Err(IdentityError::MissingId)
         );
         assert!(matches!(
-            Hal.identify(&json!({"id": 1, "_links": {"self": {"href": 5}}})),
+            Hal.identity(&json!({"id": 1, "_links": {"self": {"href": 5}}})),
             Err(IdentityError::MissingUri(_))
         ));
         assert!(matches!(
-            Hal.identify(&json!({"id": 1, "_links": {"self": {"href": "x"}}})),
+            Hal.identity(&json!({"id": 1, "_links": {"self": {"href": "x"}}})),
             Err(IdentityError::MissingType(_))
         ));
-        assert_eq!(Hal.identify(&json!([1])), Err(IdentityError::NotAMapping));
+        assert_eq!(Hal.identity(&json!([1])), Err(IdentityError::NotAMapping));
     }
 
     #[test]
@@ -174,5 +193,12 @@ mod tests {
             json!({"items": [{"id": 1}], "_embedded": {"players": [{"id": 2}], "one": {"id": 3}}});
         let ids: Vec<&Value> = Hal.members(&page).iter().map(|m| &m["id"]).collect();
         assert_eq!(ids, [&json!(1), &json!(3), &json!(2)]);
+        let mut page = page;
+        let taken: Vec<Value> = Hal
+            .take_members(&mut page)
+            .into_iter()
+            .map(|m| m["id"].clone())
+            .collect();
+        assert_eq!(taken, [json!(1), json!(3), json!(2)]);
     }
 }

@@ -9,7 +9,7 @@ pub use simple::Simple;
 
 use serde_json::Value;
 
-use crate::resource::Resource;
+use crate::resource::{Identity, Resource};
 
 /// Which links are followed when reading HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +43,22 @@ pub enum IdentityError {
 /// The conventions one API family uses to describe resources.
 pub trait Schema: Send + Sync {
     /// Identity of a mapping, or why it is not a resource.
-    fn identify(&self, body: &Value) -> Result<Resource, IdentityError>;
+    fn identity(&self, body: &Value) -> Result<Identity, IdentityError>;
+
+    /// The mapping as a resource (the body is moved, not copied).
+    fn resource(&self, body: Value) -> Result<Resource, IdentityError> {
+        let identity = self.identity(&body)?;
+        Ok(Resource::new(identity, body))
+    }
 
     /// Every link of the mapping except `self`, in document order.
     fn links(&self, body: &Value) -> Vec<Link>;
 
     /// Resources embedded in a mapping (collection members).
     fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value>;
+
+    /// The members moved out of a container that is itself not written.
+    fn take_members(&self, body: &mut Value) -> Vec<Value>;
 
     /// Whether a link is followed in the given mode.
     fn follows(&self, link: &Link, mode: FollowMode) -> bool;

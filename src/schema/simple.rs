@@ -4,14 +4,14 @@
 use serde_json::Value;
 
 use super::{FollowMode, IdentityError, Link, Schema};
-use crate::resource::Resource;
+use crate::resource::Identity;
 
 /// Resources that spell out their identity in plain fields.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Simple;
 
 impl Schema for Simple {
-    fn identify(&self, body: &Value) -> Result<Resource, IdentityError> {
+    fn identity(&self, body: &Value) -> Result<Identity, IdentityError> {
         let map = body.as_object().ok_or(IdentityError::NotAMapping)?;
         let id = map.get("id").ok_or(IdentityError::MissingId)?;
         let uri = map
@@ -27,12 +27,11 @@ impl Schema for Simple {
             .ok_or_else(|| {
                 IdentityError::MissingType("`type` is missing or not a string".into())
             })?;
-        Ok(Resource {
+        Ok(Identity {
             uri: uri.to_string(),
             id: id.clone(),
             kind: kind.to_string(),
             parents: strings_at(body, "parents"),
-            body: body.clone(),
         })
     }
 
@@ -51,6 +50,13 @@ impl Schema for Simple {
             .and_then(Value::as_array)
             .map(|list| list.iter().collect())
             .unwrap_or_default()
+    }
+
+    fn take_members(&self, body: &mut Value) -> Vec<Value> {
+        match body.as_object_mut().and_then(|map| map.remove("embedded")) {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        }
     }
 
     /// The simple schema has no relation names: every link is followed unless `--follow-none`.
@@ -77,7 +83,7 @@ mod tests {
     fn identity_and_parents_from_fields() {
         let body = json!({"id": "7", "type": "player", "uri": "http://h/player/7",
                           "parents": ["http://h/team/1"], "links": ["http://h/stat?player=7"]});
-        let resource = Simple.identify(&body).unwrap();
+        let resource = Simple.identity(&body).unwrap();
         assert_eq!(resource.kind, "player");
         assert_eq!(resource.parents, ["http://h/team/1"]);
         assert_eq!(Simple.followed_links(&body, FollowMode::Page).len(), 1);
@@ -87,15 +93,15 @@ mod tests {
     #[test]
     fn missing_fields_are_reported() {
         assert_eq!(
-            Simple.identify(&json!({"type": "a", "uri": "u"})),
+            Simple.identity(&json!({"type": "a", "uri": "u"})),
             Err(IdentityError::MissingId)
         );
         assert!(matches!(
-            Simple.identify(&json!({"id": 1, "uri": "u"})),
+            Simple.identity(&json!({"id": 1, "uri": "u"})),
             Err(IdentityError::MissingType(_))
         ));
         assert!(matches!(
-            Simple.identify(&json!({"id": 1, "type": "a"})),
+            Simple.identity(&json!({"id": 1, "type": "a"})),
             Err(IdentityError::MissingUri(_))
         ));
     }
@@ -104,5 +110,7 @@ mod tests {
     fn embedded_members() {
         let body = json!({"embedded": [{"id": 1}, {"id": 2}]});
         assert_eq!(Simple.members(&body).len(), 2);
+        let mut body = body;
+        assert_eq!(Simple.take_members(&mut body).len(), 2);
     }
 }

@@ -51,7 +51,7 @@ impl Shared {
             config,
             base_url,
             started: Instant::now(),
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(Store::default()),
             log: Arc::new(Mutex::new(Vec::new())),
             faults: Mutex::new(Faults::default()),
             rng: AtomicU64::new(seed),
@@ -466,7 +466,7 @@ fn batch(shared: &Shared, req: &Incoming) -> Reply {
         return Reply::message(400, "batch body must be {\"items\": [...]}");
     };
     let mut store = shared.store();
-    let mut staged = store.clone();
+    let mut staged = Store::clone(&store);
     for item in &items {
         let Some(path) = item.is_object().then(|| store::self_path(item)).flatten() else {
             return Reply::message(

@@ -165,7 +165,7 @@ impl TestServer {
     }
 
     pub fn resources(&self) -> BTreeMap<String, Value> {
-        self.shared.store().clone()
+        self.shared.store().bodies().clone()
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {

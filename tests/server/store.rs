@@ -5,8 +5,48 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-/// Stored resources: URL path (e.g. `/api/team/1`) to the body exactly as received.
-pub(super) type Store = BTreeMap<String, Value>;
+/// Stored resources: URL path (e.g. `/api/team/1`) to the body exactly as received, with
+/// each collection's members kept in id order so a page costs its own size, not the API's.
+#[derive(Default, Clone)]
+pub(super) struct Store {
+    bodies: BTreeMap<String, Value>,
+    by_kind: BTreeMap<String, BTreeSet<(IdKey, String)>>,
+}
+
+impl Store {
+    pub(super) fn insert(&mut self, path: String, body: Value) {
+        if let Target::Item(kind, id) = Target::parse(&path) {
+            self.by_kind
+                .entry(kind)
+                .or_default()
+                .insert((IdKey::of(&id), path.clone()));
+        }
+        self.bodies.insert(path, body);
+    }
+
+    pub(super) fn remove(&mut self, path: &str) -> Option<Value> {
+        if let Target::Item(kind, id) = Target::parse(path) {
+            if let Some(members) = self.by_kind.get_mut(&kind) {
+                members.remove(&(IdKey::of(&id), path.to_string()));
+            }
+        }
+        self.bodies.remove(path)
+    }
+
+    /// Everything stored, by path.
+    pub(super) fn bodies(&self) -> &BTreeMap<String, Value> {
+        &self.bodies
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = BTreeMap<String, Value>;
+
+    /// Read-only map access; writes go through `insert`/`remove` to keep the index right.
+    fn deref(&self) -> &Self::Target {
+        &self.bodies
+    }
+}
 
 /// What a request path addresses under `/api`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +152,8 @@ pub(super) fn child_of(store: &Store, path: &str) -> Option<String> {
 }
 
 /// Sort key for ids: numeric ids first in numeric order, then the rest as strings.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum IdKey {
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum IdKey {
     Number(u64),
     Text(String),
 }
@@ -128,10 +168,13 @@ impl IdKey {
 
 fn member_ids<'a>(store: &'a Store, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> {
     store
-        .iter()
-        .filter_map(move |(key, body)| match Target::parse(key) {
-            Target::Item(k, id) if k == kind => Some((id, body)),
-            _ => None,
+        .by_kind
+        .get(kind)
+        .into_iter()
+        .flatten()
+        .filter_map(move |(_, path)| {
+            let id = path.rsplit('/').next().unwrap_or("").to_string();
+            store.bodies.get(path).map(|body| (id, body))
         })
 }
 
@@ -143,17 +186,16 @@ pub(super) fn members_page(
     offset: usize,
     limit: usize,
 ) -> (Vec<Value>, usize) {
-    let mut found: Vec<(IdKey, &Value)> = member_ids(store, kind)
-        .map(|(id, body)| (IdKey::of(&id), body))
-        .collect();
-    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let page = found
+    let Some(members) = store.by_kind.get(kind) else {
+        return (Vec::new(), 0);
+    };
+    let page = members
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|(_, body)| (*body).clone())
+        .filter_map(|(_, path)| store.bodies.get(path).cloned())
         .collect();
-    (page, found.len())
+    (page, members.len())
 }
 
 /// Types that have at least one stored member, sorted.

@@ -63,7 +63,8 @@ pub struct TransportFailure {
     pub attempts: u32,
 }
 
-/// Shared by every read and write of the run.
+/// Shared by every read and write of the run; clones share the pool and the permits.
+#[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     settings: HttpSettings,

@@ -154,17 +154,15 @@ impl<'a> Crawl<'a> {
         let start = self.start.clone();
         self.seen_urls.insert(normalized_key(&start));
         pending.push(self.fetch(start));
-        while let Some((url, result)) = pending.next().await {
+        while let Some(joined) = pending.next().await {
+            let (url, result) =
+                joined.map_err(|error| anyhow::anyhow!("a read task failed: {error}"))?;
             let Some(reply) = self.check_reply(&url, result)? else {
                 continue;
             };
-            let document = parse_body(&reply)?;
-            let harvest = self.harvest(&document, &reply);
-            for resource in harvest.resources {
-                if self.seen_resources.insert(resource.uri.clone()) {
-                    found(resource)?;
-                }
-            }
+            let harvest = self.harvest(parse_body(&reply)?, &reply);
+            // Start the next fetches before handing resources on, so the network
+            // works while the destination takes them.
             for link in harvest.links {
                 let Ok(target) = reply.url.join(&link.href) else {
                     eprintln!(
@@ -186,13 +184,22 @@ impl<'a> Crawl<'a> {
                     pending.push(self.fetch(target));
                 }
             }
+            for resource in harvest.resources {
+                if self.seen_resources.insert(resource.uri.clone()) {
+                    found(resource)?;
+                }
+            }
         }
         Ok(())
     }
 
-    fn fetch(&self, url: Url) -> BoxFuture<'a, (Url, Result<Reply, client::TransportFailure>)> {
-        let http = self.context.http;
-        Box::pin(async move {
+    /// A GET running on its own task, so it proceeds while this crawl processes a page.
+    fn fetch(
+        &self,
+        url: Url,
+    ) -> tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFailure>)> {
+        let http = self.context.http.clone();
+        tokio::spawn(async move {
             let request = Request {
                 method: Method::GET,
                 url: url.clone(),
@@ -229,27 +236,25 @@ impl<'a> Crawl<'a> {
         )))
     }
 
-    fn harvest(&self, document: &Value, reply: &Reply) -> Harvest {
-        let mut harvest = Harvest {
-            resources: Vec::new(),
-            links: Vec::new(),
+    /// Resources and links of one page. Members are moved out of a container (never
+    /// copied); a page that is itself a resource keeps its members in its body.
+    fn harvest(&self, mut document: Value, reply: &Reply) -> Harvest {
+        let is_resource = self.schema.identity(&document).is_ok();
+        let members: Vec<Value> = match &mut document {
+            Value::Array(items) => std::mem::take(items),
+            _ if is_resource => self
+                .schema
+                .members(&document)
+                .into_iter()
+                .cloned()
+                .collect(),
+            container => self.schema.take_members(container),
         };
-        let members: Vec<&Value> = match document {
-            Value::Array(items) => items.iter().collect(),
-            _ => {
-                if let Ok(resource) = self.schema.identify(document) {
-                    harvest.resources.push(resource);
-                }
-                self.schema.members(document)
-            }
-        };
-        let mut links = self.schema.followed_links(document, self.follow);
+        let mut links = self.schema.followed_links(&document, self.follow);
         if self.follow != FollowMode::None {
             links.extend(links::next_links(&reply.headers));
         }
-        if members.is_empty()
-            && harvest.resources.is_empty()
-            && links.iter().any(|l| is_page_relation(&l.relation))
+        if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation))
         {
             eprintln!(
                 "resource-sync: warning: {} has no members but links another page; not following it",
@@ -257,16 +262,16 @@ impl<'a> Crawl<'a> {
             );
             links.retain(|link| !is_page_relation(&link.relation));
         }
-        harvest.links = links;
-        for member in members {
-            if let Ok(resource) = self.schema.identify(member) {
-                harvest.resources.push(resource);
-            }
-            harvest
-                .links
-                .extend(self.schema.followed_links(member, self.follow));
+        for member in &members {
+            links.extend(self.schema.followed_links(member, self.follow));
         }
-        harvest
+        let page_resource = is_resource.then_some(document);
+        let resources = page_resource
+            .into_iter()
+            .chain(members)
+            .filter_map(|body| self.schema.resource(body).ok())
+            .collect();
+        Harvest { resources, links }
     }
 }
 
