@@ -9,12 +9,20 @@ use crate::resource::{field_at, scalar_text, Resource};
 
 /// The resources the filters keep, in their original order.
 pub fn apply(resources: Vec<Resource>, filters: &Filters) -> Vec<Resource> {
+    let chosen: Vec<bool> = resources
+        .iter()
+        .map(|resource| selected(resource, filters))
+        .collect();
+    keep(resources, &chosen, filters)
+}
+
+/// The resources that were `chosen` (by `selected`, decided while each still had its
+/// body), plus their parents unless `--no-parents`, in their original order.
+pub fn keep(resources: Vec<Resource>, chosen: &[bool], filters: &Filters) -> Vec<Resource> {
     if filters.is_empty() {
         return resources;
     }
-    let mut keep: HashSet<usize> = (0..resources.len())
-        .filter(|&i| selected(&resources[i], filters))
-        .collect();
+    let mut keep: HashSet<usize> = (0..resources.len()).filter(|&i| chosen[i]).collect();
     if filters.keep_parents {
         add_ancestors(&resources, &mut keep);
     }
@@ -26,7 +34,8 @@ pub fn apply(resources: Vec<Resource>, filters: &Filters) -> Vec<Resource> {
         .collect()
 }
 
-fn selected(resource: &Resource, filters: &Filters) -> bool {
+/// Whether `--type` and every `--match` hold for the resource.
+pub fn selected(resource: &Resource, filters: &Filters) -> bool {
     (filters.types.is_empty() || filters.types.contains(&resource.kind))
         && filters.matches.iter().all(|expr| matches(resource, expr))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use crate::config::{Config, SchemaKind};
-use crate::endpoint::{self, http::HttpClient, Context, WriteSet};
+use crate::endpoint::{self, http::HttpClient, Context, Stage, WriteSet};
 use crate::exit_code::Exit;
 use crate::filter;
 use crate::graph::DependencyGraph;
@@ -34,9 +34,13 @@ pub async fn run(config: &Config) -> Result<Exit> {
     destination.check_writable(&context)?;
 
     report.progress().start_reading();
-    let resources = read_origins(&context).await?;
+    let mut stage = match config.dry_run || config.diff {
+        true => None,
+        false => destination.stage(&context)?,
+    };
+    let (resources, chosen) = read_origins(&context, stage.as_deref_mut()).await?;
     report.add_read(resources.len());
-    let resources = filter::apply(resources, &config.filters);
+    let resources = filter::keep(resources, &chosen, &config.filters);
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
     let set = WriteSet {
@@ -48,13 +52,14 @@ pub async fn run(config: &Config) -> Result<Exit> {
     if config.dry_run {
         let changes = destination.plan(&set, &context).await?;
         plan::print_plan(&changes, config.diff, &report)?;
+    } else if let Some(stage) = stage {
+        stage.commit(&set, &context)?;
     } else {
         if config.diff {
             plan::print_diffs(&destination.plan(&set, &context).await?)?;
         }
         destination.write(&set, &context).await?;
     }
-
     report.progress().finish();
     if !config.quiet {
         eprintln!("{}", report.summary_line());
@@ -66,9 +71,16 @@ pub async fn run(config: &Config) -> Result<Exit> {
     })
 }
 
-/// Every origin in turn; on the same uri the later origin wins (layering).
-async fn read_origins(context: &Context<'_>) -> Result<Vec<Resource>> {
+/// Every origin in turn; on the same uri the later origin wins (layering). With a
+/// stage, each body goes to the destination as it arrives and only identities are kept.
+/// Returns the resources and whether each passed the filters (decided with its body).
+async fn read_origins(
+    context: &Context<'_>,
+    mut stage: Option<&mut (dyn Stage + '_)>,
+) -> Result<(Vec<Resource>, Vec<bool>)> {
+    let filters = &context.config.filters;
     let mut resources: Vec<Resource> = Vec::new();
+    let mut chosen: Vec<bool> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for spec in &context.config.origins {
         let origin = endpoint::open(spec);
@@ -76,16 +88,26 @@ async fn read_origins(context: &Context<'_>) -> Result<Vec<Resource>> {
         origin
             .read(context, &mut |resource: Resource| {
                 context.report.progress().advance();
+                let selected = filter::selected(&resource, filters);
+                let resource = match stage.as_deref_mut() {
+                    Some(stage) => {
+                        let identity = resource.without_body();
+                        stage.put(resource)?;
+                        identity
+                    }
+                    None => resource,
+                };
                 match position.get(&resource.uri) {
-                    Some(&index) => resources[index] = resource,
+                    Some(&index) => (resources[index], chosen[index]) = (resource, selected),
                     None => {
                         position.insert(resource.uri.clone(), resources.len());
                         resources.push(resource);
+                        chosen.push(selected);
                     }
                 }
                 Ok(())
             })
             .await?;
     }
-    Ok(resources)
+    Ok((resources, chosen))
 }

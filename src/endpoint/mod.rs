@@ -153,12 +153,28 @@ pub trait Endpoint: Send + Sync {
         })
     }
 
+    /// A stage for streaming writes, where this kind of destination has one.
+    fn stage<'a>(&'a self, _context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        Ok(None)
+    }
+
     /// Write the set (and, with `--rm`, remove what it does not hold); outcomes go to the report.
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// A destination taking each resource as it is read (streaming), so only identities stay
+/// in memory; nothing reaches the destination until `commit`, which sees the final set.
+/// Dropping a stage without committing leaves the destination as it was.
+pub trait Stage: Send {
+    /// Take one resource; a later resource with the same uri replaces an earlier one.
+    fn put(&mut self, resource: Resource) -> Result<()>;
+
+    /// Write what `set` keeps (its resources may carry no body), then `--rm`.
+    fn commit(self: Box<Self>, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()>;
 }
 
 /// The endpoint implementation for a spec.

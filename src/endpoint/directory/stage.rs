@@ -1,0 +1,362 @@
+//! Streaming writes into a directory: writer threads serialise each resource as it
+//! arrives into a temporary file in a dot-folder of the destination; `commit` renames
+//! the kept ones into place once the whole set is known to be valid (so a bad input
+//! or a failed read leaves the destination as it was). File creation is most of the
+//! cost and the kernel does it in parallel, so both stages use every core.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{anyhow, Context as _, Result};
+
+use super::{resource_files, Layout};
+use crate::endpoint::{Context, Stage, WriteSet};
+use crate::exit_code::usage;
+use crate::format::Format;
+use crate::report::{Op, Outcome, Status};
+use crate::resource::Resource;
+
+/// Resources waiting for a writer thread; enough to keep it busy while a page is parsed.
+const QUEUE: usize = 512;
+
+/// One writer per core: creating files is kernel work that runs in parallel.
+fn writer_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8)
+}
+
+/// What the writer thread did with one uri.
+enum Entry {
+    /// The type or id is not a safe file name; an error if the resource is kept.
+    Unsafe(String),
+    /// The file already holds exactly this content.
+    Unchanged(PathBuf),
+    /// New content waits in `temporary`, to be renamed onto `path`.
+    Staged {
+        path: PathBuf,
+        temporary: PathBuf,
+        op: Op,
+    },
+}
+
+/// What the writer threads hand back when the read is over: what each uri became.
+type Staged = HashMap<String, Entry>;
+
+pub struct DirectoryStage {
+    root: PathBuf,
+    staging: PathBuf,
+    created_root: bool,
+    /// Resource files that were in the destination before the run (for `--rm`).
+    existing: Arc<HashSet<PathBuf>>,
+    /// One queue per writer thread; a uri always goes to the same one, so a later
+    /// origin's copy replaces the earlier one in that thread's entries.
+    senders: Vec<SyncSender<Resource>>,
+    workers: Vec<JoinHandle<Result<Staged>>>,
+}
+
+impl DirectoryStage {
+    /// Start the writer thread; the destination is created if missing (and removed
+    /// again if nothing is committed).
+    pub fn open(root: &Path, format: Format) -> Result<Self> {
+        let created_root = !root.exists();
+        fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let staging = root.join(format!(".resource-sync-staging-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        let existing = Arc::new(resource_files(root).collect::<Result<HashSet<_>>>()?);
+        let mut stage = DirectoryStage {
+            root: root.to_path_buf(),
+            staging: staging.clone(),
+            created_root,
+            existing: Arc::clone(&existing),
+            senders: Vec::new(),
+            workers: Vec::new(),
+        };
+        for number in 0..writer_threads() {
+            let folder = staging.join(number.to_string());
+            fs::create_dir(&folder).with_context(|| format!("creating {}", folder.display()))?;
+            let (sender, receiver) = sync_channel(QUEUE);
+            let writer = Writer {
+                root: root.to_path_buf(),
+                staging: folder,
+                format,
+                existing: Arc::clone(&existing),
+                entries: HashMap::new(),
+                written: 0,
+            };
+            let worker = std::thread::Builder::new()
+                .name(format!("stage-writer-{number}"))
+                .spawn(move || writer.run(receiver))
+                .context("starting a writer thread")?;
+            stage.senders.push(sender);
+            stage.workers.push(worker);
+        }
+        Ok(stage)
+    }
+
+    /// Close the queues and merge the writers' results (the first error wins).
+    fn finish_writers(&mut self) -> Result<Staged> {
+        self.senders.clear();
+        let mut merged = Staged::new();
+        let mut first_error = None;
+        for worker in self.workers.drain(..) {
+            match worker
+                .join()
+                .map_err(|_| anyhow!("a writer thread panicked"))
+                .and_then(|result| result)
+            {
+                Ok(staged) => merged.extend(staged),
+                Err(error) => first_error = first_error.or(Some(error)),
+            }
+        }
+        first_error.map_or(Ok(merged), Err)
+    }
+
+    /// `--rm`: resource files that were there before and that no kept resource names.
+    fn remove_stale(&self, kept: &HashSet<&Path>, context: &Context<'_>) -> Result<()> {
+        let mut stale: Vec<&PathBuf> = self
+            .existing
+            .iter()
+            .filter(|path| !kept.contains(path.as_path()))
+            .collect();
+        stale.sort();
+        for path in &stale {
+            fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+            if context.config.verbose {
+                eprintln!("removed {}", path.display());
+            }
+            context
+                .report
+                .record(Outcome::for_file(Op::Delete, path, Status::Done(None)));
+        }
+        let folders: HashSet<&Path> = stale.iter().filter_map(|path| path.parent()).collect();
+        for folder in folders {
+            let empty = fs::read_dir(folder)
+                .map(|mut entries| entries.next().is_none())
+                .unwrap_or(false);
+            if folder != self.root && empty {
+                let _ = fs::remove_dir(folder);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Stage for DirectoryStage {
+    fn put(&mut self, resource: Resource) -> Result<()> {
+        if self.senders.is_empty() {
+            return Err(anyhow!("the stage is closed"));
+        }
+        let mut hasher = DefaultHasher::new();
+        resource.uri.hash(&mut hasher);
+        let queue = (hasher.finish() % self.senders.len() as u64) as usize;
+        if self.senders[queue].send(resource).is_err() {
+            // A writer stopped on an error; report that error, not the closed queue.
+            return Err(self
+                .finish_writers()
+                .err()
+                .unwrap_or_else(|| anyhow!("a writer thread stopped")));
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+        let staged = self.finish_writers()?;
+        let entries = set
+            .ordered()
+            .map(|resource| {
+                let entry = staged.get(&resource.uri);
+                entry.ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
+            })
+            .collect::<Result<Vec<&Entry>>>()?;
+        // Every kept name is checked before the first rename, so bad input writes nothing.
+        if let Some(Entry::Unsafe(message)) = entries
+            .iter()
+            .find(|entry| matches!(entry, Entry::Unsafe(_)))
+        {
+            return Err(usage(message.clone()));
+        }
+        create_folders(&entries)?;
+        let placed = place_all(&entries, context.config.fail_fast);
+        let mut kept: HashSet<&Path> = HashSet::new();
+        for ((resource, entry), result) in set.ordered().zip(&entries).zip(placed) {
+            if let Entry::Staged { path, .. } | Entry::Unchanged(path) = entry {
+                kept.insert(path.as_path());
+            }
+            let outcome = match result {
+                Some(Ok((op, path))) => {
+                    if context.config.verbose && op != Op::Unchanged {
+                        eprintln!("wrote {}", path.display());
+                    }
+                    Outcome::new(op, resource, path.display().to_string(), Status::Done(None))
+                }
+                Some(Err(error)) => Outcome::new(
+                    Op::Update,
+                    resource,
+                    resource.uri.clone(),
+                    Status::Failed(format!("{error:#}")),
+                ),
+                None => {
+                    let reason = "not attempted after --fail-fast stopped the run".to_string();
+                    Outcome::new(
+                        Op::Update,
+                        resource,
+                        resource.uri.clone(),
+                        Status::Skipped(reason),
+                    )
+                }
+            };
+            context.report.record(outcome);
+        }
+        if context.config.remove {
+            if context.report.has_failures() {
+                eprintln!("resource-sync: a write failed, so no stale file is removed");
+            } else {
+                self.remove_stale(&kept, context)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DirectoryStage {
+    /// Staged files never reach the destination unless committed; the staging folder
+    /// (and a destination this stage created and left empty) are removed either way.
+    fn drop(&mut self) {
+        if !self.workers.is_empty() {
+            let _ = self.finish_writers();
+        }
+        let _ = fs::remove_dir_all(&self.staging);
+        if self.created_root {
+            let _ = fs::remove_dir(&self.root);
+        }
+    }
+}
+
+/// The type folders the staged files go into, created once each.
+fn create_folders(entries: &[&Entry]) -> Result<()> {
+    let folders: HashSet<&Path> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Staged { path, .. } => path.parent(),
+            _ => None,
+        })
+        .collect();
+    for folder in folders {
+        fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    }
+    Ok(())
+}
+
+/// Rename every staged file into place, on all cores; `None` where `--fail-fast`
+/// stopped before reaching an entry. Results come back in the entries' order.
+fn place_all(entries: &[&Entry], fail_fast: bool) -> Vec<Option<Result<(Op, PathBuf)>>> {
+    let threads = writer_threads().min(entries.len().max(1));
+    let stop = AtomicBool::new(false);
+    let mut results: Vec<Option<Result<(Op, PathBuf)>>> =
+        (0..entries.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|first| {
+                let stop = &stop;
+                scope.spawn(move || {
+                    (first..entries.len())
+                        .step_by(threads)
+                        .map_while(|index| {
+                            if stop.load(Ordering::Relaxed) {
+                                return None;
+                            }
+                            let result = place(entries[index]);
+                            if result.is_err() && fail_fast {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            Some((index, result))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A rename cannot panic; if a worker did, its entries stay `None` (not written).
+            for (index, result) in worker.join().unwrap_or_default() {
+                results[index] = Some(result);
+            }
+        }
+    });
+    results
+}
+
+/// Rename one staged file into place; returns what it did.
+fn place(entry: &Entry) -> Result<(Op, PathBuf)> {
+    match entry {
+        Entry::Unsafe(message) => Err(usage(message.clone())),
+        Entry::Unchanged(path) => Ok((Op::Unchanged, path.clone())),
+        Entry::Staged {
+            path,
+            temporary,
+            op,
+        } => {
+            fs::rename(temporary, path).with_context(|| format!("writing {}", path.display()))?;
+            Ok((*op, path.clone()))
+        }
+    }
+}
+
+/// The writer thread's state: serialise, compare with the file there, stage if different.
+struct Writer {
+    root: PathBuf,
+    staging: PathBuf,
+    format: Format,
+    existing: Arc<HashSet<PathBuf>>,
+    entries: HashMap<String, Entry>,
+    written: u64,
+}
+
+impl Writer {
+    fn run(mut self, queue: Receiver<Resource>) -> Result<Staged> {
+        for resource in queue {
+            let entry = self.stage(&resource)?;
+            if let Some(Entry::Staged { temporary, .. }) = self.entries.insert(resource.uri, entry)
+            {
+                // A later origin replaced this uri: its earlier staged copy is not needed.
+                let _ = fs::remove_file(temporary);
+            }
+        }
+        Ok(self.entries)
+    }
+
+    fn stage(&mut self, resource: &Resource) -> Result<Entry> {
+        let layout = Layout::new(&self.root, self.format.extension());
+        let path = match layout.path_for(resource) {
+            Ok(path) => path,
+            Err(message) => return Ok(Entry::Unsafe(message)),
+        };
+        let content = self.format.serialize(&resource.body);
+        let op = if self.existing.contains(&path) {
+            match fs::read(&path) {
+                Ok(old) if old == content.as_bytes() => return Ok(Entry::Unchanged(path)),
+                Ok(_) => Op::Update,
+                Err(_) => Op::Create,
+            }
+        } else {
+            Op::Create
+        };
+        self.written += 1;
+        let temporary = self.staging.join(self.written.to_string());
+        fs::write(&temporary, content.as_bytes())
+            .with_context(|| format!("writing {}", temporary.display()))?;
+        Ok(Entry::Staged {
+            path,
+            temporary,
+            op,
+        })
+    }
+}
