@@ -53,7 +53,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         let changes = destination.plan(&set, &context).await?;
         plan::print_plan(&changes, config.diff, &report)?;
     } else if let Some(stage) = stage {
-        stage.commit(&set, &context)?;
+        stage.commit(&set, &context).await?;
     } else {
         if config.diff {
             plan::print_diffs(&destination.plan(&set, &context).await?)?;

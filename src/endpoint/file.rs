@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
-use serde_json::Value;
 
 use super::parse::{read_resources, Encoding};
-use super::{Context, Endpoint, Found, WriteSet};
+use super::spill::{Layout, Spill};
+use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::exit_code::usage;
-use crate::format::json::to_json_line;
-use crate::format::Format;
-use crate::report::{Op, Outcome, Status};
+use crate::resource::Resource;
 
 /// Which single-file layout, decided by the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,15 +51,49 @@ impl FileEndpoint {
         FileEndpoint { path, kind }
     }
 
-    /// The whole file's text for resources in write order.
-    fn render(&self, set: &WriteSet<'_>, format: Format) -> String {
-        let bodies = set.order.iter().map(|&index| &set.resources[index].body);
+    fn layout(&self) -> Layout {
         match self.kind {
-            FileKind::Json => to_json_line(&Value::Array(bodies.cloned().collect())),
-            FileKind::Yaml | FileKind::JsonLines => {
-                bodies.map(|body| format.serialize(body)).collect()
-            }
+            FileKind::Json => Layout::JsonArray,
+            FileKind::Yaml | FileKind::JsonLines => Layout::Documents,
         }
+    }
+
+    /// Replace the file, atomically, with the spilled resources in write order.
+    fn write_spill(&self, spill: Spill, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        write_atomically_with(&self.path, |out| {
+            spill.copy_in_order(set, self.layout(), out, context)
+        })?;
+        if context.config.verbose {
+            eprintln!("wrote {}", self.path.display());
+        }
+        Ok(())
+    }
+}
+
+/// A pull into one file: bodies wait in a spill until the order is known.
+struct FileStage<'e> {
+    endpoint: &'e FileEndpoint,
+    spill: Spill,
+}
+
+impl Stage for FileStage<'_> {
+    fn put(&mut self, resource: Resource) -> Result<()> {
+        self.spill.put(&resource)
+    }
+
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move { self.endpoint.write_spill(self.spill, set, context) })
     }
 }
 
@@ -100,40 +132,38 @@ impl Endpoint for FileEndpoint {
         })
     }
 
+    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        let spill = Spill::new(context.config.format)?;
+        Ok(Some(Box::new(FileStage {
+            endpoint: self,
+            spill,
+        })))
+    }
+
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let text = self.render(set, context.config.format);
-            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
+            let mut spill = Spill::new(context.config.format)?;
+            for resource in set.ordered() {
+                spill.put(resource)?;
             }
-            write_atomically(&self.path, text.as_bytes())?;
-            if context.config.verbose {
-                eprintln!("wrote {}", self.path.display());
-            }
-            for &index in set.order {
-                let resource = &set.resources[index];
-                context.report.record(Outcome::new(
-                    Op::Create,
-                    resource,
-                    resource.uri.clone(),
-                    Status::Done(None),
-                ));
-            }
-            Ok(())
+            self.write_spill(spill, set, context)
         })
     }
 }
 
 /// Write through a temporary file in the same folder, then rename over the target,
 /// so a reader (or an interrupted run) sees the old content or the new, never a part.
-/// No fsync: a rename is atomic against process death; syncing every one of 20,000
-/// small files would cost seconds to guard only against power loss.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// No fsync: the rename is atomic against the process dying (Ctrl-C, a kill), which is
+/// what a sync must survive; an fsync would add only power-loss safety, at a high cost.
+/// The content is written by `fill`.
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -142,9 +172,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(".resource-sync-")
         .tempfile_in(folder)
         .with_context(|| format!("creating a temporary file in {}", folder.display()))?;
-    temporary
-        .write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
+    {
+        let mut out = std::io::BufWriter::new(temporary.as_file_mut());
+        fill(&mut out).with_context(|| format!("writing {}", path.display()))?;
+        out.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     temporary
         .persist(path)
         .map_err(|error| error.error)
@@ -167,8 +200,8 @@ mod tests {
     fn atomic_write_replaces_and_leaves_no_temporaries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.yaml");
-        write_atomically(&path, b"one").unwrap();
-        write_atomically(&path, b"two").unwrap();
+        write_atomically_with(&path, |out| Ok(out.write_all(b"one")?)).unwrap();
+        write_atomically_with(&path, |out| Ok(out.write_all(b"two")?)).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

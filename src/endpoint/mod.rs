@@ -6,6 +6,7 @@ mod file;
 pub mod http;
 mod null;
 mod parse;
+mod spill;
 mod stdio;
 
 use std::path::{Path, PathBuf};
@@ -174,7 +175,13 @@ pub trait Stage: Send {
     fn put(&mut self, resource: Resource) -> Result<()>;
 
     /// Write what `set` keeps (its resources may carry no body), then `--rm`.
-    fn commit(self: Box<Self>, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()>;
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a;
 }
 
 /// The endpoint implementation for a spec.

@@ -4,9 +4,10 @@
 use anyhow::Result;
 use futures::future::BoxFuture;
 
-use super::{Context, Endpoint, Found, WriteSet};
+use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::plan::Change;
 use crate::report::{Op, Outcome, Status};
+use crate::resource::Resource;
 
 pub struct Null;
 
@@ -28,23 +29,53 @@ impl Endpoint for Null {
         Box::pin(async { Ok(Vec::new()) })
     }
 
-    /// Nothing is written, so every resource counts as unchanged.
+    /// Bodies are dropped as they are read: validating a large origin needs no memory.
+    fn stage<'a>(&'a self, _context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        Ok(Some(Box::new(Discard)))
+    }
+
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            for &index in set.order {
-                let resource = &set.resources[index];
-                context.report.record(Outcome::new(
-                    Op::Unchanged,
-                    resource,
-                    "null",
-                    Status::Done(None),
-                ));
-            }
+            count_unchanged(set, context);
             Ok(())
         })
+    }
+}
+
+struct Discard;
+
+impl Stage for Discard {
+    fn put(&mut self, _resource: Resource) -> Result<()> {
+        Ok(())
+    }
+
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move {
+            count_unchanged(set, context);
+            Ok(())
+        })
+    }
+}
+
+/// Nothing is written, so every resource counts as unchanged.
+fn count_unchanged(set: &WriteSet<'_>, context: &Context<'_>) {
+    for resource in set.ordered() {
+        context.report.record(Outcome::new(
+            Op::Unchanged,
+            resource,
+            "null",
+            Status::Done(None),
+        ));
     }
 }

@@ -1,14 +1,13 @@
 //! `-`: resources from stdin (YAML documents, or JSON when it starts with `{` or `[`),
 //! and to stdout as YAML documents or JSON Lines, for piping through scripts.
 
-use std::io::Write;
-
 use anyhow::Result;
 use futures::future::BoxFuture;
 
 use super::parse::{read_resources, sniff_encoding};
-use super::{Context, Endpoint, Found, WriteSet};
-use crate::report::{Op, Outcome, Status};
+use super::spill::{Layout, Spill};
+use super::{Context, Endpoint, Found, Stage, WriteSet};
+use crate::resource::Resource;
 
 pub struct Stdio;
 
@@ -24,26 +23,50 @@ impl Endpoint for Stdio {
         })
     }
 
+    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        Ok(Some(Box::new(StdoutStage {
+            spill: Spill::new(context.config.format)?,
+        })))
+    }
+
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let format = context.config.format;
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for &index in set.order {
-                let resource = &set.resources[index];
-                out.write_all(format.serialize(&resource.body).as_bytes())?;
-                context.report.record(Outcome::new(
-                    Op::Create,
-                    resource,
-                    resource.uri.clone(),
-                    Status::Done(None),
-                ));
+            let mut spill = Spill::new(context.config.format)?;
+            for resource in set.ordered() {
+                spill.put(resource)?;
             }
-            out.flush()?;
-            Ok(())
+            write_stdout(spill, set, context)
         })
     }
+}
+
+/// A pull to stdout: bodies wait in a spill until the order is known.
+struct StdoutStage {
+    spill: Spill,
+}
+
+impl Stage for StdoutStage {
+    fn put(&mut self, resource: Resource) -> Result<()> {
+        self.spill.put(&resource)
+    }
+
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move { write_stdout(self.spill, set, context) })
+    }
+}
+
+fn write_stdout(spill: Spill, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    spill.copy_in_order(set, Layout::Documents, &mut out, context)
 }

@@ -72,7 +72,7 @@ impl Endpoint for Directory {
             for resource in set.ordered() {
                 stage.put(resource.clone())?;
             }
-            Box::new(stage).commit(set, context)
+            Box::new(stage).commit(set, context).await
         })
     }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context as _, Result};
+use futures::future::BoxFuture;
 
 use super::{resource_files, Layout};
 use crate::endpoint::{Context, Stage, WriteSet};
@@ -168,7 +169,21 @@ impl Stage for DirectoryStage {
         Ok(())
     }
 
-    fn commit(mut self: Box<Self>, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move { (*self).commit_now(set, context) })
+    }
+}
+
+impl DirectoryStage {
+    /// Renaming is plain file work; it runs right here, on all cores.
+    fn commit_now(mut self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         let staged = self.finish_writers()?;
         let entries = set
             .ordered()

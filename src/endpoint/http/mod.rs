@@ -6,6 +6,7 @@ mod links;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -16,9 +17,10 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{Context, Endpoint, Found, WriteSet};
+use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::exit_code::remote;
 use crate::format::yaml::YamlDocuments;
+use crate::format::Format;
 use crate::graph::{DependencyGraph, Scheduler};
 use crate::plan::Change;
 use crate::report::{Op, Outcome, Status};
@@ -52,6 +54,78 @@ impl HttpEndpoint {
             .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
         let _ = target.set_port(self.url.port());
         Ok(target)
+    }
+}
+
+/// Serialised request bodies: made from each resource as it is sent, or staged as
+/// text while reading, so a push holds no parsed bodies in memory.
+enum Bodies<'a> {
+    Made(Format),
+    Staged(Format, &'a HashMap<String, Box<str>>),
+}
+
+impl Bodies<'_> {
+    fn format(&self) -> Format {
+        match self {
+            Bodies::Made(format) | Bodies::Staged(format, _) => *format,
+        }
+    }
+
+    fn text<'r>(&'r self, resource: &'r Resource) -> Cow<'r, str> {
+        match self {
+            Bodies::Staged(_, texts) => match texts.get(&resource.uri) {
+                Some(text) => Cow::Borrowed(text),
+                None => Cow::Owned(self.format().serialize(&resource.body)),
+            },
+            Bodies::Made(format) => Cow::Owned(format.serialize(&resource.body)),
+        }
+    }
+}
+
+/// `{"items": [...]}` for a PATCH, from bodies already serialised one by one.
+fn batch_body(format: Format, texts: &[Cow<'_, str>]) -> String {
+    match format {
+        // Python's `json.dumps` of the wrapper is exactly the items' texts joined by ", ".
+        Format::Json => {
+            let items: Vec<&str> = texts.iter().map(|text| text.trim_end()).collect();
+            format!("{{\"items\": [{}]}}\n", items.join(", "))
+        }
+        Format::Yaml => {
+            let items: Vec<Value> = texts
+                .iter()
+                .filter_map(|text| YamlDocuments::new(text.as_bytes()).next()?.ok())
+                .collect();
+            format.serialize(&serde_json::json!({ "items": items }))
+        }
+    }
+}
+
+/// A push in progress: bodies wait as request text until the set is ordered.
+struct HttpStage<'e> {
+    endpoint: &'e HttpEndpoint,
+    format: Format,
+    texts: HashMap<String, Box<str>>,
+}
+
+impl Stage for HttpStage<'_> {
+    fn put(&mut self, resource: Resource) -> Result<()> {
+        let text = self.format.serialize(&resource.body).into_boxed_str();
+        self.texts.insert(resource.uri, text);
+        Ok(())
+    }
+
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move {
+            let bodies = Bodies::Staged(self.format, &self.texts);
+            self.endpoint.write_with(set, context, bodies).await
+        })
     }
 }
 
@@ -107,13 +181,16 @@ impl Endpoint for HttpEndpoint {
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let clean = self.write_all(set, context).await?;
-            if context.config.remove {
-                self.remove_stale(set, context, clean).await?;
-            }
-            Ok(())
-        })
+        Box::pin(self.write_with(set, context, Bodies::Made(context.config.format)))
+    }
+
+    /// A push keeps each body as the text it will send, not as a parsed tree.
+    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        Ok(Some(Box::new(HttpStage {
+            endpoint: self,
+            format: context.config.format,
+            texts: HashMap::new(),
+        })))
     }
 }
 
@@ -345,8 +422,27 @@ struct Sent {
 }
 
 impl HttpEndpoint {
+    /// Write the set, then (with `--rm`, and only if every write succeeded) delete.
+    async fn write_with(
+        &self,
+        set: &WriteSet<'_>,
+        context: &Context<'_>,
+        bodies: Bodies<'_>,
+    ) -> Result<()> {
+        let clean = self.write_all(set, context, &bodies).await?;
+        if context.config.remove {
+            self.remove_stale(set, context, clean).await?;
+        }
+        Ok(())
+    }
+
     /// PUT every resource once its parents are written; returns whether all succeeded.
-    async fn write_all(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<bool> {
+    async fn write_all(
+        &self,
+        set: &WriteSet<'_>,
+        context: &Context<'_>,
+        bodies: &Bodies<'_>,
+    ) -> Result<bool> {
         let config = context.config;
         let mut scheduler = Scheduler::new(set.graph, set.order);
         let mut in_flight = FuturesUnordered::new();
@@ -359,7 +455,7 @@ impl HttpEndpoint {
                 };
                 let batch = self.gather_batch(first, set, &mut scheduler, context).await;
                 in_flight_indices.extend(&batch);
-                in_flight.push(self.send_batch(batch, set, context));
+                in_flight.push(self.send_batch(batch, set, context, bodies));
             }
             let Some(sent) = in_flight.next().await else {
                 break;
@@ -441,13 +537,14 @@ impl HttpEndpoint {
         indices: Vec<usize>,
         set: &'s WriteSet<'_>,
         context: &'s Context<'_>,
+        bodies: &'s Bodies<'_>,
     ) -> BoxFuture<'s, Sent> {
         Box::pin(async move {
-            let format = context.config.format;
+            let format = bodies.format();
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
             let built = if resources.len() == 1 {
                 self.rebase(&resources[0].uri).map(|url| {
-                    let body = format.serialize(&resources[0].body).into_bytes();
+                    let body = bodies.text(resources[0]).into_owned().into_bytes();
                     Request {
                         method: Method::PUT,
                         url,
@@ -456,10 +553,9 @@ impl HttpEndpoint {
                 })
             } else {
                 self.rebase(&collection_of(&resources[0].uri)).map(|url| {
-                    let items: Vec<Value> = resources.iter().map(|r| r.body.clone()).collect();
-                    let body = format
-                        .serialize(&serde_json::json!({ "items": items }))
-                        .into_bytes();
+                    let texts: Vec<Cow<'_, str>> =
+                        resources.iter().map(|r| bodies.text(r)).collect();
+                    let body = batch_body(format, &texts).into_bytes();
                     Request {
                         method: Method::PATCH,
                         url,
@@ -719,6 +815,26 @@ mod tests {
         let changed = serde_json::json!({"id": 1, "name": "b"});
         assert!(!differs(&origin, &same));
         assert!(differs(&origin, &changed));
+    }
+
+    #[test]
+    fn batch_body_joins_serialised_items_as_python_would() {
+        let items = [
+            serde_json::json!({"id": 1, "b": "\u{e9}"}),
+            serde_json::json!({"id": 2, "a": [1.5]}),
+        ];
+        let texts: Vec<Cow<'_, str>> = items
+            .iter()
+            .map(|item| Cow::Owned(Format::Json.serialize(item)))
+            .collect();
+        let whole = Format::Json.serialize(&serde_json::json!({ "items": items }));
+        assert_eq!(batch_body(Format::Json, &texts), whole);
+        let texts: Vec<Cow<'_, str>> = items
+            .iter()
+            .map(|item| Cow::Owned(Format::Yaml.serialize(item)))
+            .collect();
+        let whole = Format::Yaml.serialize(&serde_json::json!({ "items": items }));
+        assert_eq!(batch_body(Format::Yaml, &texts), whole);
     }
 
     #[test]

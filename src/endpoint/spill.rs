@@ -1,0 +1,126 @@
+//! A spill: resources serialised into an anonymous temporary file as they are read, so a
+//! single-file or stdout destination keeps only offsets in memory until the order is known.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+
+use anyhow::{anyhow, Context as _, Result};
+
+use super::{Context, WriteSet};
+use crate::format::Format;
+use crate::report::{Op, Outcome, Status};
+use crate::resource::Resource;
+
+/// How the resources are laid out in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One after another: YAML documents or JSON Lines.
+    Documents,
+    /// One JSON array, written as Python's `json.dumps(list, sort_keys=True)` writes it.
+    JsonArray,
+}
+
+pub struct Spill {
+    file: BufWriter<File>,
+    format: Format,
+    /// Where each uri's text is: offset and length; a later copy replaces an earlier one.
+    places: HashMap<String, (u64, usize)>,
+    end: u64,
+}
+
+impl Spill {
+    pub fn new(format: Format) -> Result<Self> {
+        let file = tempfile::tempfile().context("creating a temporary spill file")?;
+        Ok(Spill {
+            file: BufWriter::new(file),
+            format,
+            places: HashMap::new(),
+            end: 0,
+        })
+    }
+
+    pub fn put(&mut self, resource: &Resource) -> Result<()> {
+        let text = self.format.serialize(&resource.body);
+        self.file
+            .write_all(text.as_bytes())
+            .context("writing the spill file")?;
+        self.places
+            .insert(resource.uri.clone(), (self.end, text.len()));
+        self.end += text.len() as u64;
+        Ok(())
+    }
+
+    /// Copy the texts of `set`, in write order, to `out`, counting each as created.
+    pub fn copy_in_order(
+        mut self,
+        set: &WriteSet<'_>,
+        layout: Layout,
+        out: &mut dyn Write,
+        context: &Context<'_>,
+    ) -> Result<()> {
+        let mut file = self
+            .file
+            .into_inner()
+            .map_err(|error| error.into_error())
+            .context("flushing the spill file")?;
+        let mut text = Vec::new();
+        if layout == Layout::JsonArray {
+            out.write_all(b"[")?;
+        }
+        for (position, resource) in set.ordered().enumerate() {
+            let (offset, length) = self
+                .places
+                .remove(&resource.uri)
+                .ok_or_else(|| anyhow!("{} was read but never spilled", resource.uri))?;
+            text.resize(length, 0);
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(&mut text)
+                .context("reading the spill file")?;
+            match layout {
+                Layout::Documents => out.write_all(&text)?,
+                Layout::JsonArray => {
+                    if position > 0 {
+                        out.write_all(b", ")?;
+                    }
+                    out.write_all(text.trim_ascii_end())?;
+                }
+            }
+            context.report.record(Outcome::new(
+                Op::Create,
+                resource,
+                resource.uri.clone(),
+                Status::Done(None),
+            ));
+        }
+        if layout == Layout::JsonArray {
+            out.write_all(b"]\n")?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::json::to_json_line;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn json_array_layout_matches_dumping_the_whole_list() {
+        let items = [
+            json!({"id": 1, "b": "\u{e9}"}),
+            json!({"id": 2, "a": [1.5, null]}),
+        ];
+        let texts: Vec<String> = items
+            .iter()
+            .map(|item| Format::Json.serialize(item).trim_end().to_string())
+            .collect();
+        assert_eq!(
+            format!("[{}]\n", texts.join(", ")),
+            to_json_line(&Value::Array(items.to_vec()))
+        );
+        assert_eq!(to_json_line(&json!([])), "[]\n");
+    }
+}
