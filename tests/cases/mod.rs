@@ -2,6 +2,7 @@
 
 mod basics;
 mod compat;
+mod concurrency;
 mod files;
 mod filters;
 mod http_read;
