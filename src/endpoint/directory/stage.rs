@@ -34,18 +34,30 @@ fn writer_threads() -> usize {
         .clamp(2, 8)
 }
 
-/// What the writer thread did with one uri.
+/// What a writer thread did with one uri. Kept small (no paths): a pull of many
+/// resources holds one of these per resource until the commit.
 enum Entry {
     /// The type or id is not a safe file name; an error if the resource is kept.
     Unsafe(String),
     /// The file already holds exactly this content.
-    Unchanged(PathBuf),
-    /// New content waits in `temporary`, to be renamed onto `path`.
-    Staged {
-        path: PathBuf,
-        temporary: PathBuf,
-        op: Op,
-    },
+    Unchanged,
+    /// New content waits in a temporary file, to be renamed onto the resource's path.
+    Staged { temporary: Temporary, op: Op },
+}
+
+/// A staged file: `<staging>/<writer>/<number>`.
+#[derive(Clone, Copy)]
+struct Temporary {
+    writer: u16,
+    number: u32,
+}
+
+impl Temporary {
+    fn path(self, staging: &Path) -> PathBuf {
+        staging
+            .join(self.writer.to_string())
+            .join(self.number.to_string())
+    }
 }
 
 /// What the writer threads hand back when the read is over: what each uri became.
@@ -53,6 +65,7 @@ type Staged = HashMap<String, Entry>;
 
 pub struct DirectoryStage {
     root: PathBuf,
+    format: Format,
     staging: PathBuf,
     created_root: bool,
     /// Resource files that were in the destination before the run (for `--rm`).
@@ -75,6 +88,7 @@ impl DirectoryStage {
         let existing = Arc::new(resource_files(root).collect::<Result<HashSet<_>>>()?);
         let mut stage = DirectoryStage {
             root: root.to_path_buf(),
+            format,
             staging: staging.clone(),
             created_root,
             existing: Arc::clone(&existing),
@@ -87,7 +101,8 @@ impl DirectoryStage {
             let (sender, receiver) = sync_channel(QUEUE);
             let writer = Writer {
                 root: root.to_path_buf(),
-                staging: folder,
+                staging: staging.clone(),
+                number: u16::try_from(number).context("too many writer threads")?,
                 format,
                 existing: Arc::clone(&existing),
                 entries: HashMap::new(),
@@ -185,27 +200,22 @@ impl DirectoryStage {
     /// Renaming is plain file work; it runs right here, on all cores.
     fn commit_now(mut self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         let staged = self.finish_writers()?;
-        let entries = set
+        let layout = Layout::new(&self.root, self.format.extension());
+        let targets = set
             .ordered()
             .map(|resource| {
-                let entry = staged.get(&resource.uri);
-                entry.ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
+                let entry = staged
+                    .get(&resource.uri)
+                    .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
+                // Every kept name is checked before the first rename, so bad input writes nothing.
+                let path = layout.path_for(resource).map_err(usage)?;
+                Ok(Target { path, entry })
             })
-            .collect::<Result<Vec<&Entry>>>()?;
-        // Every kept name is checked before the first rename, so bad input writes nothing.
-        if let Some(Entry::Unsafe(message)) = entries
-            .iter()
-            .find(|entry| matches!(entry, Entry::Unsafe(_)))
-        {
-            return Err(usage(message.clone()));
-        }
-        create_folders(&entries)?;
-        let placed = place_all(&entries, context.config.fail_fast);
-        let mut kept: HashSet<&Path> = HashSet::new();
-        for ((resource, entry), result) in set.ordered().zip(&entries).zip(placed) {
-            if let Entry::Staged { path, .. } | Entry::Unchanged(path) = entry {
-                kept.insert(path.as_path());
-            }
+            .collect::<Result<Vec<Target<'_>>>>()?;
+        create_folders(&targets)?;
+        let placed = place_all(&targets, &self.staging, context.config.fail_fast);
+        let kept: HashSet<&Path> = targets.iter().map(|target| target.path.as_path()).collect();
+        for (resource, result) in set.ordered().zip(placed) {
             let outcome = match result {
                 Some(Ok((op, path))) => {
                     if context.config.verbose && op != Op::Unchanged {
@@ -256,14 +266,18 @@ impl Drop for DirectoryStage {
     }
 }
 
+/// Where one kept resource goes, and what its writer staged for it.
+struct Target<'a> {
+    path: PathBuf,
+    entry: &'a Entry,
+}
+
 /// The type folders the staged files go into, created once each.
-fn create_folders(entries: &[&Entry]) -> Result<()> {
-    let folders: HashSet<&Path> = entries
+fn create_folders(targets: &[Target<'_>]) -> Result<()> {
+    let folders: HashSet<&Path> = targets
         .iter()
-        .filter_map(|entry| match entry {
-            Entry::Staged { path, .. } => path.parent(),
-            _ => None,
-        })
+        .filter(|target| matches!(target.entry, Entry::Staged { .. }))
+        .filter_map(|target| target.path.parent())
         .collect();
     for folder in folders {
         fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
@@ -272,24 +286,28 @@ fn create_folders(entries: &[&Entry]) -> Result<()> {
 }
 
 /// Rename every staged file into place, on all cores; `None` where `--fail-fast`
-/// stopped before reaching an entry. Results come back in the entries' order.
-fn place_all(entries: &[&Entry], fail_fast: bool) -> Vec<Option<Result<(Op, PathBuf)>>> {
-    let threads = writer_threads().min(entries.len().max(1));
+/// stopped before reaching a target. Results come back in the targets' order.
+fn place_all(
+    targets: &[Target<'_>],
+    staging: &Path,
+    fail_fast: bool,
+) -> Vec<Option<Result<(Op, PathBuf)>>> {
+    let threads = writer_threads().min(targets.len().max(1));
     let stop = AtomicBool::new(false);
     let mut results: Vec<Option<Result<(Op, PathBuf)>>> =
-        (0..entries.len()).map(|_| None).collect();
+        (0..targets.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|first| {
                 let stop = &stop;
                 scope.spawn(move || {
-                    (first..entries.len())
+                    (first..targets.len())
                         .step_by(threads)
                         .map_while(|index| {
                             if stop.load(Ordering::Relaxed) {
                                 return None;
                             }
-                            let result = place(entries[index]);
+                            let result = place(&targets[index], staging);
                             if result.is_err() && fail_fast {
                                 stop.store(true, Ordering::Relaxed);
                             }
@@ -300,7 +318,7 @@ fn place_all(entries: &[&Entry], fail_fast: bool) -> Vec<Option<Result<(Op, Path
             })
             .collect();
         for worker in workers {
-            // A rename cannot panic; if a worker did, its entries stay `None` (not written).
+            // A rename cannot panic; if a worker did, its targets stay `None` (not written).
             for (index, result) in worker.join().unwrap_or_default() {
                 results[index] = Some(result);
             }
@@ -310,16 +328,14 @@ fn place_all(entries: &[&Entry], fail_fast: bool) -> Vec<Option<Result<(Op, Path
 }
 
 /// Rename one staged file into place; returns what it did.
-fn place(entry: &Entry) -> Result<(Op, PathBuf)> {
-    match entry {
+fn place(target: &Target<'_>, staging: &Path) -> Result<(Op, PathBuf)> {
+    let path = &target.path;
+    match target.entry {
         Entry::Unsafe(message) => Err(usage(message.clone())),
-        Entry::Unchanged(path) => Ok((Op::Unchanged, path.clone())),
-        Entry::Staged {
-            path,
-            temporary,
-            op,
-        } => {
-            fs::rename(temporary, path).with_context(|| format!("writing {}", path.display()))?;
+        Entry::Unchanged => Ok((Op::Unchanged, path.clone())),
+        Entry::Staged { temporary, op } => {
+            fs::rename(temporary.path(staging), path)
+                .with_context(|| format!("writing {}", path.display()))?;
             Ok((*op, path.clone()))
         }
     }
@@ -329,10 +345,11 @@ fn place(entry: &Entry) -> Result<(Op, PathBuf)> {
 struct Writer {
     root: PathBuf,
     staging: PathBuf,
+    number: u16,
     format: Format,
     existing: Arc<HashSet<PathBuf>>,
     entries: HashMap<String, Entry>,
-    written: u64,
+    written: u32,
 }
 
 impl Writer {
@@ -342,7 +359,7 @@ impl Writer {
             if let Some(Entry::Staged { temporary, .. }) = self.entries.insert(resource.uri, entry)
             {
                 // A later origin replaced this uri: its earlier staged copy is not needed.
-                let _ = fs::remove_file(temporary);
+                let _ = fs::remove_file(temporary.path(&self.staging));
             }
         }
         Ok(self.entries)
@@ -357,7 +374,7 @@ impl Writer {
         let content = self.format.serialize(&resource.body);
         let op = if self.existing.contains(&path) {
             match fs::read(&path) {
-                Ok(old) if old == content.as_bytes() => return Ok(Entry::Unchanged(path)),
+                Ok(old) if old == content.as_bytes() => return Ok(Entry::Unchanged),
                 Ok(_) => Op::Update,
                 Err(_) => Op::Create,
             }
@@ -365,13 +382,13 @@ impl Writer {
             Op::Create
         };
         self.written += 1;
-        let temporary = self.staging.join(self.written.to_string());
-        fs::write(&temporary, content.as_bytes())
-            .with_context(|| format!("writing {}", temporary.display()))?;
-        Ok(Entry::Staged {
-            path,
-            temporary,
-            op,
-        })
+        let temporary = Temporary {
+            writer: self.number,
+            number: self.written,
+        };
+        let file = temporary.path(&self.staging);
+        fs::write(&file, content.as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?;
+        Ok(Entry::Staged { temporary, op })
     }
 }

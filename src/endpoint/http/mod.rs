@@ -203,7 +203,8 @@ struct Crawl<'a> {
     schema: &'a dyn Schema,
     follow: FollowMode,
     seen_urls: HashSet<String>,
-    seen_resources: HashSet<String>,
+    /// 64-bit hashes of the uris handed on: a pull of many resources keeps 8 bytes each.
+    seen_resources: HashSet<u64>,
     pages: u64,
 }
 
@@ -262,7 +263,7 @@ impl<'a> Crawl<'a> {
                 }
             }
             for resource in harvest.resources {
-                if self.seen_resources.insert(resource.uri.clone()) {
+                if self.seen_resources.insert(uri_hash(&resource.uri)) {
                     found(resource)?;
                 }
             }
@@ -350,6 +351,15 @@ impl<'a> Crawl<'a> {
             .collect();
         Harvest { resources, links }
     }
+}
+
+/// A stable 64-bit hash of a uri (SipHash with fixed keys); two uris of one pull sharing
+/// one is a 1-in-2^40 chance even for a million resources.
+fn uri_hash(uri: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    uri.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Parse a response body by its media type (parameters ignored).
