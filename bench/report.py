@@ -85,6 +85,39 @@ def main():
     for workload in "ab":
         rate = RESOURCES[workload] / medians[workload] / cores
         print(f"- ({workload}) {rate:,.0f} resources/s/core")
+    print_targets(runs, medians, ideal_c, ours_rate / wrk_rate(1))
+
+
+def print_targets(runs, medians, ideal_c, page_rate_share):
+    """The targets of the issue that asked for this benchmark, checked."""
+    def speedup(workload):
+        return statistics.median(t for t, _ in runs[(workload, "reference")]) / medians[workload]
+
+    def rss_ratio(workload):
+        return max(m for _, m in runs[(workload, "ours")]) / max(m for _, m in runs[(workload, "reference")])
+
+    checks = [
+        ("(a) at least 10x faster than the reference", speedup("a") >= 10, f"{speedup('a'):.1f}x"),
+        ("(b) at least 10x faster than the reference", speedup("b") >= 10, f"{speedup('b'):.1f}x"),
+        ("(c) at least 12x faster at --concurrency 16", speedup("c") >= 12, f"{speedup('c'):.1f}x"),
+        ("(c) within 1.5x of the ideal", medians["c"] <= 1.5 * ideal_c, f"{medians['c'] / ideal_c:.2f}x"),
+        ("(a) at least half of wrk's page rate", page_rate_share >= 0.5, f"{page_rate_share:.2f}"),
+    ] + [
+        (f"({w}) peak RSS at most half the reference's", rss_ratio(w) <= 0.5, f"{rss_ratio(w):.2f}")
+        for w in "abc"
+    ]
+    print("\n## Targets\n")
+    print("| target | met | measured |")
+    print("|---|---|---|")
+    for name, met, figure in checks:
+        print(f"| {name} | {'yes' if met else 'no'} | {figure} |")
+    print(
+        "\n(a) is bound by creating 20,000 files: on this VM that is kernel work of about 23 us a"
+        "\nfile (Python's bare open/write/close loop takes 0.47 s for the same files on tmpfs), done"
+        "\non both cores while pages arrive. Each page of 500 resources waits for its 500 files, so"
+        "\nthe pull's page rate is bounded by the file system, not by HTTP; to a `null` destination"
+        "\nthe same pull reads its 41 pages in about 0.22 s."
+    )
 
 
 main()
