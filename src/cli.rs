@@ -101,6 +101,13 @@ pub struct Cli {
     /// No progress bar and no summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Do not verify HTTPS certificates (a warning is printed); for test environments only.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust this PEM certificate (or bundle) as an extra root for HTTPS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
     /// Pages read from one starting URL before the run fails.
     #[arg(long, value_name = "N", default_value = "10000")]
     pub max_pages: PositiveCount,

@@ -47,6 +47,10 @@ pub struct HttpSettings {
     pub timeout: Duration,
     pub concurrency: usize,
     pub max_pages: u64,
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// Extra trusted roots, PEM, read from `--ca-cert`.
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 /// Which resources are kept after reading.
@@ -220,7 +224,28 @@ fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> 
         timeout: Duration::from_secs(cli.timeout.0),
         concurrency: usize::try_from(cli.concurrency.0).unwrap_or(usize::MAX),
         max_pages: cli.max_pages.0,
+        insecure: cli.insecure,
+        ca_cert: cli.ca_cert.as_deref().map(read_ca_cert).transpose()?,
     })
+}
+
+/// The `--ca-cert` file, which must hold at least one PEM certificate.
+fn read_ca_cert(path: &Path) -> Result<Vec<u8>> {
+    let pem = std::fs::read(path)
+        .map_err(|error| usage(format!("--ca-cert {}: {error}", path.display())))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
+        usage(format!(
+            "--ca-cert {}: not a PEM certificate: {error}",
+            path.display()
+        ))
+    })?;
+    if certificates.is_empty() {
+        return Err(usage(format!(
+            "--ca-cert {}: no PEM certificate in the file",
+            path.display()
+        )));
+    }
+    Ok(pem)
 }
 
 /// A file or directory origin must exist; naming the argument helps spot a typo.

@@ -14,6 +14,8 @@ pub enum Exit {
     Usage = 2,
     /// With --exit-code: changes were planned or made and nothing failed.
     Changes = 3,
+    /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -33,9 +35,19 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct RemoteError(pub String);
 
+/// The run was stopped by Ctrl-C; what was committed is whole, the rest was not written.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted: files already written are complete; nothing partial was left (re-run to finish)"
+)]
+pub struct Interrupted;
+
 /// The exit status an error chain asks for: the first typed error found decides.
 pub fn exit_for_error(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
+        if cause.is::<Interrupted>() {
+            return Exit::Interrupted;
+        }
         if cause.is::<UsageError>() {
             return Exit::Usage;
         }

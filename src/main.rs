@@ -6,7 +6,7 @@ use clap::{CommandFactory, Parser};
 use clap_complete::Shell;
 use resource_sync::cli::{Cli, Generate};
 use resource_sync::config::{Config, ProcessSecrets};
-use resource_sync::exit_code::{exit_for_error, Exit};
+use resource_sync::exit_code::{exit_for_error, Exit, Interrupted};
 
 fn main() -> ExitCode {
     match run() {
@@ -29,7 +29,14 @@ fn run() -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(resource_sync::sync::run(&config))
+    runtime.block_on(async {
+        // Dropping the run on Ctrl-C runs its cleanup: staged files never reach the
+        // destination, so every file there is either old or new.
+        tokio::select! {
+            result = resource_sync::sync::run(&config) => result,
+            _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+        }
+    })
 }
 
 /// Shell completions or the man page on stdout.

@@ -100,6 +100,8 @@ pub struct Counts {
 pub struct Report {
     started: Instant,
     counts: Mutex<Counts>,
+    /// One line per failed resource, for the end of the run.
+    failures: Mutex<Vec<String>>,
     quiet_failures: bool,
     progress: Progress,
 }
@@ -113,6 +115,7 @@ impl Report {
         Report {
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
+            failures: Mutex::new(Vec::new()),
             quiet_failures: false,
             progress,
         }
@@ -139,6 +142,19 @@ impl Report {
             (Status::Done(_), Op::Unchanged) => counts.unchanged += 1,
         });
         self.progress.advance();
+        if let Status::Failed(reason) = &outcome.status {
+            let line = format!(
+                "{} {} ({}): {reason} after {} attempt(s)",
+                outcome.op.as_str(),
+                outcome.target,
+                outcome.label,
+                outcome.attempts
+            );
+            self.failures
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .push(line);
+        }
         if !self.quiet_failures {
             match &outcome.status {
                 Status::Failed(reason) => self.progress.println(&format!(
@@ -155,6 +171,19 @@ impl Report {
                 Status::Done(_) => {}
             }
         }
+    }
+
+    /// `failed: <op> <target> (<type/id>): <status or error> after N attempt(s)`, one per
+    /// failed resource, in the order they failed.
+    pub fn failure_lines(&self) -> Vec<String> {
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        failures
+            .iter()
+            .map(|line| format!("failed: {line}"))
+            .collect()
     }
 
     pub fn counts(&self) -> Counts {
@@ -236,6 +265,10 @@ mod tests {
             "t",
             Status::Skipped("parent".into()),
         ));
+        assert_eq!(
+            report.failure_lines(),
+            ["failed: update t (a/1): 409 after 0 attempt(s)"]
+        );
         let line = report.summary_line();
         assert!(
             line.starts_with(

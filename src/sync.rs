@@ -63,6 +63,9 @@ pub async fn run(config: &Config) -> Result<Exit> {
     report.progress().finish();
     if !config.quiet {
         eprintln!("{}", report.summary_line());
+        for line in report.failure_lines() {
+            eprintln!("{line}");
+        }
     }
     Ok(if report.has_failures() {
         Exit::Failed

@@ -188,11 +188,34 @@ fn classify(path: &Path, content: &str) -> (Op, Option<String>) {
     }
 }
 
-/// A type or id usable as one path segment: not empty, no separators or NUL, not `.`/`..`.
+/// A type or id usable as one path segment on any system: not empty, not `.`/`..`, no
+/// separators or control characters (NUL included), no trailing dot or space (Windows
+/// drops them), and not a device name Windows reserves (`CON`, `nul.yaml`, `COM1`...).
 fn safe_segment(name: &str) -> Option<&str> {
-    let unsafe_name =
-        name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']);
+    let unsafe_name = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name.ends_with(['.', ' '])
+        || is_windows_device(name);
     (!unsafe_name).then_some(name)
+}
+
+/// Windows reserves these names with any extension, in any case.
+fn is_windows_device(name: &str) -> bool {
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end()
+        .to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ["COM", "LPT"].iter().any(|prefix| {
+            stem.strip_prefix(prefix).is_some_and(|digit| {
+                digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit() && digit != "0"
+            })
+        })
 }
 
 fn is_dot_entry(path: &Path) -> bool {
@@ -215,10 +238,16 @@ mod tests {
 
     #[test]
     fn unsafe_segments_are_refused() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a\0b", "a\nb", "CON", "con", "nul.txt", "Aux", "COM1",
+            "lpt9", "x.", "x ", "/abs",
+        ] {
             assert_eq!(safe_segment(bad), None, "{bad:?}");
         }
-        assert_eq!(safe_segment("player"), Some("player"));
-        assert_eq!(safe_segment("..x"), Some("..x"));
+        for good in [
+            "player", "..x", "COM0", "COM10", "console", "x.y", "naïve", "a:b",
+        ] {
+            assert_eq!(safe_segment(good), Some(good), "{good:?}");
+        }
     }
 }

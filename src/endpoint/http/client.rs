@@ -74,11 +74,20 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: &HttpSettings, verbose: bool) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(settings.concurrency.max(1))
-            .user_agent(concat!("resource-sync/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("resource-sync/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &settings.ca_cert {
+            for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if settings.insecure {
+            eprintln!("resource-sync: warning: --insecure: HTTPS certificates are not verified");
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build()?;
         Ok(HttpClient {
             client,
             settings: settings.clone(),
