@@ -101,6 +101,19 @@ pub struct Cli {
     /// No progress bar and no summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// How resources new to the destination are created: PUT at their uri, or POST to
+    /// their collection for APIs that assign ids (references are then rewritten).
+    #[arg(long, value_enum, value_name = "HOW", default_value = "put")]
+    pub create: CreateMode,
+    /// With --create post: the YAML map of old uri to new uri, read first and kept up to
+    /// date as the run goes, so a re-run updates the clones instead of duplicating them.
+    #[arg(long, value_name = "FILE")]
+    pub id_map: Option<std::path::PathBuf>,
+    /// With --create post: the field at dotted PATH holds the id of a TYPE resource; it
+    /// is rewritten to the new id, and orders writes as a parent link does. Repeatable.
+    #[arg(long = "ref", value_name = "PATH=TYPE")]
+    pub refs: Vec<RefExpr>,
+
     /// Do not verify HTTPS certificates (a warning is printed); for test environments only.
     #[arg(long)]
     pub insecure: bool,
@@ -115,6 +128,15 @@ pub struct Cli {
     /// Print shell completions or the man page and exit.
     #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
     pub generate: Option<Generate>,
+}
+
+/// How resources new to an HTTP destination are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CreateMode {
+    /// PUT each resource at its own uri (the destination accepts client ids).
+    Put,
+    /// POST to the collection and learn the new uri (the destination assigns ids).
+    Post,
 }
 
 /// What `--generate` prints.
@@ -188,6 +210,27 @@ impl FromStr for MatchExpr {
         Ok(MatchExpr {
             path: path.split('.').map(str::to_string).collect(),
             value: value.to_string(),
+        })
+    }
+}
+
+/// `--ref PATH=TYPE`: a dotted field path holding the id of a resource of TYPE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefExpr {
+    pub path: Vec<String>,
+    pub kind: String,
+}
+
+impl FromStr for RefExpr {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let expr: MatchExpr = text.parse().map_err(|_| "expected PATH=TYPE".to_string())?;
+        if expr.value.is_empty() {
+            return Err("expected PATH=TYPE with a type name".to_string());
+        }
+        Ok(RefExpr {
+            path: expr.path,
+            kind: expr.value,
         })
     }
 }

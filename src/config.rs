@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, MatchExpr};
+use crate::cli::{Cli, CreateMode, MatchExpr, RefExpr};
 use crate::endpoint::{EndpointSpec, FileKind};
 use crate::exit_code::usage;
 use crate::format::Format;
@@ -84,6 +84,9 @@ pub struct Config {
     pub dry_run: bool,
     pub diff: bool,
     pub fail_fast: bool,
+    pub create: CreateMode,
+    pub id_map: Option<PathBuf>,
+    pub refs: Vec<RefExpr>,
 }
 
 /// Where secrets come from, so tests can supply them without a terminal.
@@ -123,7 +126,8 @@ impl Config {
             .collect::<Result<Vec<_>>>()?;
         for (origin, arg) in origins.iter().zip(origin_args) {
             check_origin_exists(origin, arg)?;
-            if same_endpoint(origin, &destination) {
+            // Cloning with POST may copy a subtree within one API.
+            if cli.create != CreateMode::Post && same_endpoint(origin, &destination) {
                 return Err(usage(format!(
                     "origin {arg} is the same as the destination {destination_arg}"
                 )));
@@ -131,6 +135,7 @@ impl Config {
         }
         check_destination_parent(&destination, destination_arg)?;
         let format = choose_format(&cli, &destination)?;
+        check_clone_flags(&cli, &destination)?;
         Ok(Config {
             format,
             schema: if cli.simple {
@@ -152,10 +157,28 @@ impl Config {
             dry_run: cli.dry_run,
             diff: cli.diff,
             fail_fast: cli.fail_fast,
+            create: cli.create,
+            id_map: cli.id_map.clone(),
+            refs: cli.refs.clone(),
             origins,
             destination,
         })
     }
+}
+
+/// `--id-map` and `--ref` only mean something when cloning into an HTTP API with POST.
+fn check_clone_flags(cli: &Cli, destination: &EndpointSpec) -> Result<()> {
+    let cloning = cli.create == CreateMode::Post;
+    if cloning && !matches!(destination, EndpointSpec::Http(_)) {
+        return Err(usage("--create post needs an HTTP destination"));
+    }
+    if cloning && cli.remove {
+        return Err(usage("--rm cannot be combined with --create post"));
+    }
+    if !cloning && (cli.id_map.is_some() || !cli.refs.is_empty()) {
+        return Err(usage("--id-map and --ref go with --create post"));
+    }
+    Ok(())
 }
 
 fn follow_mode(cli: &Cli) -> FollowMode {

@@ -10,6 +10,7 @@ pub mod format;
 pub mod graph;
 pub mod plan;
 pub mod progress;
+pub mod remap;
 pub mod report;
 pub mod resource;
 pub mod schema;

@@ -21,6 +21,8 @@ pub struct Change {
     pub before: Option<String>,
     /// The serialised form after the change (`None` for a delete).
     pub after: Option<String>,
+    /// With `--create post`: the origin uri the target was cloned (or will be) from.
+    pub source: Option<String>,
 }
 
 impl Change {
@@ -32,7 +34,13 @@ impl Change {
             target: target.into(),
             before: None,
             after: None,
+            source: None,
         }
+    }
+
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
     }
 
     pub fn with_texts(mut self, before: Option<String>, after: Option<String>) -> Self {
@@ -43,7 +51,10 @@ impl Change {
 
     /// `create <target>` as `--dry-run` prints it.
     pub fn plan_line(&self) -> String {
-        format!("{} {}", self.op.as_str(), self.target)
+        match &self.source {
+            Some(source) => format!("{} {} (from {source})", self.op.as_str(), self.target),
+            None => format!("{} {}", self.op.as_str(), self.target),
+        }
     }
 
     /// A unified diff of the serialised forms, headed by the target.
@@ -140,6 +151,7 @@ mod tests {
             target: "out/team/1.yaml".into(),
             before: before.map(String::from),
             after: after.map(String::from),
+            source: None,
         }
     }
 

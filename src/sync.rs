@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
+use crate::cli::CreateMode;
 use crate::config::{Config, SchemaKind};
 use crate::endpoint::{self, http::HttpClient, Context, Stage, WriteSet};
 use crate::exit_code::Exit;
@@ -12,6 +13,7 @@ use crate::filter;
 use crate::graph::DependencyGraph;
 use crate::plan;
 use crate::progress::Progress;
+use crate::remap::{IdMap, RefIndex};
 use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::{Hal, Schema, Simple};
@@ -40,6 +42,8 @@ pub async fn run(config: &Config) -> Result<Exit> {
     };
     let (resources, chosen) = read_origins(&context, stage.as_deref_mut()).await?;
     report.add_read(resources.len());
+    let (mut resources, chosen) = without_clones(resources, chosen, config)?;
+    RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
     let resources = filter::keep(resources, &chosen, &config.filters);
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
@@ -72,6 +76,25 @@ pub async fn run(config: &Config) -> Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+/// With `--create post`, resources the id map says were created by an earlier clone
+/// (read back when the origin is the destination) are not cloned again.
+fn without_clones(
+    resources: Vec<Resource>,
+    chosen: Vec<bool>,
+    config: &Config,
+) -> Result<(Vec<Resource>, Vec<bool>)> {
+    if config.create != CreateMode::Post {
+        return Ok((resources, chosen));
+    }
+    let map = IdMap::load(config.id_map.as_deref())?;
+    let clones = map.new_uris();
+    Ok(resources
+        .into_iter()
+        .zip(chosen)
+        .filter(|(resource, _)| !clones.contains(resource.uri.as_str()))
+        .unzip())
 }
 
 /// Every origin in turn; on the same uri the later origin wins (layering). With a

@@ -23,7 +23,7 @@ use crate::report::{Op, Report};
 use crate::resource::Resource;
 use crate::schema::Schema;
 
-pub use file::FileKind;
+pub use file::{write_atomically_with, FileKind};
 
 /// An endpoint as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -108,6 +108,7 @@ impl Endpoint for Directory {
                         target: outcome.target,
                         before: std::fs::read_to_string(&path).ok(),
                         after: None,
+                        source: None,
                     });
                 }
             }

@@ -2,6 +2,7 @@
 //! and a writer that PUTs (or PATCHes batches) as soon as each resource's parents are in.
 
 mod client;
+mod clone;
 mod links;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
@@ -18,14 +19,17 @@ use serde_json::Value;
 use url::Url;
 
 use super::{Context, Endpoint, Found, Stage, WriteSet};
+use crate::cli::CreateMode;
 use crate::exit_code::remote;
 use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
 use crate::graph::{DependencyGraph, Scheduler};
 use crate::plan::Change;
+use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 use crate::schema::{is_page_relation, FollowMode, Link, Schema};
+use clone::Cloner;
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -82,6 +86,14 @@ impl Bodies<'_> {
     }
 }
 
+/// How a write sends each resource.
+enum WriteMode<'a> {
+    /// PUT at the resource's own uri (PATCH batches where allowed).
+    Put(Bodies<'a>),
+    /// `--create post`: POST new resources, PUT cloned ones at their new uri.
+    Clone(&'a Cloner),
+}
+
 /// `{"items": [...]}` for a PATCH, from bodies already serialised one by one.
 fn batch_body(format: Format, texts: &[Cow<'_, str>]) -> String {
     match format {
@@ -124,7 +136,9 @@ impl Stage for HttpStage<'_> {
     {
         Box::pin(async move {
             let bodies = Bodies::Staged(self.format, &self.texts);
-            self.endpoint.write_with(set, context, bodies).await
+            self.endpoint
+                .write_with(set, context, WriteMode::Put(bodies))
+                .await
         })
     }
 }
@@ -146,6 +160,9 @@ impl Endpoint for HttpEndpoint {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<Vec<Change>>> {
         Box::pin(async move {
+            if context.config.create == CreateMode::Post {
+                return self.clone_plan(set, context);
+            }
             let format = context.config.format;
             let existing = self.snapshot(context).await?;
             let mut changes = Vec::new();
@@ -181,11 +198,21 @@ impl Endpoint for HttpEndpoint {
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.write_with(set, context, Bodies::Made(context.config.format)))
+        Box::pin(async move {
+            if context.config.create == CreateMode::Post {
+                return self.clone_all(set, context).await;
+            }
+            let bodies = Bodies::Made(context.config.format);
+            self.write_with(set, context, WriteMode::Put(bodies)).await
+        })
     }
 
-    /// A push keeps each body as the text it will send, not as a parsed tree.
+    /// A push keeps each body as the text it will send, not as a parsed tree (a clone
+    /// rewrites bodies as it goes, so it keeps them parsed).
     fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+        if context.config.create == CreateMode::Post {
+            return Ok(None);
+        }
         Ok(Some(Box::new(HttpStage {
             endpoint: self,
             format: context.config.format,
@@ -429,6 +456,8 @@ struct Sent {
     indices: Vec<usize>,
     result: Result<Reply, client::TransportFailure>,
     targets: Vec<String>,
+    /// The request, kept when a clone must learn a new uri from the reply.
+    request: Option<Request>,
 }
 
 impl HttpEndpoint {
@@ -437,9 +466,9 @@ impl HttpEndpoint {
         &self,
         set: &WriteSet<'_>,
         context: &Context<'_>,
-        bodies: Bodies<'_>,
+        mode: WriteMode<'_>,
     ) -> Result<()> {
-        let clean = self.write_all(set, context, &bodies).await?;
+        let clean = self.write_all(set, context, &mode).await?;
         if context.config.remove {
             self.remove_stale(set, context, clean).await?;
         }
@@ -447,11 +476,46 @@ impl HttpEndpoint {
     }
 
     /// PUT every resource once its parents are written; returns whether all succeeded.
+    /// `--create post --dry-run`: mapped resources are updates at their new uri, the
+    /// others creates in their collection; each line names the origin uri.
+    fn clone_plan(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<Vec<Change>> {
+        let config = context.config;
+        let map = IdMap::load(config.id_map.as_deref())?;
+        set.ordered()
+            .map(|resource| {
+                let (op, target) = match map.get(&resource.uri) {
+                    Some(new_uri) => (Op::Update, new_uri.to_string()),
+                    None => (
+                        Op::Create,
+                        redact_url(&self.rebase(&collection_of(&resource.uri))?),
+                    ),
+                };
+                let after = Some(config.format.serialize(&resource.body));
+                Ok(Change::for_resource(op, resource, target)
+                    .with_texts(None, after)
+                    .with_source(resource.uri.clone()))
+            })
+            .collect()
+    }
+
+    /// `--create post`: clone with the id map, saved sorted whatever happens.
+    async fn clone_all(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+        let config = context.config;
+        let map = IdMap::load(config.id_map.as_deref())?;
+        let refs = RefIndex::new(&config.refs, set.resources);
+        let cloner = Cloner::new(map, refs, config.schema, config.format);
+        let written = self
+            .write_all(set, context, &WriteMode::Clone(&cloner))
+            .await;
+        cloner.save()?;
+        written.map(|_| ())
+    }
+
     async fn write_all(
         &self,
         set: &WriteSet<'_>,
         context: &Context<'_>,
-        bodies: &Bodies<'_>,
+        mode: &WriteMode<'_>,
     ) -> Result<bool> {
         let config = context.config;
         let mut scheduler = Scheduler::new(set.graph, set.order);
@@ -463,15 +527,20 @@ impl HttpEndpoint {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
-                let batch = self.gather_batch(first, set, &mut scheduler, context).await;
+                let batch = match mode {
+                    WriteMode::Put(_) => {
+                        self.gather_batch(first, set, &mut scheduler, context).await
+                    }
+                    WriteMode::Clone(_) => vec![first],
+                };
                 in_flight_indices.extend(&batch);
-                in_flight.push(self.send_batch(batch, set, context, bodies));
+                in_flight.push(self.send_batch(batch, set, context, mode));
             }
             let Some(sent) = in_flight.next().await else {
                 break;
             };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
-            let ok = self.settle(sent, set, &mut scheduler, context);
+            let ok = self.settle(sent, set, &mut scheduler, context, mode);
             all_ok &= ok;
             if !ok && config.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
@@ -547,66 +616,101 @@ impl HttpEndpoint {
         indices: Vec<usize>,
         set: &'s WriteSet<'_>,
         context: &'s Context<'_>,
-        bodies: &'s Bodies<'_>,
+        mode: &'s WriteMode<'_>,
     ) -> BoxFuture<'s, Sent> {
         Box::pin(async move {
-            let format = bodies.format();
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
-            let built = if resources.len() == 1 {
-                self.rebase(&resources[0].uri).map(|url| {
-                    let body = bodies.text(resources[0]).into_owned().into_bytes();
-                    Request {
-                        method: Method::PUT,
-                        url,
-                        body: Some((body, format.media_type())),
-                    }
-                })
-            } else {
-                self.rebase(&collection_of(&resources[0].uri)).map(|url| {
-                    let texts: Vec<Cow<'_, str>> =
-                        resources.iter().map(|r| bodies.text(r)).collect();
-                    let body = batch_body(format, &texts).into_bytes();
-                    Request {
-                        method: Method::PATCH,
-                        url,
-                        body: Some((body, format.media_type())),
-                    }
-                })
+            let built = match mode {
+                WriteMode::Put(bodies) => self.put_request(&resources, bodies),
+                WriteMode::Clone(cloner) => cloner
+                    .request(self, resources[0])
+                    .map(|(request, target)| (request, vec![target])),
             };
-            let targets: Vec<String> = resources
-                .iter()
-                .map(|r| {
-                    self.rebase(&r.uri)
-                        .map(|u| redact_url(&u))
-                        .unwrap_or_else(|_| r.uri.clone())
-                })
-                .collect();
-            let result = match built {
-                Ok(request) => context.http.send(&request).await,
-                Err(error) => Err(client::TransportFailure {
-                    reason: format!("{error:#}"),
-                    attempts: 0,
-                }),
-            };
-            Sent {
-                indices,
-                result,
-                targets,
+            match built {
+                Ok((request, targets)) => {
+                    let result = context.http.send(&request).await;
+                    let keep = matches!(mode, WriteMode::Clone(_)).then_some(request);
+                    Sent {
+                        indices,
+                        result,
+                        targets,
+                        request: keep,
+                    }
+                }
+                Err(error) => {
+                    let reason = format!("{error:#}");
+                    let targets = resources.iter().map(|r| r.uri.clone()).collect();
+                    let result = Err(client::TransportFailure {
+                        reason,
+                        attempts: 0,
+                    });
+                    Sent {
+                        indices,
+                        result,
+                        targets,
+                        request: None,
+                    }
+                }
             }
         })
+    }
+
+    /// One PUT, or a PATCH of a batch, and the target of each resource in it.
+    fn put_request(
+        &self,
+        resources: &[&Resource],
+        bodies: &Bodies<'_>,
+    ) -> Result<(Request, Vec<String>)> {
+        let format = bodies.format();
+        let request = if resources.len() == 1 {
+            let body = bodies.text(resources[0]).into_owned().into_bytes();
+            let url = self.rebase(&resources[0].uri)?;
+            Request {
+                method: Method::PUT,
+                url,
+                body: Some((body, format.media_type())),
+            }
+        } else {
+            let texts: Vec<Cow<'_, str>> = resources.iter().map(|r| bodies.text(r)).collect();
+            let body = batch_body(format, &texts).into_bytes();
+            let url = self.rebase(&collection_of(&resources[0].uri))?;
+            Request {
+                method: Method::PATCH,
+                url,
+                body: Some((body, format.media_type())),
+            }
+        };
+        let targets = resources
+            .iter()
+            .map(|r| self.rebase(&r.uri).map(|u| redact_url(&u)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((request, targets))
     }
 
     /// Record a finished request; returns whether it succeeded.
     fn settle(
         &self,
-        sent: Sent,
+        mut sent: Sent,
         set: &WriteSet<'_>,
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
+        mode: &WriteMode<'_>,
     ) -> bool {
         let report = context.report;
         let (status, attempts, failure) = match &sent.result {
-            Ok(reply) if reply.is_success() => (Some(reply.status), reply.attempts, None),
+            Ok(reply) if reply.is_success() => {
+                let learnt = match (mode, &sent.request) {
+                    (WriteMode::Clone(cloner), Some(request)) => cloner
+                        .learn(&set.resources[sent.indices[0]], request, reply)
+                        .map(|target| sent.targets = vec![target]),
+                    _ => Ok(()),
+                };
+                (
+                    Some(reply.status),
+                    reply.attempts,
+                    learnt.err().map(|error| format!("{error:#}")),
+                )
+            }
             Ok(reply) => (
                 Some(reply.status),
                 reply.attempts,

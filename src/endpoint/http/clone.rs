@@ -1,0 +1,169 @@
+//! `--create post`: a resource new to the destination is POSTed to its collection and its
+//! new uri learnt (and kept in the id map); one already mapped is PUT at its new uri.
+//! References in every body are rewritten to the new uris and ids before it is sent.
+
+use std::sync::{Mutex, MutexGuard};
+
+use anyhow::{anyhow, Result};
+use reqwest::header::LOCATION;
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::{collection_of, redact_url, HttpEndpoint, Reply, Request};
+use crate::config::SchemaKind;
+use crate::format::Format;
+use crate::remap::{rewrite, without_identity, IdMap, RefIndex};
+use crate::resource::Resource;
+
+/// The state of one clone: the id map, shared by the requests in flight.
+pub struct Cloner {
+    map: Mutex<IdMap>,
+    refs: RefIndex,
+    schema: SchemaKind,
+    format: Format,
+}
+
+impl Cloner {
+    pub fn new(map: IdMap, refs: RefIndex, schema: SchemaKind, format: Format) -> Self {
+        Cloner {
+            map: Mutex::new(map),
+            refs,
+            schema,
+            format,
+        }
+    }
+
+    fn map(&self) -> MutexGuard<'_, IdMap> {
+        // Entries are inserted whole; a poisoned lock still holds a consistent map.
+        self.map.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// PUT at the mapped uri, or POST to the collection; with the target to report.
+    pub fn request(
+        &self,
+        endpoint: &HttpEndpoint,
+        resource: &Resource,
+    ) -> Result<(Request, String)> {
+        let map = self.map();
+        let (method, url, body) = match map.get(&resource.uri) {
+            Some(new_uri) => {
+                let url = Url::parse(new_uri)
+                    .map_err(|error| anyhow!("id map entry {new_uri}: {error}"))?;
+                (
+                    Method::PUT,
+                    url,
+                    rewrite(&resource.body, Some(new_uri), &map, &self.refs),
+                )
+            }
+            None => {
+                let url = endpoint.rebase(&collection_of(&resource.uri))?;
+                let body = rewrite(&resource.body, None, &map, &self.refs);
+                (Method::POST, url, without_identity(body, self.schema))
+            }
+        };
+        let target = redact_url(&url);
+        let text = self.format.serialize(&body).into_bytes();
+        Ok((
+            Request {
+                method,
+                url,
+                body: Some((text, self.format.media_type())),
+            },
+            target,
+        ))
+    }
+
+    /// After a successful POST: the new uri, from `Location`, else the body's self link
+    /// (or `uri`), else its `id` under the collection; remembered in the id map.
+    pub fn learn(&self, resource: &Resource, request: &Request, reply: &Reply) -> Result<String> {
+        if request.method != Method::POST {
+            return Ok(redact_url(&request.url));
+        }
+        let new_uri = new_uri(reply, &request.url, self.schema).ok_or_else(|| {
+            anyhow!(
+                "created, but the response named no new uri (no Location header, self link or id)"
+            )
+        })?;
+        self.map().record(resource.uri.clone(), new_uri.clone())?;
+        Ok(new_uri)
+    }
+
+    /// Write the id map sorted (after the run, or when it stops early).
+    pub fn save(&self) -> Result<()> {
+        self.map().save()
+    }
+}
+
+fn new_uri(reply: &Reply, collection: &Url, schema: SchemaKind) -> Option<String> {
+    if let Some(location) = reply
+        .headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+    {
+        return collection.join(location).ok().map(String::from);
+    }
+    let body: Value = serde_json::from_slice(&reply.body).ok()?;
+    let own = match schema {
+        SchemaKind::Hal => body.get("_links")?.get("self")?.get("href"),
+        SchemaKind::Simple => body.get("uri"),
+    };
+    if let Some(uri) = own.and_then(Value::as_str) {
+        return collection.join(uri).ok().map(String::from);
+    }
+    let id = crate::resource::scalar_text(body.get("id")?)?;
+    Some(format!(
+        "{}/{id}",
+        collection.as_str().trim_end_matches('/')
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn reply(headers: HeaderMap, body: &str) -> Reply {
+        let url = Url::parse("http://d/api/team").unwrap();
+        Reply {
+            status: 201,
+            headers,
+            body: body.as_bytes().to_vec(),
+            url,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn new_uri_from_location_then_self_link_then_id() {
+        let collection = Url::parse("http://d/api/team").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCATION, HeaderValue::from_static("/api/team/9"));
+        assert_eq!(
+            new_uri(&reply(headers, "{}"), &collection, SchemaKind::Hal).as_deref(),
+            Some("http://d/api/team/9")
+        );
+        let body = r#"{"id": 5, "_links": {"self": {"href": "http://d/api/team/5"}}}"#;
+        assert_eq!(
+            new_uri(&reply(HeaderMap::new(), body), &collection, SchemaKind::Hal).as_deref(),
+            Some("http://d/api/team/5")
+        );
+        assert_eq!(
+            new_uri(
+                &reply(HeaderMap::new(), r#"{"id": 6}"#),
+                &collection,
+                SchemaKind::Simple
+            )
+            .as_deref(),
+            Some("http://d/api/team/6")
+        );
+        assert_eq!(
+            new_uri(
+                &reply(HeaderMap::new(), "{}"),
+                &collection,
+                SchemaKind::Simple
+            ),
+            None
+        );
+    }
+}

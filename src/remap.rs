@@ -1,0 +1,341 @@
+//! Cloning into APIs that assign their own ids (`--create post`): the id map (old uri ->
+//! new uri, kept in `--id-map`), reference rewriting, and the `--ref` field dependencies.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde_json::Value;
+
+use crate::cli::RefExpr;
+use crate::config::SchemaKind;
+use crate::endpoint::write_atomically_with;
+use crate::exit_code::usage;
+use crate::format::yaml::{to_yaml_document, YamlDocuments};
+use crate::resource::{field_at, scalar_text, Resource};
+
+/// Old uri -> new uri. With a file, every new entry is appended at once (one line of a
+/// YAML block mapping, so the file stays valid YAML even if the run is killed) and the
+/// whole file is rewritten sorted, atomically, by `save`.
+pub struct IdMap {
+    entries: BTreeMap<String, String>,
+    file: Option<PathBuf>,
+    journal: Option<File>,
+}
+
+impl IdMap {
+    /// The map in `path` (a missing or empty file is an empty map), or an empty one-shot map.
+    pub fn load(path: Option<&Path>) -> Result<IdMap> {
+        let entries = match path {
+            Some(path) if path.exists() => read_map(path)?,
+            _ => BTreeMap::new(),
+        };
+        Ok(IdMap {
+            entries,
+            file: path.map(Path::to_path_buf),
+            journal: None,
+        })
+    }
+
+    pub fn get(&self, old: &str) -> Option<&str> {
+        self.entries.get(old).map(String::as_str)
+    }
+
+    /// The uris this map created: clones that an origin equal to the destination
+    /// reads back, and which must not be cloned again.
+    pub fn new_uris(&self) -> std::collections::HashSet<&str> {
+        self.entries.values().map(String::as_str).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Remember a created resource, on disk at once so a killed run does not create it twice.
+    pub fn record(&mut self, old: String, new: String) -> Result<()> {
+        if let Some(path) = &self.file {
+            if self.journal.is_none() {
+                self.save()?;
+                let file = OpenOptions::new().append(true).open(path);
+                self.journal = Some(file.with_context(|| format!("opening {}", path.display()))?);
+            }
+            if let Some(journal) = &mut self.journal {
+                let line = mapping_lines(&BTreeMap::from([(old.clone(), new.clone())]));
+                journal
+                    .write_all(line.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        self.entries.insert(old, new);
+        Ok(())
+    }
+
+    /// Rewrite the file sorted (atomically); a no-op without `--id-map`.
+    pub fn save(&self) -> Result<()> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        let text = mapping_lines(&self.entries);
+        write_atomically_with(path, |out| Ok(out.write_all(text.as_bytes())?))
+    }
+}
+
+/// The block-mapping lines of a YAML document (no `---`, nothing for an empty map), so
+/// lines for new entries can be appended to a file and it still reads as one mapping.
+fn mapping_lines(entries: &BTreeMap<String, String>) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let map: serde_json::Map<String, Value> = entries
+        .iter()
+        .map(|(old, new)| (old.clone(), Value::String(new.clone())))
+        .collect();
+    let document = to_yaml_document(&Value::Object(map));
+    document
+        .strip_prefix("---\n")
+        .unwrap_or(&document)
+        .to_string()
+}
+
+fn read_map(path: &Path) -> Result<BTreeMap<String, String>> {
+    let place = || format!("--id-map {}", path.display());
+    let file = File::open(path).with_context(place)?;
+    let mut entries = BTreeMap::new();
+    for document in YamlDocuments::new(std::io::BufReader::new(file)) {
+        let document = document.map_err(|error| usage(format!("{}: {error}", place())))?;
+        let Value::Object(map) = document else {
+            if document.is_null() {
+                continue;
+            }
+            return Err(usage(format!(
+                "{}: expected a mapping of old uri to new uri",
+                place()
+            )));
+        };
+        for (old, new) in map {
+            let Value::String(new) = new else {
+                return Err(usage(format!(
+                    "{}: the new uri of {old} is not a string",
+                    place()
+                )));
+            };
+            entries.insert(old, new);
+        }
+    }
+    Ok(entries)
+}
+
+/// Finds, for a `--ref` field's old id, the resource it names in the read set.
+pub struct RefIndex {
+    refs: Vec<RefExpr>,
+    uri_by_type_and_id: HashMap<(String, String), String>,
+}
+
+impl RefIndex {
+    pub fn new(refs: &[RefExpr], resources: &[Resource]) -> Self {
+        let uri_by_type_and_id = resources
+            .iter()
+            .map(|r| ((r.kind.clone(), r.id_text()), r.uri.clone()))
+            .collect();
+        RefIndex {
+            refs: refs.to_vec(),
+            uri_by_type_and_id,
+        }
+    }
+
+    /// The uri a `--ref` field of `body` points at, for each `--ref` that holds one.
+    fn targets<'a>(
+        &'a self,
+        body: &'a Value,
+    ) -> impl Iterator<Item = (&'a RefExpr, &'a String)> + 'a {
+        self.refs.iter().filter_map(move |expr| {
+            let old_id = scalar_text(field_at(body, &expr.path)?)?;
+            let uri = self.uri_by_type_and_id.get(&(expr.kind.clone(), old_id))?;
+            Some((expr, uri))
+        })
+    }
+
+    /// `--ref` fields order writes as parent links do: add them to each resource's parents.
+    pub fn add_parents(&self, resources: &mut [Resource]) {
+        if self.refs.is_empty() {
+            return;
+        }
+        for resource in resources.iter_mut() {
+            let extra: Vec<String> = self
+                .targets(&resource.body)
+                .map(|(_, uri)| uri.clone())
+                .collect();
+            for uri in extra {
+                if !resource.parents.contains(&uri) {
+                    resource.parents.push(uri);
+                }
+            }
+        }
+    }
+}
+
+/// The last path segment of a uri: the id an API gave a resource it created.
+pub fn id_of_uri(uri: &str) -> &str {
+    let path = uri
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(uri)
+        .trim_end_matches('/');
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `new_id` typed like `old`: a number stays a number when the new id is numeric.
+fn typed_like(old: &Value, new_id: &str) -> Value {
+    match (old, new_id.parse::<i64>(), new_id.parse::<u64>()) {
+        (Value::Number(_), Ok(number), _) => Value::from(number),
+        (Value::Number(_), _, Ok(number)) => Value::from(number),
+        _ => Value::String(new_id.to_string()),
+    }
+}
+
+/// A body ready to send to an id-assigning API: every reference to a mapped resource
+/// rewritten (any string equal to a mapped uri: link hrefs, `parents`, fields; and
+/// `--ref` fields holding an old id), and its own `id` set to its new id when it has one.
+pub fn rewrite(body: &Value, own_new_uri: Option<&str>, map: &IdMap, refs: &RefIndex) -> Value {
+    let mut body = body.clone();
+    for (expr, old_uri) in refs.targets(&body.clone()) {
+        if let Some(new_uri) = map.get(old_uri) {
+            if let Some(field) = field_at_mut(&mut body, &expr.path) {
+                *field = typed_like(field, id_of_uri(new_uri));
+            }
+        }
+    }
+    replace_mapped_strings(&mut body, map);
+    if let (Some(new_uri), Some(id)) = (own_new_uri, body.get_mut("id")) {
+        *id = typed_like(id, id_of_uri(new_uri));
+    }
+    body
+}
+
+fn replace_mapped_strings(value: &mut Value, map: &IdMap) {
+    match value {
+        Value::String(text) => {
+            if let Some(new) = map.get(text) {
+                *text = new.to_string();
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| replace_mapped_strings(item, map)),
+        Value::Object(fields) => fields
+            .values_mut()
+            .for_each(|field| replace_mapped_strings(field, map)),
+        _ => {}
+    }
+}
+
+fn field_at_mut<'a>(body: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    path.iter()
+        .try_fold(body, |value, key| value.as_object_mut()?.get_mut(key))
+}
+
+/// The body POSTed to create: without the identity the server assigns (`id` and
+/// `_links` for HAL, `id` and `uri` for the simple schema).
+pub fn without_identity(mut body: Value, schema: SchemaKind) -> Value {
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("id");
+        fields.remove(match schema {
+            SchemaKind::Hal => "_links",
+            SchemaKind::Simple => "uri",
+        });
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn player() -> Resource {
+        Resource {
+            uri: "http://o/api/player/7".into(),
+            id: json!(7),
+            kind: "player".into(),
+            parents: vec!["http://o/api/team/1".into()],
+            body: json!({"id": 7, "teamId": 1, "coach": "http://o/api/team/1",
+                         "_links": {"self": {"href": "http://o/api/player/7"},
+                                    "parent:team": {"href": "http://o/api/team/1"}}}),
+        }
+    }
+
+    fn team() -> Resource {
+        Resource {
+            uri: "http://o/api/team/1".into(),
+            id: json!(1),
+            kind: "team".into(),
+            parents: vec![],
+            body: json!({"id": 1}),
+        }
+    }
+
+    #[test]
+    fn references_follow_the_map() {
+        let mut map = IdMap::load(None).unwrap();
+        map.record("http://o/api/team/1".into(), "http://d/api/team/40".into())
+            .unwrap();
+        let refs = RefIndex::new(&["teamId=team".parse().unwrap()], &[team(), player()]);
+        let body = rewrite(&player().body, Some("http://d/api/player/41"), &map, &refs);
+        assert_eq!(body["teamId"], json!(40));
+        assert_eq!(body["coach"], json!("http://d/api/team/40"));
+        assert_eq!(
+            body["_links"]["parent:team"]["href"],
+            json!("http://d/api/team/40")
+        );
+        assert_eq!(body["id"], json!(41));
+    }
+
+    #[test]
+    fn ref_fields_become_parents() {
+        let mut resources = vec![team(), player()];
+        resources[1].parents.clear();
+        RefIndex::new(&["teamId=team".parse().unwrap()], &resources.clone())
+            .add_parents(&mut resources);
+        assert_eq!(resources[1].parents, ["http://o/api/team/1"]);
+    }
+
+    #[test]
+    fn identity_is_stripped_per_schema() {
+        let body = without_identity(player().body, SchemaKind::Hal);
+        assert_eq!(body, json!({"teamId": 1, "coach": "http://o/api/team/1"}));
+        let body = without_identity(
+            json!({"id": 1, "uri": "u", "type": "t"}),
+            SchemaKind::Simple,
+        );
+        assert_eq!(body, json!({"type": "t"}));
+    }
+
+    #[test]
+    fn id_map_file_survives_appends_and_saves_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.yaml");
+        let mut map = IdMap::load(Some(&path)).unwrap();
+        map.record("http://o/b/2".into(), "http://d/b/9".into())
+            .unwrap();
+        map.record("http://o/a/1".into(), "http://d/a/8".into())
+            .unwrap();
+        let appended = IdMap::load(Some(&path)).unwrap();
+        assert_eq!(appended.get("http://o/a/1"), Some("http://d/a/8"));
+        map.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "http://o/a/1: http://d/a/8\nhttp://o/b/2: http://d/b/9\n"
+        );
+        assert_eq!(id_of_uri("http://d/api/team/40/?x=1"), "40");
+        assert_eq!(typed_like(&json!(1), "40"), json!(40));
+        assert_eq!(typed_like(&json!(1), "abc"), json!("abc"));
+        assert_eq!(typed_like(&json!("1"), "40"), json!("40"));
+    }
+}
