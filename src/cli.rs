@@ -114,6 +114,25 @@ pub struct Cli {
     #[arg(long = "ref", value_name = "PATH=TYPE")]
     pub refs: Vec<RefExpr>,
 
+    /// `json`: stdout is one JSON object per action, then a `{"summary": ...}` line.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: OutputFormat,
+    /// Exit 3 when changes were planned (--dry-run) or made and nothing failed, 0 when none.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// With --rm: when more than N deletions are planned, make none (writes still happen).
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<Count>,
+    /// Dotted field path left out of every comparison (server-filled fields); repeatable.
+    #[arg(long = "ignore", value_name = "PATH")]
+    pub ignores: Vec<FieldPath>,
+    /// Dotted field path removed from every resource as it is read; repeatable.
+    #[arg(long = "omit", value_name = "PATH")]
+    pub omits: Vec<FieldPath>,
+    /// At most N HTTP requests started in any one-second window, in total.
+    #[arg(long, value_name = "N")]
+    pub rps: Option<PositiveCount>,
+
     /// Do not verify HTTPS certificates (a warning is printed); for test environments only.
     #[arg(long)]
     pub insecure: bool,
@@ -128,6 +147,44 @@ pub struct Cli {
     /// Print shell completions or the man page and exit.
     #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
     pub generate: Option<Generate>,
+}
+
+/// What stdout carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Plan lines and diffs for people.
+    Text,
+    /// One JSON object per line, for programs.
+    Json,
+}
+
+/// A whole number of at least 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl FromStr for Count {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(Count(n as u64)),
+            Ok(_) => Err(format!("must be 0 or more, got {text}")),
+            Err(_) => Err(format!("not an integer: {text}")),
+        }
+    }
+}
+
+/// A dotted field path (`meta.updatedAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(pub Vec<String>);
+
+impl FromStr for FieldPath {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() || text.split('.').any(str::is_empty) {
+            return Err(format!("invalid field path {text:?}"));
+        }
+        Ok(FieldPath(text.split('.').map(str::to_string).collect()))
+    }
 }
 
 /// How resources new to an HTTP destination are created.

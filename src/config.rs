@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, CreateMode, MatchExpr, RefExpr};
+use crate::cli::{Cli, CreateMode, MatchExpr, OutputFormat, RefExpr};
 use crate::endpoint::{EndpointSpec, FileKind};
 use crate::exit_code::usage;
 use crate::format::Format;
@@ -47,6 +47,8 @@ pub struct HttpSettings {
     pub timeout: Duration,
     pub concurrency: usize,
     pub max_pages: u64,
+    /// `--rps`: requests started per second, at most.
+    pub rps: Option<u32>,
     /// Accept any certificate (`--insecure`).
     pub insecure: bool,
     /// Extra trusted roots, PEM, read from `--ca-cert`.
@@ -87,6 +89,14 @@ pub struct Config {
     pub create: CreateMode,
     pub id_map: Option<PathBuf>,
     pub refs: Vec<RefExpr>,
+    /// `--output json`.
+    pub json_output: bool,
+    pub exit_code: bool,
+    pub max_delete: Option<usize>,
+    /// Field paths left out of comparisons.
+    pub ignore: Vec<Vec<String>>,
+    /// Field paths removed from every resource as it is read.
+    pub omit: Vec<Vec<String>>,
 }
 
 /// Where secrets come from, so tests can supply them without a terminal.
@@ -136,6 +146,14 @@ impl Config {
         check_destination_parent(&destination, destination_arg)?;
         let format = choose_format(&cli, &destination)?;
         check_clone_flags(&cli, &destination)?;
+        if cli.output == OutputFormat::Json && destination == EndpointSpec::Stdio {
+            return Err(usage(
+                "--output json needs stdout: it cannot go with - as the destination",
+            ));
+        }
+        if cli.max_delete.is_some() && !cli.remove {
+            return Err(usage("--max-delete goes with --rm"));
+        }
         Ok(Config {
             format,
             schema: if cli.simple {
@@ -160,6 +178,13 @@ impl Config {
             create: cli.create,
             id_map: cli.id_map.clone(),
             refs: cli.refs.clone(),
+            json_output: cli.output == OutputFormat::Json,
+            exit_code: cli.exit_code,
+            max_delete: cli
+                .max_delete
+                .map(|n| usize::try_from(n.0).unwrap_or(usize::MAX)),
+            ignore: cli.ignores.iter().map(|path| path.0.clone()).collect(),
+            omit: cli.omits.iter().map(|path| path.0.clone()).collect(),
             origins,
             destination,
         })
@@ -247,6 +272,7 @@ fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> 
         timeout: Duration::from_secs(cli.timeout.0),
         concurrency: usize::try_from(cli.concurrency.0).unwrap_or(usize::MAX),
         max_pages: cli.max_pages.0,
+        rps: cli.rps.map(|n| u32::try_from(n.0).unwrap_or(u32::MAX)),
         insecure: cli.insecure,
         ca_cert: cli.ca_cert.as_deref().map(read_ca_cert).transpose()?,
     })

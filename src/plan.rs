@@ -13,7 +13,8 @@ use crate::resource::Resource;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub op: Op,
-    pub label: String,
+    pub kind: String,
+    pub id: serde_json::Value,
     pub uri: String,
     /// The destination URL, file path, or (single file, stdout) the resource's uri.
     pub target: String,
@@ -29,7 +30,8 @@ impl Change {
     pub fn for_resource(op: Op, resource: &Resource, target: impl Into<String>) -> Self {
         Change {
             op,
-            label: resource.label(),
+            kind: resource.kind.clone(),
+            id: resource.id.clone(),
             uri: resource.uri.clone(),
             target: target.into(),
             before: None,
@@ -76,30 +78,39 @@ impl Change {
     fn as_outcome(&self, status: Status) -> Outcome {
         Outcome {
             op: self.op,
-            label: self.label.clone(),
+            kind: self.kind.clone(),
+            id: self.id.clone(),
             uri: self.uri.clone(),
             target: self.target.clone(),
             status,
             attempts: 0,
+            http_status: None,
         }
     }
 }
 
 /// Print the plan (and diffs) on stdout and count it in the report.
-pub fn print_plan(changes: &[Change], diff: bool, report: &Report) -> std::io::Result<()> {
+/// With `json`, the report prints each planned action as a JSON line instead.
+pub fn print_plan(
+    changes: &[Change],
+    diff: bool,
+    json: bool,
+    report: &Report,
+) -> std::io::Result<()> {
     let colour = std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
     for change in changes {
-        report.record(change.as_outcome(Status::Done(None)));
-        if change.op == Op::Unchanged {
+        report.record(change.as_outcome(Status::Planned));
+        if change.op == Op::Unchanged || json {
             continue;
         }
+        let mut out = std::io::stdout().lock();
         writeln!(out, "{}", change.plan_line())?;
         if diff {
             write!(out, "{}", paint(&change.unified_diff(), colour))?;
         }
+        out.flush()?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// Print only the diffs of changes about to be made (`--diff` without `--dry-run`).
@@ -146,7 +157,8 @@ mod tests {
     fn change(op: Op, before: Option<&str>, after: Option<&str>) -> Change {
         Change {
             op,
-            label: "team/1".into(),
+            kind: "team".into(),
+            id: serde_json::json!(1),
             uri: "/team/1".into(),
             target: "out/team/1.yaml".into(),
             before: before.map(String::from),

@@ -1,8 +1,11 @@
-//! What a run did, resource by resource: the counts behind the summary line and the
-//! failures that decide the exit status. Shared by every endpoint through `&Report`.
+//! What a run did, resource by resource: the counts behind the summary line, the
+//! failures that decide the exit status, and `--output json`. Shared through `&Report`.
 
+use std::io::Write;
 use std::sync::Mutex;
 use std::time::Instant;
+
+use serde_json::{json, Value};
 
 use crate::progress::Progress;
 use crate::resource::Resource;
@@ -36,29 +39,75 @@ pub enum Status {
     Failed(String),
     /// Not tried because something it depends on failed.
     Skipped(String),
+    /// Would be done (`--dry-run`).
+    Planned,
 }
 
 /// One line of the run's record.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub op: Op,
-    pub label: String,
+    pub kind: String,
+    pub id: Value,
     pub uri: String,
     pub target: String,
     pub status: Status,
+    /// Requests sent for this action.
     pub attempts: u32,
+    /// The last HTTP status received, also when the action failed.
+    pub http_status: Option<u16>,
 }
 
 impl Outcome {
     pub fn new(op: Op, resource: &Resource, target: impl Into<String>, status: Status) -> Self {
+        let http_status = match status {
+            Status::Done(code) => code,
+            _ => None,
+        };
         Outcome {
             op,
-            label: resource.label(),
+            kind: resource.kind.clone(),
+            id: resource.id.clone(),
             uri: resource.uri.clone(),
             target: target.into(),
             status,
             attempts: 0,
+            http_status,
         }
+    }
+
+    /// `type/id` for messages.
+    pub fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            self.kind,
+            crate::resource::scalar_text(&self.id).unwrap_or_default()
+        )
+    }
+
+    /// The last HTTP status a failed action received.
+    pub fn with_http_status(mut self, status: Option<u16>) -> Self {
+        self.http_status = status;
+        self
+    }
+
+    /// The `--output json` line: `{"op","type","id","uri","target","status","attempts","error"}`.
+    pub fn json_line(&self) -> Value {
+        let status = match (&self.status, self.http_status) {
+            (Status::Planned, _) => json!("planned"),
+            (Status::Skipped(_), _) => json!("skipped"),
+            (_, Some(code)) => json!(code),
+            (Status::Done(_), None) => json!("ok"),
+            (Status::Failed(_), None) => json!("failed"),
+        };
+        let error = match &self.status {
+            Status::Failed(reason) | Status::Skipped(reason) => json!(reason),
+            _ => Value::Null,
+        };
+        json!({
+            "op": self.op.as_str(), "type": self.kind, "id": self.id, "uri": self.uri,
+            "target": self.target, "status": status, "attempts": self.attempts, "error": error,
+        })
     }
 
     /// An outcome for a file that holds no parsed resource (a stale file removed by `--rm`).
@@ -70,11 +119,13 @@ impl Outcome {
         let id = path.file_stem().map(|n| n.to_string_lossy().into_owned());
         Outcome {
             op,
-            label: format!("{}/{}", kind.unwrap_or_default(), id.unwrap_or_default()),
+            kind: kind.unwrap_or_default(),
+            id: Value::String(id.unwrap_or_default()),
             uri: String::new(),
             target: path.display().to_string(),
             status,
             attempts: 0,
+            http_status: None,
         }
     }
 
@@ -104,20 +155,23 @@ pub struct Report {
     failures: Mutex<Vec<String>>,
     quiet_failures: bool,
     progress: Progress,
+    /// `--output json`: one line per action on stdout as it happens.
+    json_lines: bool,
 }
 
 impl Report {
     pub fn new() -> Self {
-        Report::with_progress(Progress::new(false))
+        Report::with_progress(Progress::new(false), false)
     }
 
-    pub fn with_progress(progress: Progress) -> Self {
+    pub fn with_progress(progress: Progress, json_lines: bool) -> Self {
         Report {
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
             failures: Mutex::new(Vec::new()),
             quiet_failures: false,
             progress,
+            json_lines,
         }
     }
 
@@ -136,18 +190,21 @@ impl Report {
         self.with_counts(|counts| match (&outcome.status, outcome.op) {
             (Status::Failed(_), _) => counts.failed += 1,
             (Status::Skipped(_), _) => counts.skipped += 1,
-            (Status::Done(_), Op::Create) => counts.created += 1,
-            (Status::Done(_), Op::Update) => counts.updated += 1,
-            (Status::Done(_), Op::Delete) => counts.deleted += 1,
-            (Status::Done(_), Op::Unchanged) => counts.unchanged += 1,
+            (Status::Done(_) | Status::Planned, Op::Create) => counts.created += 1,
+            (Status::Done(_) | Status::Planned, Op::Update) => counts.updated += 1,
+            (Status::Done(_) | Status::Planned, Op::Delete) => counts.deleted += 1,
+            (Status::Done(_) | Status::Planned, Op::Unchanged) => counts.unchanged += 1,
         });
+        if self.json_lines && outcome.op != Op::Unchanged {
+            print_json_line(&outcome.json_line());
+        }
         self.progress.advance();
         if let Status::Failed(reason) = &outcome.status {
             let line = format!(
                 "{} {} ({}): {reason} after {} attempt(s)",
                 outcome.op.as_str(),
                 outcome.target,
-                outcome.label,
+                outcome.label(),
                 outcome.attempts
             );
             self.failures
@@ -161,14 +218,15 @@ impl Report {
                     "resource-sync: failed to {} {} ({}) after {} attempt(s): {reason}",
                     outcome.op.as_str(),
                     outcome.target,
-                    outcome.label,
+                    outcome.label(),
                     outcome.attempts
                 )),
                 Status::Skipped(reason) => self.progress.println(&format!(
                     "resource-sync: skipped {} ({}): {reason}",
-                    outcome.target, outcome.label
+                    outcome.target,
+                    outcome.label()
                 )),
-                Status::Done(_) => {}
+                Status::Done(_) | Status::Planned => {}
             }
         }
     }
@@ -194,6 +252,22 @@ impl Report {
     pub fn has_failures(&self) -> bool {
         let counts = self.counts();
         counts.failed + counts.skipped > 0
+    }
+
+    /// The final `--output json` line: `{"summary": {...counts, "seconds"}}`.
+    pub fn print_json_summary(&self) {
+        let c = self.counts();
+        print_json_line(&json!({"summary": {
+            "read": c.read, "created": c.created, "updated": c.updated, "deleted": c.deleted,
+            "unchanged": c.unchanged, "failed": c.failed, "skipped": c.skipped,
+            "seconds": (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        }}));
+    }
+
+    /// Whether anything was (or, in a dry run, would be) created, updated or deleted.
+    pub fn has_changes(&self) -> bool {
+        let c = self.counts();
+        c.created + c.updated + c.deleted > 0
     }
 
     /// `read R, created C, updated U, deleted D, unchanged N, failed F, skipped S in T s`.
@@ -222,6 +296,12 @@ impl Report {
     }
 }
 
+/// One JSON object on its own line of stdout (a closed pipe is the reader's choice).
+fn print_json_line(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}").and_then(|()| out.flush());
+}
+
 impl Default for Report {
     fn default() -> Self {
         Self::new()
@@ -232,6 +312,49 @@ impl Default for Report {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_lines_carry_status_codes_and_errors() {
+        let resource = Resource {
+            uri: "/a/1".into(),
+            id: json!(1),
+            kind: "a".into(),
+            parents: vec![],
+            body: json!({}),
+        };
+        let done =
+            Outcome::new(Op::Create, &resource, "t", Status::Done(Some(201))).with_attempts(2);
+        assert_eq!(
+            done.json_line(),
+            json!({"op": "create", "type": "a", "id": 1, "uri": "/a/1", "target": "t",
+                   "status": 201, "attempts": 2, "error": null})
+        );
+        let file = Outcome::new(Op::Update, &resource, "t", Status::Done(None));
+        assert_eq!(file.json_line()["status"], json!("ok"));
+        let failed = Outcome::new(
+            Op::Update,
+            &resource,
+            "t",
+            Status::Failed("409 Conflict".into()),
+        )
+        .with_http_status(Some(409));
+        assert_eq!(
+            (
+                failed.json_line()["status"].clone(),
+                failed.json_line()["error"].clone()
+            ),
+            (json!(409), json!("409 Conflict"))
+        );
+        let refused = Outcome::new(
+            Op::Update,
+            &resource,
+            "t",
+            Status::Failed("connection refused".into()),
+        );
+        assert_eq!(refused.json_line()["status"], json!("failed"));
+        let planned = Outcome::new(Op::Delete, &resource, "t", Status::Planned);
+        assert_eq!(planned.json_line()["status"], json!("planned"));
+    }
 
     #[test]
     fn outcomes_feed_the_summary() {
@@ -277,5 +400,6 @@ mod tests {
             "{line}"
         );
         assert!(report.has_failures());
+        assert!(report.has_changes());
     }
 }

@@ -107,6 +107,24 @@ pub fn field_at<'a>(body: &'a Value, path: &[String]) -> Option<&'a Value> {
         .try_fold(body, |value, key| value.as_object()?.get(key))
 }
 
+/// Remove the field at a dotted path, if it is there.
+pub fn remove_field(body: &mut Value, path: &[String]) -> Option<Value> {
+    let (last, parents) = path.split_last()?;
+    let parent = parents
+        .iter()
+        .try_fold(body, |value, key| value.as_object_mut()?.get_mut(key))?;
+    parent.as_object_mut()?.remove(last)
+}
+
+/// A copy of `body` without the fields at `paths` (what `--ignore` compares).
+pub fn without_fields(body: &Value, paths: &[Vec<String>]) -> Value {
+    let mut copy = body.clone();
+    for path in paths {
+        remove_field(&mut copy, path);
+    }
+    copy
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +158,21 @@ mod tests {
         let mut items = [resource("b", json!(1)), resource("a", json!(2))];
         items.sort_by(Resource::sort_key_cmp);
         assert_eq!(items[0].kind, "a");
+    }
+
+    #[test]
+    fn fields_are_removed_by_dotted_path() {
+        let path = |text: &str| text.split('.').map(String::from).collect::<Vec<_>>();
+        let mut body = json!({"meta": {"updatedAt": 5, "owner": "a"}, "secret": "x"});
+        assert_eq!(remove_field(&mut body, &path("secret")), Some(json!("x")));
+        assert_eq!(
+            remove_field(&mut body, &path("meta.updatedAt")),
+            Some(json!(5))
+        );
+        assert_eq!(remove_field(&mut body, &path("meta.none.x")), None);
+        assert_eq!(body, json!({"meta": {"owner": "a"}}));
+        let kept = json!({"a": 1, "b": 2});
+        assert_eq!(without_fields(&kept, &[path("b")]), json!({"a": 1}));
     }
 
     #[test]

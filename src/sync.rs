@@ -25,7 +25,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         SchemaKind::Simple => Box::new(Simple),
     };
     let http = HttpClient::new(&config.http, config.verbose)?;
-    let report = Report::with_progress(Progress::for_stderr(config.quiet));
+    let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
         config,
         schema: &*schema,
@@ -55,16 +55,24 @@ pub async fn run(config: &Config) -> Result<Exit> {
     report.progress().start_writing(resources.len());
     if config.dry_run {
         let changes = destination.plan(&set, &context).await?;
-        plan::print_plan(&changes, config.diff, &report)?;
+        plan::print_plan(
+            &changes,
+            config.diff && !config.json_output,
+            config.json_output,
+            &report,
+        )?;
     } else if let Some(stage) = stage {
         stage.commit(&set, &context).await?;
     } else {
-        if config.diff {
+        if config.diff && !config.json_output {
             plan::print_diffs(&destination.plan(&set, &context).await?)?;
         }
         destination.write(&set, &context).await?;
     }
     report.progress().finish();
+    if config.json_output {
+        report.print_json_summary();
+    }
     if !config.quiet {
         eprintln!("{}", report.summary_line());
         for line in report.failure_lines() {
@@ -73,6 +81,8 @@ pub async fn run(config: &Config) -> Result<Exit> {
     }
     Ok(if report.has_failures() {
         Exit::Failed
+    } else if config.exit_code && report.has_changes() {
+        Exit::Changes
     } else {
         Exit::Success
     })
@@ -97,6 +107,13 @@ fn without_clones(
         .unzip())
 }
 
+/// `--omit`: the fields never reach the destination (nor comparisons, nor plans).
+fn omit_fields(resource: &mut Resource, paths: &[Vec<String>]) {
+    for path in paths {
+        crate::resource::remove_field(&mut resource.body, path);
+    }
+}
+
 /// Every origin in turn; on the same uri the later origin wins (layering). With a
 /// stage, each body goes to the destination as it arrives and only identities are kept.
 /// Returns the resources and whether each passed the filters (decided with its body).
@@ -112,8 +129,9 @@ async fn read_origins(
         let origin = endpoint::open(spec);
         origin.check_readable()?;
         origin
-            .read(context, &mut |resource: Resource| {
+            .read(context, &mut |mut resource: Resource| {
                 context.report.progress().advance();
+                omit_fields(&mut resource, &context.config.omit);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {
                     Some(stage) => {

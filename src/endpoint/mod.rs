@@ -184,6 +184,31 @@ pub trait Stage: Send {
         Self: 'a;
 }
 
+/// Why the planned deletions (`--rm`) must not be made, if so: a write failed, or more
+/// are planned than `--max-delete` allows (then each is listed as `delete <target>` on
+/// stderr). Blocked deletions are reported as skipped.
+pub fn deletions_blocked(targets: &[String], context: &Context<'_>) -> Option<String> {
+    if targets.is_empty() {
+        return None;
+    }
+    if context.report.has_failures() {
+        return Some("a write failed, so nothing is deleted".to_string());
+    }
+    let max = context.config.max_delete?;
+    if targets.len() <= max {
+        return None;
+    }
+    let reason = format!(
+        "{} deletions planned, more than --max-delete {max}: none made",
+        targets.len()
+    );
+    eprintln!("resource-sync: {reason}:");
+    for target in targets {
+        eprintln!("delete {target}");
+    }
+    Some(reason)
+}
+
 /// The endpoint implementation for a spec.
 pub fn open(spec: &EndpointSpec) -> Box<dyn Endpoint> {
     match spec {

@@ -15,7 +15,8 @@ use super::parse::{read_resources, Encoding};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::plan::Change;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{without_fields, Resource};
+use serde_json::Value;
 
 pub use stage::DirectoryStage;
 
@@ -57,7 +58,8 @@ impl Endpoint for Directory {
     }
 
     fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        let stage = DirectoryStage::open(&self.root, context.config.format)?;
+        let stage =
+            DirectoryStage::open(&self.root, context.config.format, &context.config.ignore)?;
         Ok(Some(Box::new(stage)))
     }
 
@@ -68,7 +70,8 @@ impl Endpoint for Directory {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let mut stage = DirectoryStage::open(&self.root, context.config.format)?;
+            let mut stage =
+                DirectoryStage::open(&self.root, context.config.format, &context.config.ignore)?;
             for resource in set.ordered() {
                 stage.put(resource.clone())?;
             }
@@ -93,7 +96,8 @@ impl Endpoint for Directory {
                 .zip(&paths)
                 .map(|(resource, path)| {
                     let content = format.serialize(&resource.body);
-                    let (op, before) = classify(path, &content);
+                    let (op, before) =
+                        classify(path, &content, &resource.body, &context.config.ignore);
                     Change::for_resource(op, resource, path.display().to_string())
                         .with_texts(before, Some(content))
                 })
@@ -103,7 +107,8 @@ impl Endpoint for Directory {
                     let outcome = Outcome::for_file(Op::Delete, &path, Status::Done(None));
                     changes.push(Change {
                         op: Op::Delete,
-                        label: outcome.label,
+                        kind: outcome.kind,
+                        id: outcome.id,
                         uri: String::new(),
                         target: outcome.target,
                         before: std::fs::read_to_string(&path).ok(),
@@ -178,15 +183,46 @@ fn stale_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// Whether writing `content` to `path` creates, updates or leaves it, and what it held.
-fn classify(path: &Path, content: &str) -> (Op, Option<String>) {
+fn classify(
+    path: &Path,
+    content: &str,
+    body: &Value,
+    ignore: &[Vec<String>],
+) -> (Op, Option<String>) {
     match std::fs::read(path) {
-        Ok(existing) if existing == content.as_bytes() => (Op::Unchanged, None),
+        Ok(existing) if same_content(path, &existing, content, body, ignore) => {
+            (Op::Unchanged, None)
+        }
         Ok(existing) => (
             Op::Update,
             Some(String::from_utf8_lossy(&existing).into_owned()),
         ),
         Err(_) => (Op::Create, None),
     }
+}
+
+/// A file is unchanged when it holds exactly the new text, or (with `--ignore`) when
+/// what it holds differs from the new resource only at ignored fields.
+fn same_content(
+    path: &Path,
+    existing: &[u8],
+    content: &str,
+    body: &Value,
+    ignore: &[Vec<String>],
+) -> bool {
+    if existing == content.as_bytes() {
+        return true;
+    }
+    if ignore.is_empty() {
+        return false;
+    }
+    let old = match encoding_for(path) {
+        Some(Encoding::Json) => serde_json::from_slice::<Value>(existing).ok(),
+        _ => crate::format::yaml::YamlDocuments::new(existing)
+            .next()
+            .and_then(Result::ok),
+    };
+    old.is_some_and(|old| without_fields(&old, ignore) == without_fields(body, ignore))
 }
 
 /// A type or id usable as one path segment on any system: not empty, not `.`/`..`, no

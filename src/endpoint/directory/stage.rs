@@ -17,8 +17,8 @@ use std::thread::JoinHandle;
 use anyhow::{anyhow, Context as _, Result};
 use futures::future::BoxFuture;
 
-use super::{resource_files, Layout};
-use crate::endpoint::{Context, Stage, WriteSet};
+use super::{resource_files, same_content, Layout};
+use crate::endpoint::{deletions_blocked, Context, Stage, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
@@ -79,7 +79,7 @@ pub struct DirectoryStage {
 impl DirectoryStage {
     /// Start the writer thread; the destination is created if missing (and removed
     /// again if nothing is committed).
-    pub fn open(root: &Path, format: Format) -> Result<Self> {
+    pub fn open(root: &Path, format: Format, ignore: &[Vec<String>]) -> Result<Self> {
         let created_root = !root.exists();
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let staging = root.join(format!(".resource-sync-staging-{}", std::process::id()));
@@ -104,6 +104,7 @@ impl DirectoryStage {
                 staging: staging.clone(),
                 number: u16::try_from(number).context("too many writer threads")?,
                 format,
+                ignore: ignore.to_vec(),
                 existing: Arc::clone(&existing),
                 entries: HashMap::new(),
                 written: 0,
@@ -144,6 +145,19 @@ impl DirectoryStage {
             .filter(|path| !kept.contains(path.as_path()))
             .collect();
         stale.sort();
+        let targets: Vec<String> = stale
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        if let Some(reason) = deletions_blocked(&targets, context) {
+            for path in &stale {
+                let skipped = Status::Skipped(reason.clone());
+                context
+                    .report
+                    .record(Outcome::for_file(Op::Delete, path, skipped));
+            }
+            return Ok(());
+        }
         for path in &stale {
             fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
             if context.config.verbose {
@@ -242,11 +256,7 @@ impl DirectoryStage {
             context.report.record(outcome);
         }
         if context.config.remove {
-            if context.report.has_failures() {
-                eprintln!("resource-sync: a write failed, so no stale file is removed");
-            } else {
-                self.remove_stale(&kept, context)?;
-            }
+            self.remove_stale(&kept, context)?;
         }
         Ok(())
     }
@@ -347,6 +357,8 @@ struct Writer {
     staging: PathBuf,
     number: u16,
     format: Format,
+    /// `--ignore` paths: a file differing only there is unchanged.
+    ignore: Vec<Vec<String>>,
     existing: Arc<HashSet<PathBuf>>,
     entries: HashMap<String, Entry>,
     written: u32,
@@ -374,7 +386,9 @@ impl Writer {
         let content = self.format.serialize(&resource.body);
         let op = if self.existing.contains(&path) {
             match fs::read(&path) {
-                Ok(old) if old == content.as_bytes() => return Ok(Entry::Unchanged),
+                Ok(old) if same_content(&path, &old, &content, &resource.body, &self.ignore) => {
+                    return Ok(Entry::Unchanged);
+                }
                 Ok(_) => Op::Update,
                 Err(_) => Op::Create,
             }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::limit::{Answer, Limits};
 use backoff::backoff::Backoff;
 use backoff::ExponentialBackoffBuilder;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
-use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::{Auth, HttpSettings};
@@ -69,7 +69,7 @@ pub struct HttpClient {
     client: reqwest::Client,
     settings: HttpSettings,
     verbose: bool,
-    permits: Arc<Semaphore>,
+    limits: Arc<Limits>,
 }
 
 impl HttpClient {
@@ -92,7 +92,7 @@ impl HttpClient {
             client,
             settings: settings.clone(),
             verbose,
-            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            limits: Arc::new(Limits::new(settings.concurrency, settings.rps)),
         })
     }
 
@@ -109,7 +109,11 @@ impl HttpClient {
         let max_attempts = self.settings.max_attempts.max(1);
         let mut attempt = 1;
         loop {
+            let permit = self.limits.acquire().await;
             let result = self.send_once(request).await;
+            if let Some(permit) = permit {
+                self.limits.release(permit, answer_of(&result));
+            }
             let retryable = result
                 .as_ref()
                 .map_or(true, |reply| is_retryable_status(reply.status));
@@ -138,11 +142,6 @@ impl HttpClient {
 
     /// One attempt, following redirects by hand so secrets never leave the origin.
     async fn send_once(&self, request: &Request) -> Result<Reply, String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|error| error.to_string())?;
         let origin = request.url.origin();
         let (mut method, mut url, mut body) = (
             request.method.clone(),
@@ -237,6 +236,14 @@ impl HttpClient {
             eprintln!("{method} {} -> {reason}", redact_url(url));
         }
         format!("{method} {}: {reason}", redact_url(url))
+    }
+}
+
+fn answer_of(result: &Result<Reply, String>) -> Answer {
+    match result {
+        Ok(reply) if reply.status == 429 => Answer::TooManyRequests,
+        Ok(reply) if reply.is_success() => Answer::Success,
+        _ => Answer::Other,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod client;
 mod clone;
+mod limit;
 mod links;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
@@ -18,7 +19,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{Context, Endpoint, Found, Stage, WriteSet};
+use super::{deletions_blocked, Context, Endpoint, Found, Stage, WriteSet};
 use crate::cli::CreateMode;
 use crate::exit_code::remote;
 use crate::format::yaml::YamlDocuments;
@@ -27,6 +28,7 @@ use crate::graph::{DependencyGraph, Scheduler};
 use crate::plan::Change;
 use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
+use crate::resource::without_fields;
 use crate::resource::Resource;
 use crate::schema::{is_page_relation, FollowMode, Link, Schema};
 use clone::Cloner;
@@ -171,7 +173,11 @@ impl Endpoint for HttpEndpoint {
                 let current = existing.get(&normalized_key(&target));
                 let op = match current {
                     None => Op::Create,
-                    Some(current) if differs(&resource.body, &current.body) => Op::Update,
+                    Some(current)
+                        if differs(&resource.body, &current.body, &context.config.ignore) =>
+                    {
+                        Op::Update
+                    }
                     Some(_) => Op::Unchanged,
                 };
                 let before = current.map(|current| format.serialize(&current.body));
@@ -208,9 +214,9 @@ impl Endpoint for HttpEndpoint {
     }
 
     /// A push keeps each body as the text it will send, not as a parsed tree (a clone
-    /// rewrites bodies as it goes, so it keeps them parsed).
+    /// rewrites bodies as it goes, and `--ignore` compares them, so those keep them parsed).
     fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        if context.config.create == CreateMode::Post {
+        if context.config.create == CreateMode::Post || !context.config.ignore.is_empty() {
             return Ok(None);
         }
         Ok(Some(Box::new(HttpStage {
@@ -468,9 +474,10 @@ impl HttpEndpoint {
         context: &Context<'_>,
         mode: WriteMode<'_>,
     ) -> Result<()> {
-        let clean = self.write_all(set, context, &mode).await?;
+        let unchanged = self.unchanged_at_destination(set, context).await?;
+        self.write_all(set, context, &mode, &unchanged).await?;
         if context.config.remove {
-            self.remove_stale(set, context, clean).await?;
+            self.remove_stale(set, context).await?;
         }
         Ok(())
     }
@@ -505,10 +512,34 @@ impl HttpEndpoint {
         let refs = RefIndex::new(&config.refs, set.resources);
         let cloner = Cloner::new(map, refs, config.schema, config.format);
         let written = self
-            .write_all(set, context, &WriteMode::Clone(&cloner))
+            .write_all(set, context, &WriteMode::Clone(&cloner), &HashSet::new())
             .await;
         cloner.save()?;
         written.map(|_| ())
+    }
+
+    /// With `--ignore`, the resources the destination already holds (ignored fields and
+    /// `_links` aside): they are not sent. Without it, every resource is PUT.
+    async fn unchanged_at_destination(
+        &self,
+        set: &WriteSet<'_>,
+        context: &Context<'_>,
+    ) -> Result<HashSet<usize>> {
+        let ignore = &context.config.ignore;
+        if ignore.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let existing = self.snapshot(context).await?;
+        Ok((0..set.resources.len())
+            .filter(|&index| {
+                let resource = &set.resources[index];
+                let current = self
+                    .rebase(&resource.uri)
+                    .ok()
+                    .and_then(|url| existing.get(&normalized_key(&url)));
+                current.is_some_and(|current| !differs(&resource.body, &current.body, ignore))
+            })
+            .collect())
     }
 
     async fn write_all(
@@ -516,6 +547,7 @@ impl HttpEndpoint {
         set: &WriteSet<'_>,
         context: &Context<'_>,
         mode: &WriteMode<'_>,
+        unchanged: &HashSet<usize>,
     ) -> Result<bool> {
         let config = context.config;
         let mut scheduler = Scheduler::new(set.graph, set.order);
@@ -527,6 +559,18 @@ impl HttpEndpoint {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
+                if unchanged.contains(&first) {
+                    let resource = &set.resources[first];
+                    let target = redact_url(&self.rebase(&resource.uri)?);
+                    context.report.record(Outcome::new(
+                        Op::Unchanged,
+                        resource,
+                        target,
+                        Status::Done(None),
+                    ));
+                    scheduler.succeeded(first);
+                    continue;
+                }
                 let batch = match mode {
                     WriteMode::Put(_) => {
                         self.gather_batch(first, set, &mut scheduler, context).await
@@ -736,7 +780,8 @@ impl HttpEndpoint {
                 Some(reason) => {
                     report.record(
                         Outcome::new(op, resource, target.clone(), Status::Failed(reason.clone()))
-                            .with_attempts(attempts),
+                            .with_attempts(attempts)
+                            .with_http_status(status),
                     );
                     for skipped in scheduler.failed(index) {
                         self.skip(
@@ -767,24 +812,21 @@ impl HttpEndpoint {
     }
 
     /// `--rm`: read the destination and DELETE what the origins lack, children first.
-    async fn remove_stale(
-        &self,
-        set: &WriteSet<'_>,
-        context: &Context<'_>,
-        clean: bool,
-    ) -> Result<()> {
+    async fn remove_stale(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         let existing = self.snapshot(context).await?;
-        for resource in self.stale_in(set, existing.into_values().collect())? {
-            let url = self.rebase(&resource.uri)?;
-            let target = redact_url(&url);
-            if !clean {
-                let reason = "a write failed, so nothing is deleted".to_string();
-                context.report.record(Outcome::new(
-                    Op::Delete,
-                    &resource,
-                    target,
-                    Status::Skipped(reason),
-                ));
+        let stale = self.stale_in(set, existing.into_values().collect())?;
+        let urls = stale
+            .iter()
+            .map(|resource| self.rebase(&resource.uri))
+            .collect::<Result<Vec<Url>>>()?;
+        let targets: Vec<String> = urls.iter().map(redact_url).collect();
+        let blocked = deletions_blocked(&targets, context);
+        for ((resource, url), target) in stale.iter().zip(urls).zip(targets) {
+            if let Some(reason) = &blocked {
+                let skipped = Status::Skipped(reason.clone());
+                context
+                    .report
+                    .record(Outcome::new(Op::Delete, resource, target, skipped));
                 continue;
             }
             let request = Request {
@@ -792,16 +834,21 @@ impl HttpEndpoint {
                 url,
                 body: None,
             };
-            let (status, attempts) = match context.http.send(&request).await {
-                Ok(reply) if reply.is_success() || reply.status == 404 => {
-                    (Status::Done(Some(reply.status)), reply.attempts)
-                }
-                Ok(reply) => (Status::Failed(reply.describe_status()), reply.attempts),
-                Err(failure) => (Status::Failed(failure.reason), failure.attempts),
+            let (status, code, attempts) = match context.http.send(&request).await {
+                Ok(reply) if reply.is_success() || reply.status == 404 => (
+                    Status::Done(Some(reply.status)),
+                    Some(reply.status),
+                    reply.attempts,
+                ),
+                Ok(reply) => (
+                    Status::Failed(reply.describe_status()),
+                    Some(reply.status),
+                    reply.attempts,
+                ),
+                Err(failure) => (Status::Failed(failure.reason), None, failure.attempts),
             };
-            context.report.record(
-                Outcome::new(Op::Delete, &resource, target, status).with_attempts(attempts),
-            );
+            let outcome = Outcome::new(Op::Delete, resource, target, status).with_http_status(code);
+            context.report.record(outcome.with_attempts(attempts));
         }
         Ok(())
     }
@@ -853,7 +900,11 @@ impl HttpEndpoint {
 
 /// Whether any field the origin holds differs at the destination (`_links` aside:
 /// servers rewrite links to their own host).
-fn differs(origin: &Value, destination: &Value) -> bool {
+fn differs(origin: &Value, destination: &Value, ignore: &[Vec<String>]) -> bool {
+    let (origin, destination) = (
+        without_fields(origin, ignore),
+        without_fields(destination, ignore),
+    );
     let (Some(origin), Some(destination)) = (origin.as_object(), destination.as_object()) else {
         return origin != destination;
     };
@@ -927,8 +978,9 @@ mod tests {
             serde_json::json!({"id": 1, "name": "a", "_links": {"self": {"href": "http://o/t/1"}}});
         let same = serde_json::json!({"id": 1, "name": "a", "extra": true, "_links": {"self": {"href": "http://d/t/1"}}});
         let changed = serde_json::json!({"id": 1, "name": "b"});
-        assert!(!differs(&origin, &same));
-        assert!(differs(&origin, &changed));
+        assert!(!differs(&origin, &same, &[]));
+        assert!(differs(&origin, &changed, &[]));
+        assert!(!differs(&origin, &changed, &[vec!["name".to_string()]]));
     }
 
     #[test]
