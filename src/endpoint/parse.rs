@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::Found;
 use crate::exit_code::usage;
+use crate::format::json_read::json_values;
 use crate::format::yaml::YamlDocuments;
 use crate::schema::Schema;
 
@@ -46,8 +47,7 @@ pub fn read_resources(
             }
         }
         Encoding::Json => {
-            let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-            for value in stream {
+            for value in json_values(reader) {
                 let value = value.map_err(|error| usage(format!("reading {source}: {error}")))?;
                 match value {
                     Value::Array(items) => {
