@@ -8,6 +8,7 @@ pub mod exit_code;
 pub mod filter;
 pub mod format;
 pub mod graph;
+pub mod interrupt;
 pub mod plan;
 pub mod progress;
 pub mod remap;

@@ -6,7 +6,8 @@ use clap::{CommandFactory, Parser};
 use clap_complete::Shell;
 use resource_sync::cli::{Cli, Generate};
 use resource_sync::config::{Config, ProcessSecrets};
-use resource_sync::exit_code::{exit_for_error, Exit, Interrupted};
+use resource_sync::exit_code::{exit_for_error, Exit};
+use resource_sync::interrupt::Interrupt;
 
 fn main() -> ExitCode {
     match run() {
@@ -29,14 +30,7 @@ fn run() -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        // Dropping the run on Ctrl-C runs its cleanup: staged files never reach the
-        // destination, so every file there is either old or new.
-        tokio::select! {
-            result = resource_sync::sync::run(&config) => result,
-            _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
-        }
-    })
+    runtime.block_on(async { resource_sync::sync::run(&config, Interrupt::on_ctrl_c()).await })
 }
 
 /// Shell completions or the man page on stdout.

@@ -8,9 +8,10 @@ use anyhow::Result;
 use crate::cli::CreateMode;
 use crate::config::{Config, SchemaKind};
 use crate::endpoint::{self, http::HttpClient, Context, Stage, WriteSet};
-use crate::exit_code::Exit;
+use crate::exit_code::{Exit, Interrupted};
 use crate::filter;
 use crate::graph::DependencyGraph;
+use crate::interrupt::Interrupt;
 use crate::plan;
 use crate::progress::Progress;
 use crate::remap::{IdMap, RefIndex};
@@ -19,7 +20,7 @@ use crate::resource::Resource;
 use crate::schema::{Hal, Schema, Simple};
 
 /// Carry out the configured sync and return the exit status.
-pub async fn run(config: &Config) -> Result<Exit> {
+pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     let schema: Box<dyn Schema> = match config.schema {
         SchemaKind::Hal => Box::new(Hal),
         SchemaKind::Simple => Box::new(Simple),
@@ -31,6 +32,7 @@ pub async fn run(config: &Config) -> Result<Exit> {
         schema: &*schema,
         http: &http,
         report: &report,
+        interrupt: &interrupt,
     };
     let destination = endpoint::open(&config.destination);
     destination.check_writable(&context)?;
@@ -40,7 +42,11 @@ pub async fn run(config: &Config) -> Result<Exit> {
         true => None,
         false => destination.stage(&context)?,
     };
-    let (resources, chosen) = read_origins(&context, stage.as_deref_mut()).await?;
+    // Nothing is written while reading: on Ctrl-C the read (and its stage) is dropped.
+    let (resources, chosen) = tokio::select! {
+        read = read_origins(&context, stage.as_deref_mut()) => read?,
+        () = interrupt.requested() => return Err(Interrupted.into()),
+    };
     report.add_read(resources.len());
     let (mut resources, chosen) = without_clones(resources, chosen, config)?;
     RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
@@ -70,6 +76,9 @@ pub async fn run(config: &Config) -> Result<Exit> {
         destination.write(&set, &context).await?;
     }
     report.progress().finish();
+    if interrupt.is_requested() {
+        return Err(Interrupted.into());
+    }
     if config.json_output {
         report.print_json_summary();
     }

@@ -18,6 +18,7 @@ use url::Url;
 use crate::config::Config;
 use crate::exit_code::usage;
 use crate::format::Format;
+use crate::interrupt::Interrupt;
 use crate::plan::Change;
 use crate::report::{Op, Report};
 use crate::resource::Resource;
@@ -97,6 +98,8 @@ pub struct Context<'a> {
     pub schema: &'a dyn Schema,
     pub http: &'a http::HttpClient,
     pub report: &'a Report,
+    /// Ctrl-C: writers stop starting requests when it is requested.
+    pub interrupt: &'a Interrupt,
 }
 
 /// Receives each resource an origin reads, as it is read.
@@ -193,6 +196,9 @@ pub fn deletions_blocked(targets: &[String], context: &Context<'_>) -> Option<St
     }
     if context.report.has_failures() {
         return Some("a write failed, so nothing is deleted".to_string());
+    }
+    if context.interrupt.is_requested() {
+        return Some("interrupted, so nothing is deleted".to_string());
     }
     let max = context.config.max_delete?;
     if targets.len() <= max {

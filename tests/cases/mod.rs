@@ -1,6 +1,9 @@
 //! Test cases grouped by capability.
 
 mod basics;
+mod ci;
+mod clone;
+mod clone_json_server;
 mod compat;
 mod concurrency;
 mod files;

@@ -555,7 +555,8 @@ impl HttpEndpoint {
         let mut in_flight_indices: Vec<usize> = Vec::new();
         let mut all_ok = true;
         loop {
-            while in_flight.len() < config.http.concurrency {
+            // After Ctrl-C nothing new starts; what is in flight finishes and is recorded.
+            while in_flight.len() < config.http.concurrency && !context.interrupt.is_requested() {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
@@ -595,6 +596,11 @@ impl HttpEndpoint {
                         "not attempted after --fail-fast stopped the run",
                     );
                 }
+            }
+        }
+        if context.interrupt.is_requested() {
+            for index in scheduler.abandon(&[]) {
+                self.skip(index, set, context, "not attempted: interrupted");
             }
         }
         Ok(all_ok)
