@@ -967,7 +967,7 @@ fn a_clone_stopped_by_ctrl_c_resumes_without_duplicates() {
     let server = assigning_server(None);
     seed_collisions(&server);
     let seeded = server.resources();
-    let relay = SlowReplies::start(server.port(), Duration::from_millis(300));
+    let relay = SlowReplies::start(port_of(&server), Duration::from_millis(300));
     let map_file = dir.path().join("ids.yaml");
     let command = clone_command(
         &map_file,
@@ -1039,4 +1039,11 @@ fn clone_flags_misused_are_usage_errors() {
     assert!(!map_file.exists(), "a refused run wrote the id map");
     assert!(!out_dir.exists(), "a refused run wrote the directory");
     assert!(!out_file.exists(), "a refused run wrote the file");
+}
+
+/// The port a test server listens on, from its base URL.
+fn port_of(server: &TestServer) -> u16 {
+    let base = server.base_url();
+    let port = base.rsplit(':').next().expect("the base URL names a port");
+    port.parse().expect("a numeric port")
 }
