@@ -255,3 +255,91 @@ pub fn sorted_strings<S: AsRef<str>>(items: &[S]) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The binary started with piped stdout and stderr, for runs a test interrupts or changes
+/// the world under (stop a server, send a signal); finish it with `wait_for`.
+pub fn spawn_command(mut command: Command) -> std::process::Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Waits for a spawned run, reading its output meanwhile. A run still going after `limit`
+/// is killed and the test fails with its output, so a hang cannot block the suite.
+pub fn wait_for(mut child: std::process::Child, limit: std::time::Duration) -> Run {
+    use std::io::Read;
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the binary") {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let run = Run {
+        code: status.and_then(|status| status.code()).unwrap_or(-1),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    assert!(
+        status.is_some(),
+        "the binary was still running after {limit:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// Stderr lines that report a failed resource (`failed: ...`, printed after the summary).
+pub fn failure_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("failed: "))
+        .collect()
+}
+
+/// Every file below `root` with its bytes, by relative path.
+pub fn file_contents(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    list_files(root)
+        .into_iter()
+        .map(|file| {
+            let bytes = std::fs::read(root.join(&file)).expect("readable file");
+            (file, bytes)
+        })
+        .collect()
+}
+
+/// Run with `stdin` bytes, written from a thread; the binary may stop reading early (a
+/// refused input), so a broken pipe is not an error here.
+pub fn run_with_stdin_bytes(args: &[&str], stdin: Vec<u8>) -> Run {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&stdin);
+    });
+    let run = wait_for(child, std::time::Duration::from_secs(60));
+    writer.join().expect("stdin writer");
+    run
+}

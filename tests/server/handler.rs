@@ -1,7 +1,7 @@
 //! HTTP layer of the test server: one fallback handler that logs, injects faults and routes.
 //! Routing is by hand so every path, known or not, answers JSON with the configured media type.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +14,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::store::{self, Store, Target};
-use super::{RequestRecord, ServerConfig};
+use super::{Fault, RequestRecord, ServerConfig};
 
 /// Large enough for any fixture a test sends; bounded so a broken client cannot exhaust memory.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -38,6 +38,12 @@ pub(super) struct Faults {
     pub(super) next_count: usize,
     pub(super) next_status: u16,
     pub(super) paths: BTreeMap<String, u16>,
+    /// Faults for the next requests, whatever their path, one each, in order.
+    pub(super) queue: VecDeque<Fault>,
+    /// Faults for the next requests to one path: how many are left, and which.
+    pub(super) path_faults: BTreeMap<String, (usize, Fault)>,
+    /// Paths answered with a redirect: status and `Location`.
+    pub(super) redirects: BTreeMap<String, (u16, String)>,
 }
 
 impl Shared {
@@ -58,6 +64,20 @@ impl Shared {
         }
     }
 
+    /// The state of a server that comes back after an outage: same config, clock, data
+    /// and log (one log across the outage), but no pending faults or redirects.
+    pub(super) fn resumed(&self) -> Shared {
+        Shared {
+            config: self.config.clone(),
+            base_url: self.base_url.clone(),
+            started: self.started,
+            store: Mutex::new(Store::clone(&self.store())),
+            log: Arc::clone(&self.log),
+            faults: Mutex::new(Faults::default()),
+            rng: AtomicU64::new(self.rng.load(Ordering::Relaxed)),
+        }
+    }
+
     pub(super) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().expect("test server store mutex poisoned")
     }
@@ -72,14 +92,34 @@ impl Shared {
             .expect("test server faults mutex poisoned")
     }
 
-    /// Status to inject for this request, consuming one `fail_next` slot if any are left.
-    fn take_failure(&self, path: &str) -> Option<u16> {
+    /// Fault to inject for this request: a `fail_next` slot if any are left, else the next
+    /// queued fault, else a counted fault of this path, else the path's permanent status.
+    fn take_failure(&self, path: &str) -> Option<Fault> {
         let mut faults = self.faults();
         if faults.next_count > 0 {
             faults.next_count -= 1;
-            return Some(faults.next_status);
+            return Some(Fault::status(faults.next_status));
         }
-        faults.paths.get(&store::normalize(path)).copied()
+        if let Some(fault) = faults.queue.pop_front() {
+            return Some(fault);
+        }
+        let path = store::normalize(path);
+        if let Some((left, fault)) = faults.path_faults.get_mut(&path) {
+            let fault = fault.clone();
+            *left -= 1;
+            if *left == 0 {
+                faults.path_faults.remove(&path);
+            }
+            return Some(fault);
+        }
+        faults.paths.get(&path).copied().map(Fault::status)
+    }
+
+    fn redirect(&self, path: &str) -> Option<(u16, String)> {
+        self.faults()
+            .redirects
+            .get(&store::normalize(path))
+            .cloned()
     }
 
     /// A delay drawn uniformly from the configured latency range (xorshift; no rand crate needed).
@@ -183,9 +223,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Err(error) => (Bytes::new(), Some(error.to_string())),
     };
     let failure = shared.take_failure(parts.uri.path());
+    let redirect = shared.redirect(parts.uri.path());
     // Sleeping here, not under a lock, lets concurrent requests overlap as on a slow real API.
     if let Some(delay) = shared.latency() {
         tokio::time::sleep(delay).await;
+    }
+    // A slow answer: the request is then served normally, however late.
+    if let Some(Fault::Delay(delay)) = &failure {
+        tokio::time::sleep(*delay).await;
     }
     let incoming = Incoming {
         method: parts.method,
@@ -199,12 +244,73 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         body,
     };
     let reply = match (failure, read_error) {
-        (Some(status), _) => Reply::message(status, "injected failure"),
-        (None, Some(error)) => Reply::message(400, format!("cannot read request body: {error}")),
-        (None, None) => route(&shared, &incoming),
+        (Some(Fault::Status { status, headers }), _) => {
+            let mut reply = Reply::message(status, "injected failure");
+            for (name, value) in headers {
+                if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                    reply = reply.with_header(name, value);
+                }
+            }
+            reply
+        }
+        (Some(Fault::CloseMidBody), _) => {
+            record(&shared, &incoming, 0, at_millis);
+            return truncated_response(&shared.config.media_type);
+        }
+        (_, Some(error)) => Reply::message(400, format!("cannot read request body: {error}")),
+        (Some(Fault::Delay(_)) | None, None) => match redirect {
+            Some((status, location)) => Reply::message(status, format!("moved to {location}"))
+                .with_header(header::LOCATION, location),
+            None if shared.config.endless_pages && incoming.path == ENDLESS_PATH => {
+                endless_page(&shared, &incoming)
+            }
+            None => route(&shared, &incoming),
+        },
     };
     record(&shared, &incoming, reply.status, at_millis);
     reply.into_response(&shared.config.media_type)
+}
+
+/// A 200 whose body stops after a few bytes and then breaks the connection, as when a
+/// server or proxy dies mid-response. Nothing is stored.
+fn truncated_response(media_type: &str) -> Response {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(b"{\"items\": [{\"id\": 1, ")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected: connection closed mid-response",
+        )),
+    ];
+    let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    set_header(&mut response, header::CONTENT_TYPE, media_type);
+    response
+}
+
+/// Path of the endless collection (`ServerConfig::endless_pages`).
+pub(super) const ENDLESS_PATH: &str = "/endless";
+
+/// Page `n` (query `page=n`, default 0) of a collection that never ends: one member,
+/// `/api/endless/n`, and a `next` link to page `n + 1`.
+fn endless_page(shared: &Shared, req: &Incoming) -> Reply {
+    let number: u64 = req
+        .query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "page")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0);
+    let base = &shared.base_url;
+    let body = json!({
+        "_links": {
+            "self": { "href": format!("{base}{ENDLESS_PATH}?page={number}") },
+            "next": { "href": format!("{base}{ENDLESS_PATH}?page={}", number + 1) },
+        },
+        "items": [{
+            "id": number,
+            "_links": { "self": { "href": format!("{base}/api/endless/{number}") } },
+        }],
+    });
+    Reply::json(200, body)
 }
 
 fn record(shared: &Shared, incoming: &Incoming, status: u16, at_millis: u128) {

@@ -5,6 +5,7 @@
 mod dataset;
 mod handler;
 mod store;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -45,6 +46,9 @@ pub struct ServerConfig {
     pub link_header_pages: bool,
     /// Keep the request log (tests read it; the benchmark turns it off to stay fast).
     pub record_requests: bool,
+    /// `GET /endless?page=N` answers a page with one member (`/api/endless/N`) and a `next`
+    /// link to page N + 1, forever: a hostile API for the `--max-pages` limit.
+    pub endless_pages: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,41 @@ impl Default for ServerConfig {
             media_type: "application/hal+json; charset=utf-8".to_string(),
             link_header_pages: false,
             record_requests: true,
+            endless_pages: false,
+        }
+    }
+}
+
+/// A failure the server injects instead of (or before) its normal answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer this status with `{"message": "injected failure"}` and these extra headers
+    /// (e.g. `Retry-After`); state is untouched.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+    },
+    /// Send a 200 and a few bytes of body, then break the connection; state is untouched.
+    /// Logged with status 0.
+    CloseMidBody,
+    /// Wait this long, then serve the request normally (a client that timed out meanwhile
+    /// never sees the answer, but a write still happens, as on a real slow server).
+    Delay(Duration),
+}
+
+impl Fault {
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `status` with `Retry-After: value` (seconds, or an HTTP date).
+    pub fn retry_after(status: u16, value: &str) -> Fault {
+        Fault::Status {
+            status,
+            headers: vec![("retry-after".to_string(), value.to_string())],
         }
     }
 }
@@ -97,6 +136,15 @@ pub fn sample_dataset(base_url: &str, teams: usize, players_per_team: usize) -> 
     dataset::build(base_url, teams, players_per_team)
 }
 
+/// A server holding `sample_dataset` (`teams` teams, `players` players each, one stat each).
+pub fn seeded_server(config: ServerConfig, teams: usize, players: usize) -> TestServer {
+    let server = TestServer::start(config);
+    for resource in sample_dataset(&server.base_url(), teams, players) {
+        server.insert(resource);
+    }
+    server
+}
+
 /// A running server on 127.0.0.1 with its own thread and tokio runtime; stops on drop.
 pub struct TestServer {
     shared: Arc<Shared>,
@@ -122,13 +170,63 @@ impl TestServer {
         let listener = StdListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared::new(config, format!("http://127.0.0.1:{port}")));
+        TestServer::launch(listener, shared, None)
+    }
+
+    /// An HTTPS server on a free port with a fresh self-signed certificate for `127.0.0.1`
+    /// and `localhost`; returns it with the certificate in PEM (for `--ca-cert`).
+    /// `base_url()` is `https://127.0.0.1:PORT`.
+    pub fn start_tls(config: ServerConfig) -> (TestServer, String) {
+        let (tls_config, pem) = tls::self_signed();
+        let listener = StdListener::bind(("127.0.0.1", 0)).expect("binding 127.0.0.1:0");
+        let port = listener.local_addr().expect("a bound address").port();
+        let shared = Arc::new(Shared::new(config, format!("https://127.0.0.1:{port}")));
+        let server = TestServer::launch(listener, shared, Some(tls_config))
+            .unwrap_or_else(|error| panic!("TLS test server on 127.0.0.1:{port}: {error}"));
+        (server, pem)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.shared
+            .base_url
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("base_url ends with the port")
+    }
+
+    /// Stops the server now (open connections are closed) and starts it again on the same
+    /// port after `down`, with the same data, config and request log. The returned thread
+    /// yields the restarted server.
+    pub fn restart_after(self, down: Duration) -> JoinHandle<TestServer> {
+        let port = self.port();
+        let previous = Arc::clone(&self.shared);
+        // Stopped first: requests it finishes while stopping are in the data carried over.
+        drop(self);
+        let shared = Arc::new(previous.resumed());
+        std::thread::spawn(move || {
+            std::thread::sleep(down);
+            let listener = StdListener::bind(("127.0.0.1", port))
+                .unwrap_or_else(|error| panic!("rebinding 127.0.0.1:{port}: {error}"));
+            TestServer::launch(listener, shared, None)
+                .unwrap_or_else(|error| panic!("restarting on 127.0.0.1:{port}: {error}"))
+        })
+    }
+
+    fn launch(
+        listener: StdListener,
+        shared: Arc<Shared>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<TestServer> {
+        let port = listener.local_addr()?.port();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("test-server-{port}"))
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || serve(listener, shared, stop_rx, ready_tx)
+                move || serve(listener, tls, shared, stop_rx, ready_tx)
             })?;
         let ready = ready_rx
             .recv()
@@ -197,6 +295,31 @@ impl TestServer {
             .insert(store::href_path(path), status);
     }
 
+    /// The next `count` requests, whatever their path, get `fault` (after any `fail_next`).
+    pub fn inject_next(&self, count: usize, fault: Fault) {
+        let mut faults = self.shared.faults();
+        faults.queue.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// The next `count` requests to exactly this path get `fault`.
+    pub fn inject_path(&self, path: &str, count: usize, fault: Fault) {
+        if count > 0 {
+            self.shared
+                .faults()
+                .path_faults
+                .insert(store::href_path(path), (count, fault));
+        }
+    }
+
+    /// Every request to exactly this path answers `status` (301, 302, 303, 307, 308) with
+    /// `Location: location` (any URL, e.g. another server's).
+    pub fn redirect(&self, path: &str, status: u16, location: &str) {
+        self.shared
+            .faults()
+            .redirects
+            .insert(store::href_path(path), (status, location.to_string()));
+    }
+
     pub fn clear_log(&self) {
         self.shared.log().clear();
     }
@@ -223,6 +346,7 @@ impl Drop for TestServer {
 /// Body of the server thread: its own runtime, so tests need none and sync tests can block freely.
 fn serve(
     listener: StdListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     ready: mpsc::Sender<Result<(), String>>,
@@ -239,28 +363,31 @@ fn serve(
             return;
         }
     };
-    runtime.block_on(run(listener, shared, stop, ready));
+    runtime.block_on(async move {
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener));
+        let listener = match listener {
+            Ok(listener) => listener,
+            Err(error) => {
+                let _ = ready.send(Err(format!("cannot register listener: {error}")));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        match tls {
+            Some(tls) => run(tls::TlsListener::new(listener, tls), shared, stop).await,
+            None => run(listener, shared, stop).await,
+        }
+    });
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }
 
-async fn run(
-    listener: StdListener,
-    shared: Arc<Shared>,
-    stop: watch::Receiver<bool>,
-    ready: mpsc::Sender<Result<(), String>>,
-) {
-    let listener = listener
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::TcpListener::from_std(listener));
-    let listener = match listener {
-        Ok(listener) => listener,
-        Err(error) => {
-            let _ = ready.send(Err(format!("cannot register listener: {error}")));
-            return;
-        }
-    };
-    let _ = ready.send(Ok(()));
-
+async fn run<L>(listener: L, shared: Arc<Shared>, stop: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let server = axum::serve(listener, handler::router(shared))
         .with_graceful_shutdown(stopped(stop.clone()))
         .into_future();
