@@ -377,3 +377,64 @@ fn generate_prints_completions_and_a_man_page() {
     assert!(man.stdout.contains(".TH resource-sync 1") && man.stdout.contains("dry\\-run"));
     run(&["--generate", "man", "a", "b"]).expect_code(2);
 }
+
+#[test]
+fn a_rate_limited_server_gets_everything_with_few_429s() {
+    let server = TestServer::start(ServerConfig {
+        rate_limit: Some(50),
+        ..ServerConfig::default()
+    });
+    let dir = temp_dir();
+    let origin = origin(dir.path(), 150, 0);
+    let run = run(&["--concurrency", "8", path_str(&origin), &server.url("/api")]).ok();
+
+    assert_eq!(summary(&run.stderr).created, 150, "{}", run.stderr);
+    assert_eq!(server.resources().len(), 150);
+    let requests = server.requests();
+    let refused = requests.iter().filter(|r| r.status == 429).count();
+    eprintln!(
+        "rate limit 50/s: {refused} of {} requests answered 429",
+        requests.len()
+    );
+    assert!(
+        refused * 10 <= requests.len(),
+        "{refused} of {} requests were 429s",
+        requests.len()
+    );
+}
+
+#[test]
+fn ignoring_a_field_the_server_stamps_on_every_read_rewrites_nothing() {
+    let server = TestServer::start(ServerConfig {
+        touch_on_read: Some("updatedAt".to_string()),
+        ..ServerConfig::default()
+    });
+    for resource in sample_dataset(&server.base_url(), 2, 3) {
+        server.insert(resource);
+    }
+    let dir = temp_dir();
+    let out = dir.path().join("tree");
+    let start = server.url("/api/player");
+    run(&[&start, path_str(&out)]).ok();
+    let before = file_snapshot(&out);
+
+    let ignored = run(&["--ignore", "updatedAt", &start, path_str(&out)]).ok();
+    let counts = summary(&ignored.stderr);
+    assert_eq!(
+        (counts.updated, counts.unchanged),
+        (0, 6),
+        "{}",
+        ignored.stderr
+    );
+    assert_eq!(
+        file_snapshot(&out),
+        before,
+        "no file rewritten, mtimes kept"
+    );
+    let stamped = run(&[&start, path_str(&out)]).ok();
+    assert_eq!(
+        summary(&stamped.stderr).updated,
+        6,
+        "without --ignore every read differs"
+    );
+}

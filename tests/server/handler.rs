@@ -30,6 +30,10 @@ pub(super) struct Shared {
     log: Arc<Mutex<Vec<RequestRecord>>>,
     faults: Mutex<Faults>,
     rng: AtomicU64,
+    /// When the requests of the last second arrived (for `rate_limit`).
+    recent: Mutex<std::collections::VecDeque<Instant>>,
+    /// Bumped on every read that touches resources (for `touch_on_read`).
+    reads: AtomicU64,
 }
 
 /// Failures the test asked for; consulted before any routing.
@@ -61,6 +65,8 @@ impl Shared {
             log: Arc::new(Mutex::new(Vec::new())),
             faults: Mutex::new(Faults::default()),
             rng: AtomicU64::new(seed),
+            recent: Mutex::new(std::collections::VecDeque::new()),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -75,6 +81,8 @@ impl Shared {
             log: Arc::clone(&self.log),
             faults: Mutex::new(Faults::default()),
             rng: AtomicU64::new(self.rng.load(Ordering::Relaxed)),
+            recent: Mutex::new(std::collections::VecDeque::new()),
+            reads: AtomicU64::new(self.reads.load(Ordering::Relaxed)),
         }
     }
 
@@ -258,6 +266,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             return truncated_response(&shared.config.media_type);
         }
         (_, Some(error)) => Reply::message(400, format!("cannot read request body: {error}")),
+        (Some(Fault::Delay(_)) | None, None) if over_rate_limit(&shared) => {
+            Reply::message(429, "rate limit exceeded")
+                .with_header(header::RETRY_AFTER, "1".to_string())
+        }
         (Some(Fault::Delay(_)) | None, None) => match redirect {
             Some((status, location)) => Reply::message(status, format!("moved to {location}"))
                 .with_header(header::LOCATION, location),
@@ -267,8 +279,52 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             None => route(&shared, &incoming),
         },
     };
+    let reply = touched(&shared, &incoming, reply);
     record(&shared, &incoming, reply.status, at_millis);
     reply.into_response(&shared.config.media_type)
+}
+
+/// Whether this request is one more than `rate_limit` allows in the last second.
+fn over_rate_limit(shared: &Shared) -> bool {
+    let Some(limit) = shared.config.rate_limit else {
+        return false;
+    };
+    let now = Instant::now();
+    let mut recent = shared
+        .recent
+        .lock()
+        .expect("test server rate mutex poisoned");
+    while recent
+        .front()
+        .is_some_and(|&at| now.duration_since(at) >= Duration::from_secs(1))
+    {
+        recent.pop_front();
+    }
+    if recent.len() >= limit {
+        return true;
+    }
+    recent.push_back(now);
+    false
+}
+
+/// With `touch_on_read`, every resource in a GET's answer gets a fresh stamp.
+fn touched(shared: &Shared, incoming: &Incoming, mut reply: Reply) -> Reply {
+    let (Some(field), true) = (&shared.config.touch_on_read, incoming.method == Method::GET) else {
+        return reply;
+    };
+    let stamp = shared.reads.fetch_add(1, Ordering::Relaxed) + 1;
+    let stamp_one = |resource: &mut Value| {
+        if let Some(fields) = resource.as_object_mut().filter(|f| f.contains_key("id")) {
+            fields.insert(field.clone(), Value::from(format!("read-{stamp}")));
+        }
+    };
+    if let Some(body) = reply.body.as_mut() {
+        match body.get_mut("items").and_then(Value::as_array_mut) {
+            Some(items) => items.iter_mut().for_each(stamp_one),
+            None => stamp_one(body),
+        }
+    }
+    reply
 }
 
 /// A 200 whose body stops after a few bytes and then breaks the connection, as when a

@@ -46,6 +46,11 @@ pub struct ServerConfig {
     pub link_header_pages: bool,
     /// Keep the request log (tests read it; the benchmark turns it off to stay fast).
     pub record_requests: bool,
+    /// Answer 429 (`Retry-After: 1`) to any request beyond this many in the last second.
+    pub rate_limit: Option<usize>,
+    /// Every resource a GET returns has this field set to a fresh value, as a server that
+    /// stamps `updatedAt` on each read.
+    pub touch_on_read: Option<String>,
     /// `GET /endless?page=N` answers a page with one member (`/api/endless/N`) and a `next`
     /// link to page N + 1, forever: a hostile API for the `--max-pages` limit.
     pub endless_pages: bool,
@@ -64,6 +69,8 @@ impl Default for ServerConfig {
             media_type: "application/hal+json; charset=utf-8".to_string(),
             link_header_pages: false,
             record_requests: true,
+            rate_limit: None,
+            touch_on_read: None,
             endless_pages: false,
         }
     }

@@ -129,10 +129,16 @@ impl HttpClient {
                     }),
                 };
             }
-            let wait = result
+            let server_wait = result
                 .as_ref()
                 .ok()
-                .and_then(|reply| retry_after(&reply.headers))
+                .and_then(|reply| retry_after(&reply.headers));
+            if let (Some(wait), Ok(reply)) = (server_wait, &result) {
+                if reply.status == 429 {
+                    self.limits.pause_for(wait);
+                }
+            }
+            let wait = server_wait
                 .or_else(|| backoff.next_backoff())
                 .unwrap_or_default();
             tokio::time::sleep(wait).await;

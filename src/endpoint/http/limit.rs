@@ -1,8 +1,12 @@
 //! How many requests go out: `--concurrency` permits that shrink by half on a 429 and grow
-//! back by one per window of successes (AIMD), and `--rps`, a start-rate limit (governor).
+//! back by one per window of successes (AIMD), a pause for every request while a 429's
+//! `Retry-After` runs, and `--rps`, a start-rate limit (governor).
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -13,6 +17,8 @@ pub struct Limits {
     ceiling: usize,
     window: Mutex<Window>,
     rate: Option<DefaultDirectRateLimiter>,
+    /// No request starts before this: the server asked everyone to wait (`Retry-After`).
+    paused_until: Mutex<Option<Instant>>,
 }
 
 /// The additive-increase, multiplicative-decrease state.
@@ -51,12 +57,24 @@ impl Limits {
                 debt: 0,
             }),
             rate,
+            paused_until: Mutex::new(None),
         }
     }
 
-    /// Wait for a slot, then for the rate limit; hold the permit while the request runs.
+    /// Wait for a slot, a pause to end, then the rate limit; hold the permit while the
+    /// request runs.
     pub async fn acquire(&self) -> Option<SemaphorePermit<'_>> {
         let permit = self.permits.acquire().await.ok()?;
+        loop {
+            let until = *self
+                .paused_until
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            match until {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+                _ => break,
+            }
+        }
         if let Some(rate) = &self.rate {
             rate.until_ready().await;
         }
@@ -97,6 +115,19 @@ impl Limits {
         }
     }
 
+    /// A 429 said when to come back: no request starts before then, so the whole run
+    /// settles at the server's rate instead of each request finding out on its own.
+    pub fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
     /// Requests allowed in flight now.
     #[cfg(test)]
     fn current_limit(&self) -> usize {
@@ -130,6 +161,16 @@ mod tests {
         }
         assert_eq!(limits.current_limit(), 1, "never below one");
         assert_eq!(limits.permits.available_permits(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_every_new_request() {
+        let limits = Limits::new(4, None);
+        limits.pause_for(Duration::from_secs(2));
+        let started = Instant::now();
+        let permit = limits.acquire().await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(2));
+        limits.release(permit, Answer::Success);
     }
 
     #[tokio::test]
