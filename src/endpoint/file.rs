@@ -9,10 +9,9 @@ use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
 
 use super::parse::{read_resources, Encoding};
-use super::spill::{Layout, Spill};
+use super::spill::{Layout, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::exit_code::usage;
-use crate::resource::Resource;
 
 /// Which single-file layout, decided by the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,29 +73,6 @@ impl FileEndpoint {
     }
 }
 
-/// A pull into one file: bodies wait in a spill until the order is known.
-struct FileStage<'e> {
-    endpoint: &'e FileEndpoint,
-    spill: Spill,
-}
-
-impl Stage for FileStage<'_> {
-    fn put(&mut self, resource: Resource) -> Result<()> {
-        self.spill.put(&resource)
-    }
-
-    fn commit<'a>(
-        self: Box<Self>,
-        set: &'a WriteSet<'a>,
-        context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<()>>
-    where
-        Self: 'a,
-    {
-        Box::pin(async move { self.endpoint.write_spill(self.spill, set, context) })
-    }
-}
-
 impl Endpoint for FileEndpoint {
     fn check_writable(&self, context: &Context<'_>) -> Result<()> {
         if self.path.exists() && !context.config.remove {
@@ -133,11 +109,13 @@ impl Endpoint for FileEndpoint {
     }
 
     fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        let spill = Spill::new(context.config.format)?;
-        Ok(Some(Box::new(FileStage {
-            endpoint: self,
-            spill,
-        })))
+        let finish = move |spill: Spill, set: &WriteSet<'_>, context: &Context<'_>| {
+            self.write_spill(spill, set, context)
+        };
+        Ok(Some(Box::new(SpillStage::new(
+            context.config.format,
+            finish,
+        )?)))
     }
 
     fn write<'a>(
@@ -145,13 +123,9 @@ impl Endpoint for FileEndpoint {
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut spill = Spill::new(context.config.format)?;
-            for resource in set.ordered() {
-                spill.put(resource)?;
-            }
-            self.write_spill(spill, set, context)
-        })
+        Box::pin(
+            async move { self.write_spill(Spill::of(set, context.config.format)?, set, context) },
+        )
     }
 }
 

@@ -7,7 +7,9 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 use anyhow::{anyhow, Context as _, Result};
 
-use super::{Context, WriteSet};
+use futures::future::BoxFuture;
+
+use super::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
@@ -38,6 +40,15 @@ impl Spill {
             places: HashMap::new(),
             end: 0,
         })
+    }
+
+    /// A spill of a set already in memory (writes that do not stream, e.g. with `--diff`).
+    pub fn of(set: &WriteSet<'_>, format: Format) -> Result<Self> {
+        let mut spill = Spill::new(format)?;
+        for resource in set.ordered() {
+            spill.put(resource)?;
+        }
+        Ok(spill)
     }
 
     pub fn put(&mut self, resource: &Resource) -> Result<()> {
@@ -98,6 +109,45 @@ impl Spill {
         }
         out.flush()?;
         Ok(())
+    }
+}
+
+/// A streaming write into one file or stdout: bodies wait in a spill until the order is
+/// known, then `finish` writes them out.
+pub struct SpillStage<F> {
+    spill: Spill,
+    finish: F,
+}
+
+impl<F> SpillStage<F>
+where
+    F: FnOnce(Spill, &WriteSet<'_>, &Context<'_>) -> Result<()> + Send,
+{
+    pub fn new(format: Format, finish: F) -> Result<Self> {
+        Ok(SpillStage {
+            spill: Spill::new(format)?,
+            finish,
+        })
+    }
+}
+
+impl<F> Stage for SpillStage<F>
+where
+    F: FnOnce(Spill, &WriteSet<'_>, &Context<'_>) -> Result<()> + Send,
+{
+    fn put(&mut self, resource: Resource) -> Result<()> {
+        self.spill.put(&resource)
+    }
+
+    fn commit<'a>(
+        self: Box<Self>,
+        set: &'a WriteSet<'a>,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move { (self.finish)(self.spill, set, context) })
     }
 }
 

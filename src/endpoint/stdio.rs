@@ -5,9 +5,8 @@ use anyhow::Result;
 use futures::future::BoxFuture;
 
 use super::parse::{read_resources, sniff_encoding};
-use super::spill::{Layout, Spill};
+use super::spill::{Layout, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
-use crate::resource::Resource;
 
 pub struct Stdio;
 
@@ -24,9 +23,10 @@ impl Endpoint for Stdio {
     }
 
     fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        Ok(Some(Box::new(StdoutStage {
-            spill: Spill::new(context.config.format)?,
-        })))
+        Ok(Some(Box::new(SpillStage::new(
+            context.config.format,
+            write_stdout,
+        )?)))
     }
 
     fn write<'a>(
@@ -34,35 +34,7 @@ impl Endpoint for Stdio {
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut spill = Spill::new(context.config.format)?;
-            for resource in set.ordered() {
-                spill.put(resource)?;
-            }
-            write_stdout(spill, set, context)
-        })
-    }
-}
-
-/// A pull to stdout: bodies wait in a spill until the order is known.
-struct StdoutStage {
-    spill: Spill,
-}
-
-impl Stage for StdoutStage {
-    fn put(&mut self, resource: Resource) -> Result<()> {
-        self.spill.put(&resource)
-    }
-
-    fn commit<'a>(
-        self: Box<Self>,
-        set: &'a WriteSet<'a>,
-        context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<()>>
-    where
-        Self: 'a,
-    {
-        Box::pin(async move { write_stdout(self.spill, set, context) })
+        Box::pin(async move { write_stdout(Spill::of(set, context.config.format)?, set, context) })
     }
 }
 
