@@ -274,7 +274,10 @@ fn too_slow_with_one_attempt_fails_naming_the_url_and_the_timeout() {
 
 #[test]
 fn a_server_down_at_the_start_is_waited_for_with_enough_attempts() {
-    let server = seeded_server(ServerConfig::default(), 1, 3);
+    let server = TestServer::start_restartable(ServerConfig::default());
+    for resource in sample_dataset(&server.base_url(), 1, 3) {
+        server.insert(resource);
+    }
     let start = server.url("/api/player");
     let back = server.restart_after(Duration::from_millis(800));
     let dir = temp_dir();
@@ -297,7 +300,7 @@ fn a_server_down_at_the_start_is_waited_for_with_enough_attempts() {
 #[test]
 fn a_server_that_goes_away_mid_push_and_comes_back_gets_everything() {
     let latency = Duration::from_millis(40);
-    let server = TestServer::start(ServerConfig {
+    let server = TestServer::start_restartable(ServerConfig {
         latency: Some((latency, latency)),
         ..ServerConfig::default()
     });
@@ -320,7 +323,9 @@ fn a_server_that_goes_away_mid_push_and_comes_back_gets_everything() {
     let counts = summary(&run.stderr);
     assert_eq!((counts.failed, counts.skipped), (0, 0), "{}", run.stderr);
     // The log spans the outage: some requests before it, the rest after.
-    let arrivals: Vec<u128> = server.requests().iter().map(|r| r.at_millis).collect();
+    // The log is in completion order; arrival times need sorting before taking gaps.
+    let mut arrivals: Vec<u128> = server.requests().iter().map(|r| r.at_millis).collect();
+    arrivals.sort_unstable();
     let longest_gap = arrivals.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
     assert!(
         longest_gap >= 800,

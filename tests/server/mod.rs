@@ -165,6 +165,22 @@ impl TestServer {
         TestServer::start_on(config, 0)
     }
 
+    /// Starts on a port below the kernel's ephemeral range (32768 and up), so no other
+    /// server or client of a parallel test can be handed it while this one is down for a
+    /// `restart_after`. Ports are tried from a per-process offset until one binds.
+    pub fn start_restartable(config: ServerConfig) -> TestServer {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let offset = std::process::id() % 5000;
+        for _ in 0..2000 {
+            let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let port = 20000 + ((offset + step * 7) % 10000) as u16;
+            if let Ok(server) = TestServer::try_start_on(config.clone(), port) {
+                return server;
+            }
+        }
+        panic!("no free port between 20000 and 30000")
+    }
+
     /// Starts on a fixed port (0 picks a free one). Panics if the port cannot be bound.
     pub fn start_on(config: ServerConfig, port: u16) -> TestServer {
         TestServer::try_start_on(config, port)
