@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::CreateMode;
 use crate::config::{Config, SchemaKind};
-use crate::endpoint::{self, http::HttpClient, Context, Stage, WriteSet};
+use crate::endpoint::{self, http::HttpClient, Context, Endpoint, Stage, WriteSet};
 use crate::exit_code::{Exit, Interrupted};
 use crate::filter;
 use crate::graph::DependencyGraph;
@@ -36,21 +36,12 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     };
     let destination = endpoint::open(&config.destination);
     destination.check_writable(&context)?;
-
-    report.progress().start_reading();
+    // Plans and diffs compare whole bodies, so only real writes stream through a stage.
     let mut stage = match config.dry_run || config.diff {
         true => None,
         false => destination.stage(&context)?,
     };
-    // Nothing is written while reading: on Ctrl-C the read (and its stage) is dropped.
-    let (resources, chosen) = tokio::select! {
-        read = read_origins(&context, stage.as_deref_mut()) => read?,
-        () = interrupt.requested() => return Err(Interrupted.into()),
-    };
-    report.add_read(resources.len());
-    let (mut resources, chosen) = without_clones(resources, chosen, config)?;
-    RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
-    let resources = filter::keep(resources, &chosen, &config.filters);
+    let resources = read(&context, stage.as_deref_mut()).await?;
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
     let set = WriteSet {
@@ -58,25 +49,57 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         order: &order,
         graph: &graph,
     };
-    report.progress().start_writing(resources.len());
+    write(&*destination, stage, &set, &context).await?;
+    finish(&context)
+}
+
+/// Read every origin, then keep what the filters select (with the parents they need).
+async fn read(
+    context: &Context<'_>,
+    stage: Option<&mut (dyn Stage + '_)>,
+) -> Result<Vec<Resource>> {
+    let config = context.config;
+    context.report.progress().start_reading();
+    // Nothing is written while reading: on Ctrl-C the read (and its stage) is dropped.
+    let (resources, chosen) = tokio::select! {
+        read = read_origins(context, stage) => read?,
+        () = context.interrupt.requested() => return Err(Interrupted.into()),
+    };
+    context.report.add_read(resources.len());
+    let (mut resources, chosen) = without_clones(resources, chosen, config)?;
+    RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
+    Ok(filter::keep(resources, &chosen, &config.filters))
+}
+
+/// Plan (`--dry-run`), commit the stage, or write from memory (`--diff` prints first).
+async fn write(
+    destination: &dyn Endpoint,
+    stage: Option<Box<dyn Stage + '_>>,
+    set: &WriteSet<'_>,
+    context: &Context<'_>,
+) -> Result<()> {
+    let config = context.config;
+    context.report.progress().start_writing(set.resources.len());
+    let diff = config.diff && !config.json_output;
     if config.dry_run {
-        let changes = destination.plan(&set, &context).await?;
-        plan::print_plan(
-            &changes,
-            config.diff && !config.json_output,
-            config.json_output,
-            &report,
-        )?;
+        let changes = destination.plan(set, context).await?;
+        plan::print_plan(&changes, diff, config.json_output, context.report)?;
     } else if let Some(stage) = stage {
-        stage.commit(&set, &context).await?;
+        stage.commit(set, context).await?;
     } else {
-        if config.diff && !config.json_output {
-            plan::print_diffs(&destination.plan(&set, &context).await?)?;
+        if diff {
+            plan::print_diffs(&destination.plan(set, context).await?)?;
         }
-        destination.write(&set, &context).await?;
+        destination.write(set, context).await?;
     }
-    report.progress().finish();
-    if interrupt.is_requested() {
+    context.report.progress().finish();
+    Ok(())
+}
+
+/// The summary (text on stderr, JSON on stdout) and the exit status.
+fn finish(context: &Context<'_>) -> Result<Exit> {
+    let (config, report) = (context.config, context.report);
+    if context.interrupt.is_requested() {
         return Err(Interrupted.into());
     }
     if config.json_output {
