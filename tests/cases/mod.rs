@@ -6,6 +6,7 @@ mod clone;
 mod clone_json_server;
 mod compat;
 mod concurrency;
+mod conformance;
 mod faults;
 mod files;
 mod filters;
