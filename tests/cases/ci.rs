@@ -438,3 +438,28 @@ fn ignoring_a_field_the_server_stamps_on_every_read_rewrites_nothing() {
         "without --ignore every read differs"
     );
 }
+
+#[test]
+fn a_destination_that_does_not_exist_yet_plans_creates() {
+    let server = TestServer::start(ServerConfig::default());
+    let dir = temp_dir();
+    let origin = origin(dir.path(), 1, 1);
+    let plan = run(&["--dry-run", path_str(&origin), &server.url("/nothing/yet")]).ok();
+    assert_eq!(
+        plan.stdout
+            .lines()
+            .filter(|l| l.starts_with("create "))
+            .count(),
+        3,
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(server.count("GET"), 1, "only the destination was read");
+    assert!(server.requests().iter().all(|r| r.method == "GET"));
+    // An origin that does not exist still fails the run.
+    crate::util::run(&[
+        &server.url("/nothing/yet"),
+        path_str(&dir.path().join("out")),
+    ])
+    .expect_code(1);
+}

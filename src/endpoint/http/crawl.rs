@@ -26,6 +26,7 @@ pub(super) struct Crawl<'a> {
     /// 64-bit hashes of the uris handed on: a pull of many resources keeps 8 bytes each.
     seen_resources: HashSet<u64>,
     pages: u64,
+    missing_start_is_empty: bool,
 }
 
 /// What one fetched page yields: resources and the links to follow next.
@@ -44,6 +45,16 @@ impl<'a> Crawl<'a> {
             seen_urls: HashSet::new(),
             seen_resources: HashSet::new(),
             pages: 0,
+            missing_start_is_empty: false,
+        }
+    }
+
+    /// A crawl of a destination: a start URL answering 404 holds nothing yet (a
+    /// collection the push will create), where for an origin it fails the run.
+    pub(super) fn of_destination(start: &Url, context: &'a Context<'a>) -> Self {
+        Crawl {
+            missing_start_is_empty: true,
+            ..Crawl::new(start, context)
         }
     }
 
@@ -118,6 +129,9 @@ impl<'a> Crawl<'a> {
             result.map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
         if reply.is_success() {
             return Ok(Some(reply));
+        }
+        if reply.status == 404 && *url == self.start && self.missing_start_is_empty {
+            return Ok(None);
         }
         if reply.status == 404 && *url != self.start {
             eprintln!(

@@ -517,7 +517,7 @@ impl HttpEndpoint {
         context: &Context<'_>,
     ) -> Result<HashMap<String, Resource>> {
         let mut existing = HashMap::new();
-        Crawl::new(&self.url, context)
+        Crawl::of_destination(&self.url, context)
             .run(&mut |resource: Resource| {
                 if let Ok(url) = self.rebase(&resource.uri) {
                     existing.insert(normalized_key(&url), resource);
