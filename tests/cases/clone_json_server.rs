@@ -1,159 +1,40 @@
 //! Cloning (`--create post --simple`) end to end into the real json-server 0.17.4 (installed in
 //! `tests/json-server/`), which assigns ids on POST (max + 1) and answers 201 with the created
-//! record and a `Location` header. The start/guard logic is a copy of `json_server.rs`'s.
+//! record and a `Location` header. Starting and stopping json-server is `json_server.rs`'s.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::json_server::{http_get, json_server_available, JsonServer};
 use crate::util::*;
-
-/// Node may be slow to start on a loaded machine; this only bounds a hung start.
-const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 
 const COLLECTIONS: [&str; 3] = ["teams", "players", "stats"];
 
-fn package_dir() -> PathBuf {
-    manifest_path("tests/json-server")
+/// A collection as json-server itself serves it, by id.
+fn collection(server: &JsonServer, name: &str) -> BTreeMap<u64, Value> {
+    let (status, body) = http_get(server.port, &format!("/{name}"))
+        .unwrap_or_else(|| panic!("GET /{name} failed:\n{}", server.log_text()));
+    assert_eq!(status, 200, "GET /{name}: {body}");
+    let records: Vec<Value> = serde_json::from_str(&body)
+        .unwrap_or_else(|error| panic!("GET /{name} is not a JSON array ({error}): {body}"));
+    records
+        .into_iter()
+        .map(|record| {
+            let id = record["id"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("a record without a numeric id: {record}"));
+            (id, record)
+        })
+        .collect()
 }
 
-fn bin_js() -> PathBuf {
-    package_dir().join("node_modules/json-server/lib/cli/bin.js")
-}
-
-fn on_path(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// Installs json-server from the lock file when `node_modules` is missing.
-fn ensure_installed() {
-    if bin_js().exists() {
-        return;
-    }
-    let subcommand = if package_dir().join("package-lock.json").exists() {
-        "ci"
-    } else {
-        "install"
-    };
-    let output = Command::new("npm")
-        .args([subcommand, "--no-audit", "--no-fund"])
-        .current_dir(package_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("npm runs");
-    assert!(
-        output.status.success(),
-        "npm {subcommand} in {} failed:\n{}\n{}",
-        package_dir().display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        bin_js().exists(),
-        "npm {subcommand} did not install {}",
-        bin_js().display()
-    );
-}
-
-/// The json-server process; killed and reaped when dropped, even when the test panics.
-struct JsonServer {
-    child: Child,
-    log: PathBuf,
-    port: u16,
-}
-
-impl JsonServer {
-    fn start(db: &Path, port: u16, log: PathBuf) -> JsonServer {
-        let log_file = std::fs::File::create(&log).expect("a log file");
-        let child = Command::new("node")
-            .arg(bin_js())
-            .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
-            .arg(db)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("a second log handle"))
-            .stderr(log_file)
-            .spawn()
-            .expect("node starts");
-        let mut server = JsonServer { child, log, port };
-        server.wait_until_ready();
-        server
-    }
-
-    fn wait_until_ready(&mut self) {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                panic!("json-server exited with {status}:\n{}", read(&self.log));
-            }
-            if http_get(self.port, "/teams").is_some_and(|(status, _)| status == 200) {
-                return;
-            }
-            assert!(
-                started.elapsed() < STARTUP_DEADLINE,
-                "json-server did not answer on port {}:\n{}",
-                self.port,
-                read(&self.log)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A collection as json-server itself serves it, by id.
-    fn collection(&self, name: &str) -> BTreeMap<u64, Value> {
-        let (status, body) = http_get(self.port, &format!("/{name}"))
-            .unwrap_or_else(|| panic!("GET /{name} failed:\n{}", read(&self.log)));
-        assert_eq!(status, 200, "GET /{name}: {body}");
-        let records: Vec<Value> = serde_json::from_str(&body)
-            .unwrap_or_else(|error| panic!("GET /{name} is not a JSON array ({error}): {body}"));
-        records
-            .into_iter()
-            .map(|record| {
-                let id = record["id"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("a record without a numeric id: {record}"));
-                (id, record)
-            })
-            .collect()
-    }
-
-    fn state(&self) -> BTreeMap<&'static str, BTreeMap<u64, Value>> {
-        COLLECTIONS
-            .iter()
-            .map(|name| (*name, self.collection(name)))
-            .collect()
-    }
-}
-
-impl Drop for JsonServer {
-    fn drop(&mut self) {
-        // Already exited is fine; there is nothing else to clean up.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `GET path` over HTTP/1.0 (so the answer is neither chunked nor kept alive): the status
-/// and the body, or `None` when nothing answers.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let (_, body) = response.split_once("\r\n\r\n")?;
-    Some((status, body.to_string()))
+fn state(server: &JsonServer) -> BTreeMap<&'static str, BTreeMap<u64, Value>> {
+    COLLECTIONS
+        .iter()
+        .map(|name| (*name, collection(server, name)))
+        .collect()
 }
 
 fn read_id_map(path: &Path) -> BTreeMap<String, String> {
@@ -198,15 +79,9 @@ fn simple(base: &str, kind: &str, id: u64, fields: Value, parents: &[String]) ->
 
 #[test]
 fn clone_into_json_server_rewrites_references_and_reruns_create_nothing() {
-    if !(on_path("node") && on_path("npm")) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node and npm are required in CI for the json-server end-to-end test"
-        );
-        eprintln!("skipping: npm not found (node and npm are needed for the json-server test)");
+    if !json_server_available() {
         return;
     }
-    ensure_installed();
 
     let dir = temp_dir();
     let port = free_port();
@@ -220,7 +95,7 @@ fn clone_into_json_server_rewrites_references_and_reruns_create_nothing() {
     });
     write_file(&db, &seeded.to_string());
     let server = JsonServer::start(&db, port, dir.path().join("json-server.log"));
-    let before = server.state();
+    let before = state(&server);
 
     // Two teams, three players (teams 1, 1, 2), one stat per player.
     let team_uri = |id: u64| format!("{base}/teams/{id}");
@@ -281,7 +156,7 @@ fn clone_into_json_server_rewrites_references_and_reruns_create_nothing() {
         first.stderr
     );
 
-    let after = server.state();
+    let after = state(&server);
     assert_eq!(after["teams"].len(), 3 + 2, "{:#?}", after["teams"]);
     assert_eq!(after["players"].len(), 3 + 3, "{:#?}", after["players"]);
     assert_eq!(after["stats"].len(), 3 + 3, "{:#?}", after["stats"]);
@@ -348,7 +223,7 @@ fn clone_into_json_server_rewrites_references_and_reruns_create_nothing() {
         "{}",
         second.stderr
     );
-    let again = server.state();
+    let again = state(&server);
     for name in COLLECTIONS {
         let ids: Vec<&u64> = again[name].keys().collect();
         assert_eq!(

@@ -33,6 +33,21 @@ fn on_path(program: &str) -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// Whether json-server can run here, installing it first if needed. Without node and npm
+/// the test is skipped with a message, except in CI, where that is a failure.
+pub(super) fn json_server_available() -> bool {
+    if !(on_path("node") && on_path("npm")) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node and npm are required in CI for the json-server end-to-end tests"
+        );
+        eprintln!("skipping: npm not found (node and npm are needed for the json-server test)");
+        return false;
+    }
+    ensure_installed();
+    true
+}
+
 /// Installs json-server from the lock file when `node_modules` is missing.
 fn ensure_installed() {
     if bin_js().exists() {
@@ -64,13 +79,14 @@ fn ensure_installed() {
 }
 
 /// The json-server process; killed and reaped when dropped, even when the test panics.
-struct JsonServer {
+pub(super) struct JsonServer {
     child: Child,
     log: PathBuf,
+    pub(super) port: u16,
 }
 
 impl JsonServer {
-    fn start(db: &Path, port: u16, log: PathBuf) -> JsonServer {
+    pub(super) fn start(db: &Path, port: u16, log: PathBuf) -> JsonServer {
         let log_file = std::fs::File::create(&log).expect("a log file");
         let child = Command::new("node")
             .arg(bin_js())
@@ -81,18 +97,24 @@ impl JsonServer {
             .stderr(log_file)
             .spawn()
             .expect("node starts");
-        let mut server = JsonServer { child, log };
-        server.wait_until_ready(port);
+        let mut server = JsonServer { child, log, port };
+        server.wait_until_ready();
         server
     }
 
-    fn wait_until_ready(&mut self, port: u16) {
+    /// What json-server printed, for failure messages.
+    pub(super) fn log_text(&self) -> String {
+        read(&self.log)
+    }
+
+    fn wait_until_ready(&mut self) {
+        let port = self.port;
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("child status") {
                 panic!("json-server exited with {status}:\n{}", read(&self.log));
             }
-            if answers(port) {
+            if http_get(port, "/teams").is_some_and(|(status, _)| status == 200) {
                 return;
             }
             assert!(
@@ -113,33 +135,25 @@ impl Drop for JsonServer {
     }
 }
 
-/// Whether `GET /teams` gets an HTTP 200 from 127.0.0.1:port.
-fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /teams HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
+/// `GET path` over HTTP/1.0 (so the answer is neither chunked nor kept alive): the status
+/// and the body, or `None` when nothing answers.
+pub(super) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    Some((status, body.to_string()))
 }
 
 #[test]
 fn pull_every_link_header_page_from_json_server() {
-    if !(on_path("node") && on_path("npm")) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node and npm are required in CI for the json-server end-to-end test"
-        );
-        eprintln!("skipping: npm not found (node and npm are needed for the json-server test)");
+    if !json_server_available() {
         return;
     }
-    ensure_installed();
-
     let dir = temp_dir();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
