@@ -343,3 +343,15 @@ pub fn run_with_stdin_bytes(args: &[&str], stdin: Vec<u8>) -> Run {
     writer.join().expect("stdin writer");
     run
 }
+
+/// The test server's sample dataset (hrefs on another host) as a JSON Lines origin file.
+pub fn sample_jsonl_origin(dir: &Path, teams: usize, players_per_team: usize) -> PathBuf {
+    let path = dir.join("origin.jsonl");
+    let lines: String =
+        crate::server::sample_dataset("http://prod.example:9", teams, players_per_team)
+            .iter()
+            .map(|resource| format!("{resource}\n"))
+            .collect();
+    write_file(&path, &lines);
+    path
+}

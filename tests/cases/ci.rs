@@ -1,23 +1,10 @@
 //! Operating in CI and against live APIs (SPEC 7): `--output json`, `--exit-code`,
 //! `--max-delete`, `--ignore`, `--omit`, `--rps`, `--generate`.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{json, Value};
 
 use crate::server::{sample_dataset, ServerConfig, TestServer};
 use crate::util::*;
-
-/// The sample dataset (hrefs on another host) as a JSON Lines origin.
-fn origin(dir: &Path, teams: usize, players_per_team: usize) -> PathBuf {
-    let path = dir.join("origin.jsonl");
-    let lines: String = sample_dataset("http://prod.example:9", teams, players_per_team)
-        .iter()
-        .map(|resource| format!("{resource}\n"))
-        .collect();
-    write_file(&path, &lines);
-    path
-}
 
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
@@ -30,7 +17,7 @@ fn json_lines(stdout: &str) -> Vec<Value> {
 fn output_json_has_one_line_per_request_and_a_summary() {
     let server = TestServer::start(ServerConfig::default());
     let dir = temp_dir();
-    let origin = origin(dir.path(), 2, 2);
+    let origin = sample_jsonl_origin(dir.path(), 2, 2);
     let run = run(&["--output", "json", path_str(&origin), &server.url("/api")]).ok();
 
     let lines = json_lines(&run.stdout);
@@ -85,7 +72,7 @@ fn output_json_plans_and_failures() {
     let server = TestServer::start(ServerConfig::default());
     server.fail_path("/api/player/1", 409);
     let dir = temp_dir();
-    let origin = origin(dir.path(), 1, 2);
+    let origin = sample_jsonl_origin(dir.path(), 1, 2);
     let planned = run(&[
         "--dry-run",
         "--output",
@@ -284,7 +271,7 @@ fn ignored_fields_do_not_rewrite_files() {
 fn ignored_fields_are_not_pushed() {
     let server = TestServer::start(ServerConfig::default());
     let dir = temp_dir();
-    let origin = origin(dir.path(), 2, 1);
+    let origin = sample_jsonl_origin(dir.path(), 2, 1);
     run(&[path_str(&origin), &server.url("/api")]).ok();
     // The server's copies now carry a field the origin lacks and an older `updatedAt`.
     let stamp = |body: &mut Value, at: &str| body["updatedAt"] = json!(at);
@@ -323,7 +310,7 @@ fn ignored_fields_are_not_pushed() {
 fn rps_spaces_requests_by_the_servers_own_clock() {
     let server = TestServer::start(ServerConfig::default());
     let dir = temp_dir();
-    let origin = origin(dir.path(), 100, 0);
+    let origin = sample_jsonl_origin(dir.path(), 100, 0);
     run(&[
         "--rps",
         "50",
@@ -385,7 +372,7 @@ fn a_rate_limited_server_gets_everything_with_few_429s() {
         ..ServerConfig::default()
     });
     let dir = temp_dir();
-    let origin = origin(dir.path(), 150, 0);
+    let origin = sample_jsonl_origin(dir.path(), 150, 0);
     let run = run(&["--concurrency", "8", path_str(&origin), &server.url("/api")]).ok();
 
     assert_eq!(summary(&run.stderr).created, 150, "{}", run.stderr);
@@ -443,7 +430,7 @@ fn ignoring_a_field_the_server_stamps_on_every_read_rewrites_nothing() {
 fn a_destination_that_does_not_exist_yet_plans_creates() {
     let server = TestServer::start(ServerConfig::default());
     let dir = temp_dir();
-    let origin = origin(dir.path(), 1, 1);
+    let origin = sample_jsonl_origin(dir.path(), 1, 1);
     let plan = run(&["--dry-run", path_str(&origin), &server.url("/nothing/yet")]).ok();
     assert_eq!(
         plan.stdout

@@ -88,7 +88,7 @@ fn path_of(url: &str) -> String {
 }
 
 /// The id a uri ends with.
-fn id_of(uri: &str) -> u64 {
+pub(super) fn id_of(uri: &str) -> u64 {
     uri.rsplit('/')
         .next()
         .and_then(|id| id.parse().ok())
@@ -96,7 +96,7 @@ fn id_of(uri: &str) -> u64 {
 }
 
 /// The `--id-map` file as a map, checking that it is one YAML mapping of strings.
-fn read_id_map(path: &Path) -> BTreeMap<String, String> {
+pub(super) fn read_id_map(path: &Path) -> BTreeMap<String, String> {
     let documents: Vec<Value> =
         resource_sync::format::YamlDocuments::new(std::fs::File::open(path).expect("id map opens"))
             .collect::<Result<_, _>>()
@@ -967,7 +967,7 @@ fn a_clone_stopped_by_ctrl_c_resumes_without_duplicates() {
     let server = assigning_server(None);
     seed_collisions(&server);
     let seeded = server.resources();
-    let relay = SlowReplies::start(port_of(&server), Duration::from_millis(300));
+    let relay = SlowReplies::start(server.port(), Duration::from_millis(300));
     let map_file = dir.path().join("ids.yaml");
     let command = clone_command(
         &map_file,
@@ -1039,11 +1039,4 @@ fn clone_flags_misused_are_usage_errors() {
     assert!(!map_file.exists(), "a refused run wrote the id map");
     assert!(!out_dir.exists(), "a refused run wrote the directory");
     assert!(!out_file.exists(), "a refused run wrote the file");
-}
-
-/// The port a test server listens on, from its base URL.
-fn port_of(server: &TestServer) -> u16 {
-    let base = server.base_url();
-    let port = base.rsplit(':').next().expect("the base URL names a port");
-    port.parse().expect("a numeric port")
 }

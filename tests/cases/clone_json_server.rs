@@ -3,10 +3,10 @@
 //! record and a `Location` header. Starting and stopping json-server is `json_server.rs`'s.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::clone::{id_of, read_id_map};
 use super::json_server::{http_get, json_server_available, JsonServer};
 use crate::util::*;
 
@@ -35,30 +35,6 @@ fn state(server: &JsonServer) -> BTreeMap<&'static str, BTreeMap<u64, Value>> {
         .iter()
         .map(|name| (*name, collection(server, name)))
         .collect()
-}
-
-fn read_id_map(path: &Path) -> BTreeMap<String, String> {
-    let documents: Vec<Value> =
-        resource_sync::format::YamlDocuments::new(std::fs::File::open(path).expect("id map opens"))
-            .collect::<Result<_, _>>()
-            .unwrap_or_else(|error| panic!("id map {} is not YAML: {error}", path.display()));
-    let mut map = BTreeMap::new();
-    for document in documents {
-        let Value::Object(entries) = document else {
-            panic!("id map {} holds a non-mapping: {document}", path.display());
-        };
-        for (old, new) in entries {
-            map.insert(old, new.as_str().expect("a string uri").to_string());
-        }
-    }
-    map
-}
-
-fn id_of(uri: &str) -> u64 {
-    uri.rsplit('/')
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("{uri} does not end with a numeric id"))
 }
 
 /// A simple-schema resource of the origin.

@@ -3,23 +3,8 @@
 
 use std::time::Duration;
 
-use crate::server::{sample_dataset, ServerConfig, TestServer};
+use crate::server::{ServerConfig, TestServer};
 use crate::util::*;
-
-/// The sample dataset with hrefs on another host, as a JSON Lines origin.
-fn jsonl_origin(
-    dir: &std::path::Path,
-    teams: usize,
-    players_per_team: usize,
-) -> std::path::PathBuf {
-    let path = dir.join("origin.jsonl");
-    let lines: String = sample_dataset("http://origin.example:9", teams, players_per_team)
-        .iter()
-        .map(|resource| format!("{resource}\n"))
-        .collect();
-    write_file(&path, &lines);
-    path
-}
 
 #[test]
 fn thousands_of_resources_at_concurrency_32_never_write_a_child_first() {
@@ -29,7 +14,7 @@ fn thousands_of_resources_at_concurrency_32_never_write_a_child_first() {
         ..ServerConfig::default()
     });
     let dir = temp_dir();
-    let origin = jsonl_origin(dir.path(), 50, 40);
+    let origin = sample_jsonl_origin(dir.path(), 50, 40);
     let run = run(&[
         "--concurrency",
         "32",
@@ -67,7 +52,7 @@ fn independent_resources_are_sent_concurrently() {
         ..ServerConfig::default()
     });
     let dir = temp_dir();
-    let origin = jsonl_origin(dir.path(), 64, 0);
+    let origin = sample_jsonl_origin(dir.path(), 64, 0);
     run(&[
         "--concurrency",
         "16",
@@ -95,7 +80,7 @@ fn batches_and_concurrency_together_keep_the_order() {
         ..ServerConfig::default()
     });
     let dir = temp_dir();
-    let origin = jsonl_origin(dir.path(), 10, 20);
+    let origin = sample_jsonl_origin(dir.path(), 10, 20);
     let run = run(&[
         "--concurrency",
         "8",
