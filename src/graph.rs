@@ -116,7 +116,6 @@ pub struct Scheduler<'g> {
     waiting_on: Vec<usize>,
     ready: BTreeSet<(usize, usize)>,
     settled: Vec<bool>,
-    remaining: usize,
 }
 
 impl<'g> Scheduler<'g> {
@@ -137,7 +136,6 @@ impl<'g> Scheduler<'g> {
             waiting_on,
             ready,
             settled: vec![false; order.len()],
-            remaining: order.len(),
         }
     }
 
@@ -208,15 +206,7 @@ impl<'g> Scheduler<'g> {
     }
 
     fn settle(&mut self, index: usize) {
-        if !self.settled[index] {
-            self.settled[index] = true;
-            self.remaining -= 1;
-        }
-    }
-
-    /// Whether every resource has been written, failed or skipped.
-    pub fn is_finished(&self) -> bool {
-        self.remaining == 0
+        self.settled[index] = true;
     }
 }
 
@@ -335,6 +325,6 @@ mod tests {
         assert_eq!(scheduler.next_ready(), None);
         scheduler.succeeded(3);
         assert_eq!(scheduler.failed(0), vec![1, 2]);
-        assert!(scheduler.is_finished());
+        assert_eq!(scheduler.next_ready(), None, "nothing is left to write");
     }
 }

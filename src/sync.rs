@@ -159,7 +159,6 @@ async fn read_origins(
     let mut position: HashMap<String, usize> = HashMap::new();
     for spec in &context.config.origins {
         let origin = endpoint::open(spec);
-        origin.check_readable()?;
         origin
             .read(context, &mut |mut resource: Resource| {
                 context.report.progress().advance();

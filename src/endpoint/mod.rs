@@ -121,11 +121,6 @@ impl WriteSet<'_> {
 
 /// One kind of place resources live.
 pub trait Endpoint: Send + Sync {
-    /// Check, before anything is read, that the endpoint can be read.
-    fn check_readable(&self) -> Result<()> {
-        Ok(())
-    }
-
     /// Check, before anything is read or written, that the endpoint can be written.
     fn check_writable(&self, _context: &Context<'_>) -> Result<()> {
         Ok(())

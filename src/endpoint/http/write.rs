@@ -167,7 +167,7 @@ impl HttpEndpoint {
             .write_all(set, context, &WriteMode::Clone(&cloner), &HashSet::new())
             .await;
         cloner.save()?;
-        written.map(|_| ())
+        written
     }
 
     /// With `--ignore`, the resources the destination already holds (ignored fields and
@@ -200,12 +200,11 @@ impl HttpEndpoint {
         context: &Context<'_>,
         mode: &WriteMode<'_>,
         unchanged: &HashSet<usize>,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let config = context.config;
         let mut scheduler = Scheduler::new(set.graph, set.order);
         let mut in_flight = FuturesUnordered::new();
         let mut in_flight_indices: Vec<usize> = Vec::new();
-        let mut all_ok = true;
         loop {
             // After Ctrl-C nothing new starts; what is in flight finishes and is recorded.
             while in_flight.len() < config.http.concurrency && !context.interrupt.is_requested() {
@@ -238,7 +237,6 @@ impl HttpEndpoint {
             };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
             let ok = self.settle(sent, set, &mut scheduler, context, mode);
-            all_ok &= ok;
             if !ok && config.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
                     self.skip(
@@ -255,7 +253,7 @@ impl HttpEndpoint {
                 self.skip(index, set, context, "not attempted: interrupted");
             }
         }
-        Ok(all_ok)
+        Ok(())
     }
 
     /// With `--batch-size` > 1 and a collection that allows PATCH, more ready
