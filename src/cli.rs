@@ -126,6 +126,14 @@ pub struct Cli {
     /// Dotted field path left out of every comparison (server-filled fields); repeatable.
     #[arg(long = "ignore", value_name = "PATH")]
     pub ignores: Vec<FieldPath>,
+    /// Write every resource without reading the destination first (the original tool's
+    /// behaviour): nothing is found unchanged.
+    #[arg(long)]
+    pub no_compare: bool,
+    /// After writing, read the destination back and check every resource (exit 1 on a
+    /// mismatch or a missing one).
+    #[arg(long)]
+    pub verify: bool,
     /// Dotted field path removed from every resource as it is read; repeatable.
     #[arg(long = "omit", value_name = "PATH")]
     pub omits: Vec<FieldPath>,

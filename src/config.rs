@@ -97,6 +97,10 @@ pub struct Config {
     pub ignore: Vec<Vec<String>>,
     /// Field paths removed from every resource as it is read.
     pub omit: Vec<Vec<String>>,
+    /// Read the destination and write only what differs (not `--no-compare`).
+    pub compare: bool,
+    /// `--verify`: read the destination back after writing.
+    pub verify: bool,
 }
 
 /// Where secrets come from, so tests can supply them without a terminal.
@@ -154,6 +158,7 @@ impl Config {
         if cli.max_delete.is_some() && !cli.remove {
             return Err(usage("--max-delete goes with --rm"));
         }
+        check_compare_flags(&cli, &destination)?;
         Ok(Config {
             format,
             schema: if cli.simple {
@@ -185,6 +190,8 @@ impl Config {
                 .map(|n| usize::try_from(n.0).unwrap_or(usize::MAX)),
             ignore: cli.ignores.iter().map(|path| path.0.clone()).collect(),
             omit: cli.omits.iter().map(|path| path.0.clone()).collect(),
+            compare: !cli.no_compare,
+            verify: cli.verify,
             origins,
             destination,
         })
@@ -202,6 +209,29 @@ fn check_clone_flags(cli: &Cli, destination: &EndpointSpec) -> Result<()> {
     }
     if !cloning && (cli.id_map.is_some() || !cli.refs.is_empty()) {
         return Err(usage("--id-map and --ref go with --create post"));
+    }
+    Ok(())
+}
+
+/// `--verify` needs a destination that can be read back; `--no-compare` reads nothing,
+/// so it cannot plan, ignore fields or verify.
+fn check_compare_flags(cli: &Cli, destination: &EndpointSpec) -> Result<()> {
+    if cli.verify && matches!(destination, EndpointSpec::Stdio | EndpointSpec::Null) {
+        return Err(usage(
+            "--verify needs a destination that can be read back (not - or null)",
+        ));
+    }
+    if cli.no_compare {
+        let conflicting = [
+            (cli.dry_run, "--dry-run"),
+            (!cli.ignores.is_empty(), "--ignore"),
+            (cli.verify, "--verify"),
+        ];
+        if let Some((_, flag)) = conflicting.iter().find(|(set, _)| *set) {
+            return Err(usage(format!(
+                "--no-compare cannot be combined with {flag}: it reads nothing to compare"
+            )));
+        }
     }
     Ok(())
 }

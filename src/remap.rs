@@ -10,7 +10,6 @@ use anyhow::{Context as _, Result};
 use serde_json::Value;
 
 use crate::cli::RefExpr;
-use crate::config::SchemaKind;
 use crate::endpoint::write_atomically_with;
 use crate::exit_code::usage;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
@@ -240,19 +239,6 @@ fn field_at_mut<'a>(body: &'a mut Value, path: &[String]) -> Option<&'a mut Valu
         .try_fold(body, |value, key| value.as_object_mut()?.get_mut(key))
 }
 
-/// The body POSTed to create: without the identity the server assigns (`id` and
-/// `_links` for HAL, `id` and `uri` for the simple schema).
-pub fn without_identity(mut body: Value, schema: SchemaKind) -> Value {
-    if let Some(fields) = body.as_object_mut() {
-        fields.remove("id");
-        fields.remove(match schema {
-            SchemaKind::Hal => "_links",
-            SchemaKind::Simple => "uri",
-        });
-    }
-    body
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,17 +289,6 @@ mod tests {
         RefIndex::new(&["teamId=team".parse().unwrap()], &resources.clone())
             .add_parents(&mut resources);
         assert_eq!(resources[1].parents, ["http://o/api/team/1"]);
-    }
-
-    #[test]
-    fn identity_is_stripped_per_schema() {
-        let body = without_identity(player().body, SchemaKind::Hal);
-        assert_eq!(body, json!({"teamId": 1, "coach": "http://o/api/team/1"}));
-        let body = without_identity(
-            json!({"id": 1, "uri": "u", "type": "t"}),
-            SchemaKind::Simple,
-        );
-        assert_eq!(body, json!({"type": "t"}));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! failures that decide the exit status, and `--output json`. Shared through `&Report`.
 
 use std::io::Write;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -157,6 +158,8 @@ pub struct Report {
     progress: Progress,
     /// `--output json`: one line per action on stdout as it happens.
     json_lines: bool,
+    /// Resources `--verify` found missing or different.
+    mismatches: std::sync::atomic::AtomicUsize,
 }
 
 impl Report {
@@ -172,6 +175,7 @@ impl Report {
             quiet_failures: false,
             progress,
             json_lines,
+            mismatches: Default::default(),
         }
     }
 
@@ -251,7 +255,12 @@ impl Report {
     /// Whether anything failed or was skipped (exit 1).
     pub fn has_failures(&self) -> bool {
         let counts = self.counts();
-        counts.failed + counts.skipped > 0
+        counts.failed + counts.skipped + self.mismatches.load(Ordering::Relaxed) > 0
+    }
+
+    /// `--verify` found `count` resources missing or different: the run fails.
+    pub fn fail_verification(&self, count: usize) {
+        self.mismatches.fetch_add(count, Ordering::Relaxed);
     }
 
     /// The final `--output json` line: `{"summary": {...counts, "seconds"}}`.

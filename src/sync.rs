@@ -6,40 +6,40 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use crate::cli::CreateMode;
-use crate::config::{Config, SchemaKind};
-use crate::endpoint::{self, http::HttpClient, Context, Endpoint, Stage, WriteSet};
+use crate::config::Config;
+use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
 use crate::exit_code::{Exit, Interrupted};
 use crate::filter;
+use crate::format::Format;
 use crate::graph::DependencyGraph;
 use crate::interrupt::Interrupt;
-use crate::plan;
+use crate::plan::{self, Change, Comparison, Decision, March, Stale};
 use crate::progress::Progress;
 use crate::remap::{IdMap, RefIndex};
-use crate::report::Report;
+use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::Resource;
-use crate::schema::{Hal, Schema, Simple};
+use crate::schema;
 
 /// Carry out the configured sync and return the exit status.
 pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
-    let schema: Box<dyn Schema> = match config.schema {
-        SchemaKind::Hal => Box::new(Hal),
-        SchemaKind::Simple => Box::new(Simple),
-    };
+    let dialect = schema::dialect(config.schema);
     let http = HttpClient::new(&config.http, config.verbose)?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
         config,
-        schema: &*schema,
+        dialect: &*dialect,
         http: &http,
         report: &report,
         interrupt: &interrupt,
     };
     let destination = endpoint::open(&config.destination);
     destination.check_writable(&context)?;
-    // Plans and diffs compare whole bodies, so only real writes stream through a stage.
-    let mut stage = match config.dry_run || config.diff {
+    let inventory = destination.inventory(&context, config.compare).await?;
+    let march = March::new(inventory, comparison(config));
+    // Plans, diffs and verification compare whole bodies, so only plain runs stream.
+    let mut stage = match config.dry_run || config.diff || config.verify {
         true => None,
-        false => destination.stage(&context)?,
+        false => destination.stage(&march, &context)?,
     };
     let resources = read(&context, stage.as_deref_mut()).await?;
     let graph = DependencyGraph::new(&resources);
@@ -49,8 +49,19 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         order: &order,
         graph: &graph,
     };
-    write(&*destination, stage, &set, &context).await?;
+    write(&*destination, stage, &set, &march, &context).await?;
+    if config.verify && !interrupt.is_requested() {
+        verify(&*destination, &set, &context).await?;
+    }
     finish(&context)
+}
+
+/// The comparison of this run: `--ignore` paths left out; a server may add fields.
+fn comparison(config: &Config) -> Comparison {
+    Comparison {
+        left_out: config.ignore.clone(),
+        destination_may_add: matches!(config.destination, EndpointSpec::Http(_)),
+    }
 }
 
 /// Read every origin, then keep what the filters select (with the parents they need).
@@ -71,28 +82,146 @@ async fn read(
     Ok(filter::keep(resources, &chosen, &config.filters))
 }
 
-/// Plan (`--dry-run`), commit the stage, or write from memory (`--diff` prints first).
+/// Plan (`--dry-run`), or write: commit the stage or write from memory (`--diff` prints
+/// first); then, with `--rm`, delete what the march found stale.
 async fn write(
     destination: &dyn Endpoint,
     stage: Option<Box<dyn Stage + '_>>,
     set: &WriteSet<'_>,
+    march: &March<'_>,
     context: &Context<'_>,
 ) -> Result<()> {
     let config = context.config;
     context.report.progress().start_writing(set.resources.len());
     let diff = config.diff && !config.json_output;
+    let stale = match config.remove {
+        true => march.stale(&set.resources.iter().collect::<Vec<_>>())?,
+        false => Vec::new(),
+    };
     if config.dry_run {
-        let changes = destination.plan(set, context).await?;
+        let decisions = decide_all(set, march)?;
+        let changes = changes(set, &decisions, &stale, config.format);
         plan::print_plan(&changes, diff, config.json_output, context.report)?;
-    } else if let Some(stage) = stage {
-        stage.commit(set, context).await?;
     } else {
-        if diff {
-            plan::print_diffs(&destination.plan(set, context).await?)?;
+        if let Some(stage) = stage {
+            stage.commit(set, context).await?;
+        } else {
+            let decisions = decide_all(set, march)?;
+            if diff {
+                plan::print_diffs(&changes(set, &decisions, &stale, config.format))?;
+            }
+            destination.write(set, &decisions, context).await?;
         }
-        destination.write(set, context).await?;
+        delete(destination, &stale, context).await?;
     }
     context.report.progress().finish();
+    Ok(())
+}
+
+/// The march's decision for every resource, by index in `set.resources`.
+fn decide_all(set: &WriteSet<'_>, march: &March<'_>) -> Result<Vec<Decision>> {
+    set.resources
+        .iter()
+        .map(|resource| march.decide(resource, None))
+        .collect()
+}
+
+/// The decisions in write order, as plan lines and diffs, deletions last.
+fn changes(
+    set: &WriteSet<'_>,
+    decisions: &[Decision],
+    stale: &[Stale],
+    format: Format,
+) -> Vec<Change> {
+    let writes = set.order.iter().map(|&index| {
+        let (resource, decision) = (&set.resources[index], &decisions[index]);
+        let before = decision.before.as_ref().map(|body| format.serialize(body));
+        Change::for_resource(decision.op, resource, decision.target.clone())
+            .with_texts(before, Some(format.serialize(&resource.body)))
+            .with_source(decision.source.clone())
+    });
+    let deletions = stale.iter().map(|stale| {
+        Change::for_resource(Op::Delete, &stale.resource, stale.target.clone())
+            .with_texts(stale.text.clone(), None)
+    });
+    writes.chain(deletions).collect()
+}
+
+/// `--rm`: the stale entries deleted, unless a write failed, the run was interrupted,
+/// or more are planned than `--max-delete` allows; blocked ones count as skipped.
+async fn delete(destination: &dyn Endpoint, stale: &[Stale], context: &Context<'_>) -> Result<()> {
+    let Some(reason) = deletions_blocked(stale, context) else {
+        return destination.delete(stale, context).await;
+    };
+    for entry in stale {
+        let skipped = Status::Skipped(reason.clone());
+        context.report.record(Outcome::new(
+            Op::Delete,
+            &entry.resource,
+            entry.target.clone(),
+            skipped,
+        ));
+    }
+    Ok(())
+}
+
+/// Why the planned deletions must not be made, if so (then each is listed as `delete
+/// <target>` on stderr when `--max-delete` is the reason).
+fn deletions_blocked(stale: &[Stale], context: &Context<'_>) -> Option<String> {
+    if stale.is_empty() {
+        return None;
+    }
+    if context.report.has_failures() {
+        return Some("a write failed, so nothing is deleted".to_string());
+    }
+    if context.interrupt.is_requested() {
+        return Some("interrupted, so nothing is deleted".to_string());
+    }
+    let max = context.config.max_delete?;
+    if stale.len() <= max {
+        return None;
+    }
+    let reason = format!(
+        "{} deletions planned, more than --max-delete {max}: none made",
+        stale.len()
+    );
+    eprintln!("resource-sync: {reason}:");
+    for entry in stale {
+        eprintln!("delete {}", entry.target);
+    }
+    Some(reason)
+}
+
+/// `--verify`: read the destination again and march once more; every resource of the
+/// run must now be unchanged. Prints `verified N of M` and a line per mismatch.
+async fn verify(
+    destination: &dyn Endpoint,
+    set: &WriteSet<'_>,
+    context: &Context<'_>,
+) -> Result<()> {
+    let inventory = destination.verify_inventory(context).await?;
+    let march = March::new(inventory, comparison(context.config));
+    let mut verified = 0;
+    let mut mismatches = Vec::new();
+    for resource in set.ordered() {
+        let decision = march.decide(resource, None)?;
+        match decision.op {
+            Op::Unchanged => verified += 1,
+            Op::Create => mismatches.push(format!("mismatch {}: missing", decision.target)),
+            _ => mismatches.push(format!(
+                "mismatch {}: {}",
+                decision.target,
+                decision.difference.as_deref().unwrap_or("differs")
+            )),
+        }
+    }
+    eprintln!("verified {verified} of {}", set.resources.len());
+    for line in &mismatches {
+        eprintln!("{line}");
+    }
+    if !mismatches.is_empty() {
+        context.report.fail_verification(mismatches.len());
+    }
     Ok(())
 }
 

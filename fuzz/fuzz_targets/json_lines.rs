@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resource_sync::schema::{Hal, Schema, Simple};
+use resource_sync::schema::{Hal, Dialect, Simple};
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

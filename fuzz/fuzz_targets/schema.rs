@@ -1,12 +1,12 @@
-//! Schema extraction on arbitrary JSON: identity, links, members and follow decisions of
+//! Dialect extraction on arbitrary JSON: identity, links, members and follow decisions of
 //! both schemas. Nothing may panic; an identity found has a non-empty uri.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resource_sync::schema::{FollowMode, Hal, Schema, Simple};
+use resource_sync::schema::{FollowMode, Hal, Dialect, Simple};
 use serde_json::Value;
 
-fn exercise(schema: &dyn Schema, body: &Value) {
+fn exercise(schema: &dyn Dialect, body: &Value) {
     if let Ok(identity) = schema.identity(body) {
         assert!(
             !identity.uri.is_empty(),

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
 
+use super::inventory::ReadBack;
 use super::parse::{read_resources, Encoding};
 use super::spill::{Layout, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::exit_code::usage;
+use crate::plan::{Decision, Inventory, March};
 
 /// Which single-file layout, decided by the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,13 +104,27 @@ impl Endpoint for FileEndpoint {
                 BufReader::new(file),
                 encoding,
                 &source,
-                context.schema,
+                context.dialect,
                 found,
             )
         })
     }
 
-    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+    /// The file as written, read back through this endpoint.
+    fn verify_inventory<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        Box::pin(
+            async move { Ok(Box::new(ReadBack::of(self, context).await?) as Box<dyn Inventory>) },
+        )
+    }
+
+    fn stage<'a>(
+        &'a self,
+        _march: &'a March<'a>,
+        context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
         let finish = move |spill: Spill, set: &WriteSet<'_>, context: &Context<'_>| {
             self.write_spill(spill, set, context)
         };
@@ -121,6 +137,7 @@ impl Endpoint for FileEndpoint {
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        _decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(

@@ -4,6 +4,7 @@
 mod directory;
 mod file;
 pub mod http;
+mod inventory;
 mod null;
 mod parse;
 mod spill;
@@ -19,10 +20,10 @@ use crate::config::Config;
 use crate::exit_code::usage;
 use crate::format::Format;
 use crate::interrupt::Interrupt;
-use crate::plan::Change;
-use crate::report::{Op, Report};
+use crate::plan::{Decision, Inventory, March, Stale};
+use crate::report::Report;
 use crate::resource::Resource;
-use crate::schema::Schema;
+use crate::schema::Dialect;
 
 pub use file::{write_atomically_with, FileKind};
 
@@ -95,7 +96,7 @@ impl EndpointSpec {
 /// What reading and writing need besides the endpoint itself.
 pub struct Context<'a> {
     pub config: &'a Config,
-    pub schema: &'a dyn Schema,
+    pub dialect: &'a dyn Dialect,
     pub http: &'a http::HttpClient,
     pub report: &'a Report,
     /// Ctrl-C: writers stop starting requests when it is requested.
@@ -119,7 +120,8 @@ impl WriteSet<'_> {
     }
 }
 
-/// One kind of place resources live.
+/// One kind of place resources live. Thin: it lists what it holds, says what it holds
+/// at a resource's target (its inventory), writes what the march decided, and deletes.
 pub trait Endpoint: Send + Sync {
     /// Check, before anything is read or written, that the endpoint can be written.
     fn check_writable(&self, _context: &Context<'_>) -> Result<()> {
@@ -133,36 +135,52 @@ pub trait Endpoint: Send + Sync {
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>>;
 
-    /// The changes writing the set would make (`--dry-run`, `--diff`); nothing is written.
-    /// By default every resource is a create whose target is its uri (single files, stdout).
-    fn plan<'a>(
+    /// What this destination holds, for the march. `compare` false (`--no-compare`):
+    /// nothing is compared. By default a destination is replaced whole (a file, stdout),
+    /// so every resource is written as new.
+    fn inventory<'a>(
         &'a self,
-        set: &'a WriteSet<'a>,
-        context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Change>>> {
-        Box::pin(async move {
-            let format = context.config.format;
-            Ok(set
-                .ordered()
-                .map(|resource| {
-                    Change::for_resource(Op::Create, resource, resource.uri.clone())
-                        .with_texts(None, Some(format.serialize(&resource.body)))
-                })
-                .collect())
-        })
+        _context: &'a Context<'a>,
+        _compare: bool,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        inventory::known(inventory::WrittenWhole)
     }
 
-    /// A stage for streaming writes, where this kind of destination has one.
-    fn stage<'a>(&'a self, _context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+    /// What the destination holds after writing, for `--verify`.
+    fn verify_inventory<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        self.inventory(context, true)
+    }
+
+    /// A stage for streaming writes, where this kind of destination has one; it asks
+    /// `march` about each resource as it arrives.
+    fn stage<'a>(
+        &'a self,
+        _march: &'a March<'a>,
+        _context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
         Ok(None)
     }
 
-    /// Write the set (and, with `--rm`, remove what it does not hold); outcomes go to the report.
+    /// Write what the march decided (`decisions[i]` is for `set.resources[i]`); a
+    /// resource decided unchanged is only recorded. Outcomes go to the report.
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// `--rm`: delete what the march found stale, in the order given.
+    fn delete<'a>(
+        &'a self,
+        _stale: &'a [Stale],
+        _context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A destination taking each resource as it is read (streaming), so only identities stay
@@ -172,7 +190,7 @@ pub trait Stage: Send {
     /// Take one resource; a later resource with the same uri replaces an earlier one.
     fn put(&mut self, resource: Resource) -> Result<()>;
 
-    /// Write what `set` keeps (its resources may carry no body), then `--rm`.
+    /// Write what `set` keeps (its resources may carry no body).
     fn commit<'a>(
         self: Box<Self>,
         set: &'a WriteSet<'a>,
@@ -180,34 +198,6 @@ pub trait Stage: Send {
     ) -> BoxFuture<'a, Result<()>>
     where
         Self: 'a;
-}
-
-/// Why the planned deletions (`--rm`) must not be made, if so: a write failed, or more
-/// are planned than `--max-delete` allows (then each is listed as `delete <target>` on
-/// stderr). Blocked deletions are reported as skipped.
-pub fn deletions_blocked(targets: &[String], context: &Context<'_>) -> Option<String> {
-    if targets.is_empty() {
-        return None;
-    }
-    if context.report.has_failures() {
-        return Some("a write failed, so nothing is deleted".to_string());
-    }
-    if context.interrupt.is_requested() {
-        return Some("interrupted, so nothing is deleted".to_string());
-    }
-    let max = context.config.max_delete?;
-    if targets.len() <= max {
-        return None;
-    }
-    let reason = format!(
-        "{} deletions planned, more than --max-delete {max}: none made",
-        targets.len()
-    );
-    eprintln!("resource-sync: {reason}:");
-    for target in targets {
-        eprintln!("delete {target}");
-    }
-    Some(reason)
 }
 
 /// The endpoint implementation for a spec.

@@ -4,8 +4,9 @@
 use anyhow::Result;
 use futures::future::BoxFuture;
 
+use super::inventory::{known, KeepsNothing};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
-use crate::plan::Change;
+use crate::plan::{Decision, Inventory, March};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 
@@ -20,23 +21,27 @@ impl Endpoint for Null {
         Box::pin(async { Ok(()) })
     }
 
-    /// Nothing would change.
-    fn plan<'a>(
+    fn inventory<'a>(
         &'a self,
-        _set: &'a WriteSet<'a>,
         _context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Change>>> {
-        Box::pin(async { Ok(Vec::new()) })
+        _compare: bool,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        known(KeepsNothing)
     }
 
     /// Bodies are dropped as they are read: validating a large origin needs no memory.
-    fn stage<'a>(&'a self, _context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+    fn stage<'a>(
+        &'a self,
+        _march: &'a March<'a>,
+        _context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
         Ok(Some(Box::new(Discard)))
     }
 
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        _decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {

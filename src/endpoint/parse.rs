@@ -10,7 +10,7 @@ use super::Found;
 use crate::exit_code::usage;
 use crate::format::json_read::json_values;
 use crate::format::yaml::YamlDocuments;
-use crate::schema::Schema;
+use crate::schema::Dialect;
 
 /// How a stream of documents is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub fn read_resources(
     reader: impl Read,
     encoding: Encoding,
     source: &str,
-    schema: &dyn Schema,
+    schema: &dyn Dialect,
     found: &mut Found<'_>,
 ) -> Result<()> {
     let mut document = 0usize;
@@ -66,7 +66,7 @@ pub fn read_resources(
 /// A document must be a resource; empty documents (a stray `---`) are passed over.
 fn accept_document(
     value: Value,
-    schema: &dyn Schema,
+    schema: &dyn Dialect,
     place: &str,
     found: &mut Found<'_>,
 ) -> Result<()> {

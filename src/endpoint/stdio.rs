@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 use super::parse::{read_resources, sniff_encoding};
 use super::spill::{Layout, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
+use crate::plan::{Decision, March};
 
 pub struct Stdio;
 
@@ -18,11 +19,15 @@ impl Endpoint for Stdio {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let (encoding, reader) = sniff_encoding(std::io::stdin().lock())?;
-            read_resources(reader, encoding, "stdin", context.schema, found)
+            read_resources(reader, encoding, "stdin", context.dialect, found)
         })
     }
 
-    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
+    fn stage<'a>(
+        &'a self,
+        _march: &'a March<'a>,
+        context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
         Ok(Some(Box::new(SpillStage::new(
             context.config.format,
             write_stdout,
@@ -32,6 +37,7 @@ impl Endpoint for Stdio {
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        _decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { write_stdout(Spill::of(set, context.config.format)?, set, context) })

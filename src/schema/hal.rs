@@ -3,14 +3,14 @@
 
 use serde_json::Value;
 
-use super::{is_page_relation, FollowMode, IdentityError, Link, Schema};
+use super::{is_page_relation, rebase_string, Dialect, FollowMode, IdentityError, Link};
 use crate::resource::Identity;
 
 /// The default schema (`--hal`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Hal;
 
-impl Schema for Hal {
+impl Dialect for Hal {
     fn identity(&self, body: &Value) -> Result<Identity, IdentityError> {
         let map = body.as_object().ok_or(IdentityError::NotAMapping)?;
         let id = map.get("id").ok_or(IdentityError::MissingId)?;
@@ -91,6 +91,38 @@ impl Schema for Hal {
             }
             FollowMode::Page => is_page_relation(&link.relation),
         }
+    }
+
+    fn map_links(&self, body: &mut Value, rebase: &mut dyn FnMut(&str) -> Option<String>) {
+        let Some(links) = body.get_mut("_links").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for target in links.values_mut() {
+            match target {
+                Value::Array(list) => list
+                    .iter_mut()
+                    .filter_map(|link| link.get_mut("href"))
+                    .for_each(|href| rebase_string(href, rebase)),
+                link => {
+                    if let Some(href) = link.get_mut("href") {
+                        rebase_string(href, rebase);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A server computes its own links: `id` and `_links` go.
+    fn without_identity(&self, mut body: Value) -> Value {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("id");
+            fields.remove("_links");
+        }
+        body
+    }
+
+    fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str> {
+        self_href(body)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Schemas: how identity, parents, links and embedded members are found in a mapping.
-//! One module per schema behind the `Schema` trait.
+//! Dialects: every convention of one API family (identity and links, pages, the write
+//! request and its envelope, the uri a create answers with). One module per dialect.
 
 mod hal;
 mod simple;
@@ -9,6 +9,7 @@ pub use simple::Simple;
 
 use serde_json::Value;
 
+use crate::config::SchemaKind;
 use crate::resource::{Identity, Resource};
 
 /// Which links are followed when reading HTTP.
@@ -40,8 +41,8 @@ pub enum IdentityError {
     MissingType(String),
 }
 
-/// The conventions one API family uses to describe resources.
-pub trait Schema: Send + Sync {
+/// The conventions one API family uses; nothing outside this module names its fields.
+pub trait Dialect: Send + Sync {
     /// Identity of a mapping, or why it is not a resource.
     fn identity(&self, body: &Value) -> Result<Identity, IdentityError>;
 
@@ -69,6 +70,36 @@ pub trait Schema: Send + Sync {
             .into_iter()
             .filter(|link| self.follows(link, mode))
             .collect()
+    }
+
+    /// Every uri the body holds as a link (its own included), replaced in place by
+    /// `rebase`: how bodies are compared across hosts and cloned into new uris.
+    fn map_links(&self, body: &mut Value, rebase: &mut dyn FnMut(&str) -> Option<String>);
+
+    /// The body POSTed to create, without the identity the server assigns.
+    fn without_identity(&self, body: Value) -> Value;
+
+    /// The uri a created resource's body names for itself, if any.
+    fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str>;
+
+    /// The field a batch write (`PATCH <collection>`) carries its items under.
+    fn batch_field(&self) -> &'static str {
+        "items"
+    }
+}
+
+/// The dialect of a run's `--hal`/`--simple` choice.
+pub fn dialect(kind: SchemaKind) -> Box<dyn Dialect> {
+    match kind {
+        SchemaKind::Hal => Box::new(Hal),
+        SchemaKind::Simple => Box::new(Simple),
+    }
+}
+
+/// Replace the string at `slot` by what `rebase` makes of it, if anything.
+fn rebase_string(slot: &mut Value, rebase: &mut dyn FnMut(&str) -> Option<String>) {
+    if let Some(new) = slot.as_str().and_then(&mut *rebase) {
+        *slot = Value::String(new);
     }
 }
 

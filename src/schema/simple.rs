@@ -3,14 +3,14 @@
 
 use serde_json::Value;
 
-use super::{FollowMode, IdentityError, Link, Schema};
+use super::{rebase_string, Dialect, FollowMode, IdentityError, Link};
 use crate::resource::Identity;
 
 /// Resources that spell out their identity in plain fields.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Simple;
 
-impl Schema for Simple {
+impl Dialect for Simple {
     fn identity(&self, body: &Value) -> Result<Identity, IdentityError> {
         let map = body.as_object().ok_or(IdentityError::NotAMapping)?;
         let id = map.get("id").ok_or(IdentityError::MissingId)?;
@@ -62,6 +62,35 @@ impl Schema for Simple {
     /// The simple schema has no relation names: every link is followed unless `--follow-none`.
     fn follows(&self, _link: &Link, mode: FollowMode) -> bool {
         mode != FollowMode::None
+    }
+
+    fn map_links(&self, body: &mut Value, rebase: &mut dyn FnMut(&str) -> Option<String>) {
+        let Some(fields) = body.as_object_mut() else {
+            return;
+        };
+        if let Some(uri) = fields.get_mut("uri") {
+            rebase_string(uri, rebase);
+        }
+        for list in ["parents", "links"] {
+            if let Some(Value::Array(items)) = fields.get_mut(list) {
+                items
+                    .iter_mut()
+                    .for_each(|item| rebase_string(item, rebase));
+            }
+        }
+    }
+
+    /// `id` and `uri` are the server's to assign; `type` and `parents` stay.
+    fn without_identity(&self, mut body: Value) -> Value {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("id");
+            fields.remove("uri");
+        }
+        body
+    }
+
+    fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str> {
+        body.get("uri")?.as_str()
     }
 }
 

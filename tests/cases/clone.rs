@@ -643,23 +643,48 @@ fn clones_read_back_from_the_origin_are_not_cloned_again() {
     let second = run(&args).ok();
     let counts = summary(&second.stderr);
     assert_eq!(
-        (counts.created, counts.updated, counts.failed),
-        (0, 3, 0),
+        (
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.failed
+        ),
+        (0, 0, 3, 0),
         "{}",
         second.stderr
     );
     assert_eq!(server.count("POST"), 0);
+    assert_eq!(
+        server.count("PUT"),
+        0,
+        "the clones already hold what the originals hold"
+    );
     assert_eq!(count_kind(&server, "team"), 6, "{:#?}", server.resources());
+    let map = read_id_map(&map_file);
+    assert_eq!(map.len(), 3, "{map:?}");
+
+    // A changed original is sent to its clone, and only it.
+    server.insert(hal_resource(
+        &base,
+        "team",
+        1,
+        json!({ "name": "Renamed" }),
+        &[],
+    ));
+    server.clear_log();
+    let third = run(&args).ok();
+    assert_eq!(summary(&third.stderr).updated, 1, "{}", third.stderr);
     let puts: Vec<String> = requests_with(&server, "PUT")
         .into_iter()
         .map(|r| r.path_and_query)
         .collect();
-    assert_eq!(
-        sorted_strings(&puts),
-        ["/api/team/4", "/api/team/5", "/api/team/6"]
-    );
-    let map = read_id_map(&map_file);
-    assert_eq!(map.len(), 3, "{map:?}");
+    let clone_of_first = map
+        .iter()
+        .find(|(origin, _)| origin.ends_with("/api/team/1"))
+        .map(|(_, clone)| path_of(clone))
+        .expect("team 1 is mapped");
+    assert_eq!(puts, [clone_of_first]);
+    assert_eq!(server.count("POST"), 0);
 }
 
 /// A spawned run, its output read meanwhile so a full pipe cannot stall it.

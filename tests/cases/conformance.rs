@@ -818,12 +818,12 @@ impl EndpointKind for Http {
         let server = destination.server();
         server.resources().is_empty() && write_requests(server).is_empty()
     }
-    /// Every resource is PUT again; a 200 counts as updated (SPEC section 5).
+    /// Every resource is found unchanged and none is sent again (SPEC section 5).
     fn rewrite_counts(&self, n: usize) -> Rewrite {
         Rewrite {
             created: 0,
-            updated: n,
-            unchanged: 0,
+            updated: 0,
+            unchanged: n,
         }
     }
     fn aliases(&self, endpoint: &Endpoint) -> Vec<String> {

@@ -515,7 +515,16 @@ fn rm_compares_origin_resources_after_rebasing_onto_the_destination() {
     let dir = temp_dir();
     let origin = yaml_origin(dir.path(), &data);
     let run = push(&origin, &server, &["--rm", "-c"]).ok();
-    assert_stored_exactly(&server, &data);
+    let held: BTreeMap<String, Value> = sample_dataset(&server.base_url(), 1, 2)
+        .into_iter()
+        .map(|resource| {
+            let path = path_of(&resource).replace(&server.base_url(), "");
+            (path, resource)
+        })
+        .collect();
+    assert_stored_exactly(&server, &held);
+    assert_eq!(server.count("PUT"), 0, "the held resources are unchanged");
+    assert_eq!(summary(&run.stderr).unchanged, data.len(), "{}", run.stderr);
     let deleted: Vec<String> = paths_with(&server, "DELETE");
     assert_eq!(deleted, ["/api/player/9"], "{}", run.stderr);
 }

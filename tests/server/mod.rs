@@ -293,6 +293,16 @@ impl TestServer {
         self.shared.log().clone()
     }
 
+    /// When each request with this method arrived, in milliseconds since the server started.
+    pub fn arrivals(&self, method: &str) -> Vec<u128> {
+        self.shared
+            .log()
+            .iter()
+            .filter(|request| request.method.eq_ignore_ascii_case(method))
+            .map(|request| request.at_millis)
+            .collect()
+    }
+
     /// Number of logged requests with this method (case-insensitive).
     pub fn count(&self, method: &str) -> usize {
         self.shared

@@ -3,30 +3,39 @@
 
 mod stage;
 
-use std::fs::File;
+use std::collections::HashSet;
+use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
+use serde_json::Value;
 use walkdir::WalkDir;
 
 use super::parse::{read_resources, Encoding};
-use super::{Context, Endpoint, Found, Stage, WriteSet};
-use crate::plan::Change;
+use super::{write_atomically_with, Context, Endpoint, Found, Stage, WriteSet};
+use crate::format::yaml::YamlDocuments;
+use crate::format::Format;
+use crate::plan::{Decision, Held, Inventory, March, Stale};
 use crate::report::{Op, Outcome, Status};
-use crate::resource::{without_fields, Resource};
-use serde_json::Value;
+use crate::resource::Resource;
 
 pub use stage::DirectoryStage;
 
 pub struct Directory {
     root: PathBuf,
+    /// The inventory the march uses, shared with the stage's writer threads.
+    inventory: OnceLock<Arc<DirectoryInventory>>,
 }
 
 impl Directory {
     pub fn new(root: PathBuf) -> Self {
-        Directory { root }
+        Directory {
+            root,
+            inventory: OnceLock::new(),
+        }
     }
 }
 
@@ -49,7 +58,7 @@ impl Endpoint for Directory {
                     BufReader::new(file),
                     encoding,
                     &source,
-                    context.schema,
+                    context.dialect,
                     found,
                 )?;
             }
@@ -57,68 +66,214 @@ impl Endpoint for Directory {
         })
     }
 
-    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        let stage =
-            DirectoryStage::open(&self.root, context.config.format, &context.config.ignore)?;
+    /// The resource files there now; each is read when a resource would replace it.
+    fn inventory<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+        compare: bool,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        Box::pin(async move {
+            let inventory = Arc::new(DirectoryInventory::new(
+                &self.root,
+                context.config.format,
+                compare,
+            )?);
+            let _ = self.inventory.set(Arc::clone(&inventory));
+            Ok(Box::new(inventory) as Box<dyn Inventory>)
+        })
+    }
+
+    fn stage<'a>(
+        &'a self,
+        march: &'a March<'a>,
+        context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
+        let inventory = self
+            .inventory
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("the directory was staged before its inventory"))?;
+        let shared = March::new(Box::new(Arc::clone(inventory)), march.comparison().clone());
+        let stage = DirectoryStage::open(&self.root, context.config.format, shared)?;
         Ok(Some(Box::new(stage)))
     }
 
-    /// Writes go through the same stage as streaming pulls, fed from memory.
+    /// Writes from memory (with `--diff` or `--verify`): each changed file in turn.
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let mut stage =
-                DirectoryStage::open(&self.root, context.config.format, &context.config.ignore)?;
-            for resource in set.ordered() {
-                stage.put(resource.clone())?;
+            let format = context.config.format;
+            let mut stopped = false;
+            for &index in set.order {
+                let (resource, decision) = (&set.resources[index], &decisions[index]);
+                let status = match (decision.op, stopped) {
+                    (Op::Unchanged, _) => Status::Done(None),
+                    (_, true) => Status::Skipped(
+                        "not attempted after --fail-fast stopped the run".to_string(),
+                    ),
+                    _ => match write_file(Path::new(&decision.target), &resource.body, format) {
+                        Ok(()) => Status::Done(None),
+                        Err(error) => {
+                            stopped = context.config.fail_fast;
+                            Status::Failed(format!("{error:#}"))
+                        }
+                    },
+                };
+                if context.config.verbose
+                    && status == Status::Done(None)
+                    && decision.op != Op::Unchanged
+                {
+                    eprintln!("wrote {}", decision.target);
+                }
+                let outcome = Outcome::new(decision.op, resource, decision.target.clone(), status);
+                context.report.record(outcome);
             }
-            Box::new(stage).commit(set, context).await
+            Ok(())
         })
     }
 
-    fn plan<'a>(
+    /// Stale resource files removed, then the folders that leaves empty (not the root).
+    fn delete<'a>(
         &'a self,
-        set: &'a WriteSet<'a>,
+        stale: &'a [Stale],
         context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Change>>> {
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let format = context.config.format;
-            let layout = Layout::new(&self.root, format.extension());
-            let paths = set
-                .ordered()
-                .map(|resource| layout.path_for(resource).map_err(crate::exit_code::usage))
-                .collect::<Result<Vec<_>>>()?;
-            let mut changes: Vec<Change> = set
-                .ordered()
-                .zip(&paths)
-                .map(|(resource, path)| {
-                    let content = format.serialize(&resource.body);
-                    let (op, before) =
-                        classify(path, &content, &resource.body, &context.config.ignore);
-                    Change::for_resource(op, resource, path.display().to_string())
-                        .with_texts(before, Some(content))
-                })
+            for entry in stale {
+                let path = Path::new(&entry.target);
+                fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+                if context.config.verbose {
+                    eprintln!("removed {}", path.display());
+                }
+                context
+                    .report
+                    .record(Outcome::for_file(Op::Delete, path, Status::Done(None)));
+            }
+            let folders: HashSet<&Path> = stale
+                .iter()
+                .filter_map(|entry| Path::new(&entry.target).parent())
                 .collect();
-            if context.config.remove {
-                for path in stale_files(&self.root, &paths)? {
-                    let outcome = Outcome::for_file(Op::Delete, &path, Status::Done(None));
-                    changes.push(Change {
-                        op: Op::Delete,
-                        kind: outcome.kind,
-                        id: outcome.id,
-                        uri: String::new(),
-                        target: outcome.target,
-                        before: std::fs::read_to_string(&path).ok(),
-                        after: None,
-                        source: None,
-                    });
+            for folder in folders {
+                let empty = fs::read_dir(folder)
+                    .map(|mut entries| entries.next().is_none())
+                    .unwrap_or(false);
+                if folder != self.root && empty {
+                    let _ = fs::remove_dir(folder);
                 }
             }
-            Ok(changes)
+            Ok(())
         })
+    }
+}
+
+/// One resource file written atomically, its type folder created if needed.
+fn write_file(path: &Path, body: &Value, format: Format) -> Result<()> {
+    if let Some(folder) = path.parent() {
+        fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    }
+    let content = format.serialize(body);
+    write_atomically_with(path, |out| Ok(out.write_all(content.as_bytes())?))
+}
+
+/// The files of a directory destination, for the march: a resource whose file holds the
+/// same bytes is unchanged; another file is parsed and compared field by field.
+pub struct DirectoryInventory {
+    root: PathBuf,
+    format: Format,
+    /// Resource files there before the run.
+    existing: HashSet<PathBuf>,
+    compare: bool,
+}
+
+impl DirectoryInventory {
+    fn new(root: &Path, format: Format, compare: bool) -> Result<Self> {
+        let existing = match root.is_dir() {
+            true => resource_files(root).collect::<Result<HashSet<_>>>()?,
+            false => HashSet::new(),
+        };
+        Ok(DirectoryInventory {
+            root: root.to_path_buf(),
+            format,
+            existing,
+            compare,
+        })
+    }
+
+    fn path_for(&self, resource: &Resource) -> Result<PathBuf> {
+        Layout::new(&self.root, self.format.extension())
+            .path_for(resource)
+            .map_err(crate::exit_code::usage)
+    }
+}
+
+impl Inventory for DirectoryInventory {
+    fn target(&self, resource: &Resource) -> Result<String> {
+        Ok(self.path_for(resource)?.display().to_string())
+    }
+
+    fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {
+        let path = self.path_for(resource)?;
+        if !self.existing.contains(&path) {
+            return Ok(Held::Nothing);
+        }
+        if !self.compare {
+            return Ok(Held::Unseen);
+        }
+        let Ok(existing) = fs::read(&path) else {
+            return Ok(Held::Nothing);
+        };
+        let made;
+        let text = match text {
+            Some(text) => text,
+            None => {
+                made = self.format.serialize(&resource.body);
+                &made
+            }
+        };
+        if existing == text.as_bytes() {
+            return Ok(Held::Identical);
+        }
+        let parsed = match encoding_for(&path) {
+            Some(Encoding::Json) => serde_json::from_slice::<Value>(&existing).ok(),
+            _ => YamlDocuments::new(&existing[..])
+                .next()
+                .and_then(Result::ok),
+        };
+        Ok(Held::Copy(parsed.unwrap_or(Value::Null)))
+    }
+
+    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
+        let kept: HashSet<PathBuf> = kept
+            .iter()
+            .filter_map(|resource| self.path_for(resource).ok())
+            .collect();
+        let mut stale: Vec<&PathBuf> = self
+            .existing
+            .iter()
+            .filter(|path| !kept.contains(*path))
+            .collect();
+        stale.sort();
+        Ok(stale.into_iter().map(|path| stale_file(path)).collect())
+    }
+}
+
+/// A stale file as the march reports it: type and id from its place in the tree.
+fn stale_file(path: &Path) -> Stale {
+    let outcome = Outcome::for_file(Op::Delete, path, Status::Done(None));
+    let resource = Resource {
+        uri: String::new(),
+        id: outcome.id,
+        kind: outcome.kind,
+        parents: Vec::new(),
+        body: Value::Null,
+    };
+    Stale {
+        resource,
+        target: path.display().to_string(),
+        text: fs::read_to_string(path).ok(),
     }
 }
 
@@ -167,62 +322,6 @@ fn resource_files(root: &Path) -> impl Iterator<Item = Result<PathBuf>> + '_ {
                 anyhow::Error::new(error).context(format!("reading {}", root.display()))
             )),
         })
-}
-
-/// Resource files below the root that none of `paths` names.
-fn stale_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if !root.exists() {
-        return Ok(Vec::new());
-    }
-    let written: std::collections::HashSet<&PathBuf> = paths.iter().collect();
-    let files = resource_files(root).collect::<Result<Vec<_>>>()?;
-    Ok(files
-        .into_iter()
-        .filter(|path| !written.contains(path))
-        .collect())
-}
-
-/// Whether writing `content` to `path` creates, updates or leaves it, and what it held.
-fn classify(
-    path: &Path,
-    content: &str,
-    body: &Value,
-    ignore: &[Vec<String>],
-) -> (Op, Option<String>) {
-    match std::fs::read(path) {
-        Ok(existing) if same_content(path, &existing, content, body, ignore) => {
-            (Op::Unchanged, None)
-        }
-        Ok(existing) => (
-            Op::Update,
-            Some(String::from_utf8_lossy(&existing).into_owned()),
-        ),
-        Err(_) => (Op::Create, None),
-    }
-}
-
-/// A file is unchanged when it holds exactly the new text, or (with `--ignore`) when
-/// what it holds differs from the new resource only at ignored fields.
-fn same_content(
-    path: &Path,
-    existing: &[u8],
-    content: &str,
-    body: &Value,
-    ignore: &[Vec<String>],
-) -> bool {
-    if existing == content.as_bytes() {
-        return true;
-    }
-    if ignore.is_empty() {
-        return false;
-    }
-    let old = match encoding_for(path) {
-        Some(Encoding::Json) => serde_json::from_slice::<Value>(existing).ok(),
-        _ => crate::format::yaml::YamlDocuments::new(existing)
-            .next()
-            .and_then(Result::ok),
-    };
-    old.is_some_and(|old| without_fields(&old, ignore) == without_fields(body, ignore))
 }
 
 /// A type or id usable as one path segment on any system: not empty, not `.`/`..`, no

@@ -17,10 +17,11 @@ use std::thread::JoinHandle;
 use anyhow::{anyhow, Context as _, Result};
 use futures::future::BoxFuture;
 
-use super::{resource_files, same_content, Layout};
-use crate::endpoint::{deletions_blocked, Context, Stage, WriteSet};
+use super::Layout;
+use crate::endpoint::{Context, Stage, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
+use crate::plan::March;
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 
@@ -68,8 +69,6 @@ pub struct DirectoryStage {
     format: Format,
     staging: PathBuf,
     created_root: bool,
-    /// Resource files that were in the destination before the run (for `--rm`).
-    existing: Arc<HashSet<PathBuf>>,
     /// One queue per writer thread; a uri always goes to the same one, so a later
     /// origin's copy replaces the earlier one in that thread's entries.
     senders: Vec<SyncSender<Resource>>,
@@ -79,19 +78,19 @@ pub struct DirectoryStage {
 impl DirectoryStage {
     /// Start the writer thread; the destination is created if missing (and removed
     /// again if nothing is committed).
-    pub fn open(root: &Path, format: Format, ignore: &[Vec<String>]) -> Result<Self> {
+    /// Each writer asks `march` whether its resource changes the file there.
+    pub fn open(root: &Path, format: Format, march: March<'static>) -> Result<Self> {
+        let march = Arc::new(march);
         let created_root = !root.exists();
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let staging = root.join(format!(".resource-sync-staging-{}", std::process::id()));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
-        let existing = Arc::new(resource_files(root).collect::<Result<HashSet<_>>>()?);
         let mut stage = DirectoryStage {
             root: root.to_path_buf(),
             format,
             staging: staging.clone(),
             created_root,
-            existing: Arc::clone(&existing),
             senders: Vec::new(),
             workers: Vec::new(),
         };
@@ -104,8 +103,7 @@ impl DirectoryStage {
                 staging: staging.clone(),
                 number: u16::try_from(number).context("too many writer threads")?,
                 format,
-                ignore: ignore.to_vec(),
-                existing: Arc::clone(&existing),
+                march: Arc::clone(&march),
                 entries: HashMap::new(),
                 written: 0,
             };
@@ -135,48 +133,6 @@ impl DirectoryStage {
             }
         }
         first_error.map_or(Ok(merged), Err)
-    }
-
-    /// `--rm`: resource files that were there before and that no kept resource names.
-    fn remove_stale(&self, kept: &HashSet<&Path>, context: &Context<'_>) -> Result<()> {
-        let mut stale: Vec<&PathBuf> = self
-            .existing
-            .iter()
-            .filter(|path| !kept.contains(path.as_path()))
-            .collect();
-        stale.sort();
-        let targets: Vec<String> = stale
-            .iter()
-            .map(|path| path.display().to_string())
-            .collect();
-        if let Some(reason) = deletions_blocked(&targets, context) {
-            for path in &stale {
-                let skipped = Status::Skipped(reason.clone());
-                context
-                    .report
-                    .record(Outcome::for_file(Op::Delete, path, skipped));
-            }
-            return Ok(());
-        }
-        for path in &stale {
-            fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
-            if context.config.verbose {
-                eprintln!("removed {}", path.display());
-            }
-            context
-                .report
-                .record(Outcome::for_file(Op::Delete, path, Status::Done(None)));
-        }
-        let folders: HashSet<&Path> = stale.iter().filter_map(|path| path.parent()).collect();
-        for folder in folders {
-            let empty = fs::read_dir(folder)
-                .map(|mut entries| entries.next().is_none())
-                .unwrap_or(false);
-            if folder != self.root && empty {
-                let _ = fs::remove_dir(folder);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -228,7 +184,6 @@ impl DirectoryStage {
             .collect::<Result<Vec<Target<'_>>>>()?;
         create_folders(&targets)?;
         let placed = place_all(&targets, &self.staging, context.config.fail_fast);
-        let kept: HashSet<&Path> = targets.iter().map(|target| target.path.as_path()).collect();
         for (resource, result) in set.ordered().zip(placed) {
             let outcome = match result {
                 Some(Ok((op, path))) => {
@@ -254,9 +209,6 @@ impl DirectoryStage {
                 }
             };
             context.report.record(outcome);
-        }
-        if context.config.remove {
-            self.remove_stale(&kept, context)?;
         }
         Ok(())
     }
@@ -357,9 +309,7 @@ struct Writer {
     staging: PathBuf,
     number: u16,
     format: Format,
-    /// `--ignore` paths: a file differing only there is unchanged.
-    ignore: Vec<Vec<String>>,
-    existing: Arc<HashSet<PathBuf>>,
+    march: Arc<March<'static>>,
     entries: HashMap<String, Entry>,
     written: u32,
 }
@@ -379,22 +329,14 @@ impl Writer {
 
     fn stage(&mut self, resource: &Resource) -> Result<Entry> {
         let layout = Layout::new(&self.root, self.format.extension());
-        let path = match layout.path_for(resource) {
-            Ok(path) => path,
-            Err(message) => return Ok(Entry::Unsafe(message)),
-        };
+        if let Err(message) = layout.path_for(resource) {
+            return Ok(Entry::Unsafe(message));
+        }
         let content = self.format.serialize(&resource.body);
-        let op = if self.existing.contains(&path) {
-            match fs::read(&path) {
-                Ok(old) if same_content(&path, &old, &content, &resource.body, &self.ignore) => {
-                    return Ok(Entry::Unchanged);
-                }
-                Ok(_) => Op::Update,
-                Err(_) => Op::Create,
-            }
-        } else {
-            Op::Create
-        };
+        let op = self.march.decide(resource, Some(&content))?.op;
+        if op == Op::Unchanged {
+            return Ok(Entry::Unchanged);
+        }
         self.written += 1;
         let temporary = Temporary {
             writer: self.number,

@@ -10,26 +10,27 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{collection_of, redact_url, HttpEndpoint, Reply, Request};
-use crate::config::SchemaKind;
+use super::write::collection_of;
+use super::{redact_url, HttpEndpoint, Reply, Request};
 use crate::format::Format;
-use crate::remap::{rewrite, without_identity, IdMap, RefIndex};
+use crate::remap::{rewrite, IdMap, RefIndex};
 use crate::resource::Resource;
+use crate::schema::Dialect;
 
 /// The state of one clone: the id map, shared by the requests in flight.
-pub struct Cloner {
+pub struct Cloner<'d> {
     map: Mutex<IdMap>,
     refs: RefIndex,
-    schema: SchemaKind,
+    dialect: &'d dyn Dialect,
     format: Format,
 }
 
-impl Cloner {
-    pub fn new(map: IdMap, refs: RefIndex, schema: SchemaKind, format: Format) -> Self {
+impl<'d> Cloner<'d> {
+    pub fn new(map: IdMap, refs: RefIndex, dialect: &'d dyn Dialect, format: Format) -> Self {
         Cloner {
             map: Mutex::new(map),
             refs,
-            schema,
+            dialect,
             format,
         }
     }
@@ -59,7 +60,7 @@ impl Cloner {
             None => {
                 let url = endpoint.rebase(&collection_of(&resource.uri))?;
                 let body = rewrite(&resource.body, None, &map, &self.refs);
-                (Method::POST, url, without_identity(body, self.schema))
+                (Method::POST, url, self.dialect.without_identity(body))
             }
         };
         let target = redact_url(&url);
@@ -80,7 +81,7 @@ impl Cloner {
         if request.method != Method::POST {
             return Ok(redact_url(&request.url));
         }
-        let new_uri = new_uri(reply, &request.url, self.schema).ok_or_else(|| {
+        let new_uri = new_uri(reply, &request.url, self.dialect).ok_or_else(|| {
             anyhow!(
                 "created, but the response named no new uri (no Location header, self link or id)"
             )
@@ -95,7 +96,7 @@ impl Cloner {
     }
 }
 
-fn new_uri(reply: &Reply, collection: &Url, schema: SchemaKind) -> Option<String> {
+fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<String> {
     if let Some(location) = reply
         .headers
         .get(LOCATION)
@@ -104,11 +105,7 @@ fn new_uri(reply: &Reply, collection: &Url, schema: SchemaKind) -> Option<String
         return collection.join(location).ok().map(String::from);
     }
     let body: Value = serde_json::from_slice(&reply.body).ok()?;
-    let own = match schema {
-        SchemaKind::Hal => body.get("_links")?.get("self")?.get("href"),
-        SchemaKind::Simple => body.get("uri"),
-    };
-    if let Some(uri) = own.and_then(Value::as_str) {
+    if let Some(uri) = dialect.own_uri(&body) {
         return collection.join(uri).ok().map(String::from);
     }
     let id = crate::resource::scalar_text(body.get("id")?)?;
@@ -121,6 +118,7 @@ fn new_uri(reply: &Reply, collection: &Url, schema: SchemaKind) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{Hal, Simple};
     use reqwest::header::{HeaderMap, HeaderValue};
 
     fn reply(headers: HeaderMap, body: &str) -> Reply {
@@ -140,29 +138,25 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(LOCATION, HeaderValue::from_static("/api/team/9"));
         assert_eq!(
-            new_uri(&reply(headers, "{}"), &collection, SchemaKind::Hal).as_deref(),
+            new_uri(&reply(headers, "{}"), &collection, &Hal).as_deref(),
             Some("http://d/api/team/9")
         );
         let body = r#"{"id": 5, "_links": {"self": {"href": "http://d/api/team/5"}}}"#;
         assert_eq!(
-            new_uri(&reply(HeaderMap::new(), body), &collection, SchemaKind::Hal).as_deref(),
+            new_uri(&reply(HeaderMap::new(), body), &collection, &Hal).as_deref(),
             Some("http://d/api/team/5")
         );
         assert_eq!(
             new_uri(
                 &reply(HeaderMap::new(), r#"{"id": 6}"#),
                 &collection,
-                SchemaKind::Simple
+                &Simple
             )
             .as_deref(),
             Some("http://d/api/team/6")
         );
         assert_eq!(
-            new_uri(
-                &reply(HeaderMap::new(), "{}"),
-                &collection,
-                SchemaKind::Simple
-            ),
+            new_uri(&reply(HeaderMap::new(), "{}"), &collection, &Simple),
             None
         );
     }

@@ -14,19 +14,21 @@ use crate::endpoint::{Context, Found};
 use crate::exit_code::remote;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
-use crate::schema::{is_page_relation, FollowMode, Link, Schema};
+use crate::schema::{is_page_relation, Dialect, FollowMode, Link};
 
 /// One traversal from a starting URL: every distinct URL fetched at most once.
 pub(super) struct Crawl<'a> {
     start: Url,
     context: &'a Context<'a>,
-    schema: &'a dyn Schema,
+    schema: &'a dyn Dialect,
     follow: FollowMode,
     seen_urls: HashSet<String>,
     /// 64-bit hashes of the uris handed on: a pull of many resources keeps 8 bytes each.
     seen_resources: HashSet<u64>,
     pages: u64,
-    missing_start_is_empty: bool,
+    /// A destination's start URL may answer 404 (a collection not made yet) or a page that
+    /// is not a document (an API root's HTML home page): it then holds nothing readable.
+    destination: bool,
 }
 
 /// What one fetched page yields: resources and the links to follow next.
@@ -40,12 +42,12 @@ impl<'a> Crawl<'a> {
         Crawl {
             start: start.clone(),
             context,
-            schema: context.schema,
+            schema: context.dialect,
             follow: context.config.follow,
             seen_urls: HashSet::new(),
             seen_resources: HashSet::new(),
             pages: 0,
-            missing_start_is_empty: false,
+            destination: false,
         }
     }
 
@@ -53,23 +55,32 @@ impl<'a> Crawl<'a> {
     /// collection the push will create), where for an origin it fails the run.
     pub(super) fn of_destination(start: &Url, context: &'a Context<'a>) -> Self {
         Crawl {
-            missing_start_is_empty: true,
+            destination: true,
             ..Crawl::new(start, context)
         }
     }
 
-    pub(super) async fn run(mut self, found: &mut Found<'_>) -> Result<()> {
+    /// Hands on every resource found; answers whether the start URL was a readable document.
+    pub(super) async fn run(mut self, found: &mut Found<'_>) -> Result<StartPage> {
         let mut pending = FuturesUnordered::new();
         let start = self.start.clone();
         self.seen_urls.insert(normalized_key(&start));
         pending.push(self.fetch(start));
+        let mut start_page = StartPage::Read;
         while let Some(joined) = pending.next().await {
             let (url, result) =
                 joined.map_err(|error| anyhow::anyhow!("a read task failed: {error}"))?;
             let Some(reply) = self.check_reply(&url, result)? else {
                 continue;
             };
-            let harvest = self.harvest(parse_body(&reply)?, &reply);
+            let document = match parse_body(&reply) {
+                Err(_) if self.destination && url == self.start && !is_document(&reply) => {
+                    start_page = StartPage::NotADocument;
+                    continue;
+                }
+                parsed => parsed?,
+            };
+            let harvest = self.harvest(document, &reply);
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
             for link in harvest.links {
@@ -99,7 +110,7 @@ impl<'a> Crawl<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(start_page)
     }
 
     /// A GET running on its own task, so it proceeds while this crawl processes a page.
@@ -130,7 +141,7 @@ impl<'a> Crawl<'a> {
         if reply.is_success() {
             return Ok(Some(reply));
         }
-        if reply.status == 404 && *url == self.start && self.missing_start_is_empty {
+        if reply.status == 404 && *url == self.start && self.destination {
             return Ok(None);
         }
         if reply.status == 404 && *url != self.start {
@@ -196,9 +207,22 @@ fn uri_hash(uri: &str) -> u64 {
     hasher.finish()
 }
 
-/// Parse a response body by its media type (parameters ignored).
-fn parse_body(reply: &Reply) -> Result<Value> {
-    let media_type = reply
+/// Whether a crawl's start URL held a document the dialect can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StartPage {
+    Read,
+    /// A destination's start answered something else (an API root's HTML page).
+    NotADocument,
+}
+
+/// Whether the reply's media type is one the crawl parses.
+fn is_document(reply: &Reply) -> bool {
+    let media_type = media_type_of(reply);
+    media_type.is_empty() || is_json_media_type(&media_type) || is_yaml_media_type(&media_type)
+}
+
+fn media_type_of(reply: &Reply) -> String {
+    reply
         .headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -210,7 +234,12 @@ fn parse_body(reply: &Reply) -> Result<Value> {
                 .trim()
                 .to_ascii_lowercase()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Parse a response body by its media type (parameters ignored).
+fn parse_body(reply: &Reply) -> Result<Value> {
+    let media_type = media_type_of(reply);
     let place = redact_url(&reply.url);
     if is_yaml_media_type(&media_type) {
         let mut documents = YamlDocuments::new(&reply.body[..]);

@@ -4,6 +4,7 @@
 mod client;
 mod clone;
 mod crawl;
+mod inventory;
 mod limit;
 mod links;
 mod write;
@@ -19,10 +20,11 @@ use url::Url;
 
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::cli::CreateMode;
-use crate::plan::Change;
-use crate::report::Op;
-use crawl::{normalized_key, Crawl};
-use write::{collection_of, differs, Bodies, HttpStage, WriteMode};
+use crate::plan::{Decision, Inventory, March, Stale};
+use crate::remap::IdMap;
+use crawl::Crawl;
+use inventory::{CloneInventory, PushInventory, Snapshot};
+use write::{Bodies, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -60,79 +62,79 @@ impl Endpoint for HttpEndpoint {
         context: &'a Context<'a>,
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(Crawl::new(&self.url, context).run(found))
+        Box::pin(async move {
+            Crawl::new(&self.url, context).run(found).await?;
+            Ok(())
+        })
     }
 
-    /// Reads the destination URL (same follow mode): a resource it lacks is a create, one
-    /// where any field the origin holds differs (`_links` aside) an update.
-    fn plan<'a>(
+    /// The destination URL read with the same follow mode (unless `--no-compare`).
+    fn inventory<'a>(
         &'a self,
-        set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Change>>> {
+        compare: bool,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
+            // `--rm` needs the listing even when nothing is compared.
+            let snapshot = match compare || context.config.remove {
+                true => self.snapshot(context).await?.compared(compare),
+                false => Snapshot::unread(),
+            };
+            let push = PushInventory {
+                endpoint: self,
+                dialect: context.dialect,
+                format: context.config.format,
+                snapshot,
+            };
             if context.config.create == CreateMode::Post {
-                return self.clone_plan(set, context);
+                let map = IdMap::load(context.config.id_map.as_deref())?;
+                return Ok(Box::new(CloneInventory { push, map }) as Box<dyn Inventory>);
             }
-            let format = context.config.format;
-            let existing = self.snapshot(context).await?;
-            let mut changes = Vec::new();
-            for resource in set.ordered() {
-                let target = self.rebase(&resource.uri)?;
-                let current = existing.get(&normalized_key(&target));
-                let op = match current {
-                    None => Op::Create,
-                    Some(current)
-                        if differs(&resource.body, &current.body, &context.config.ignore) =>
-                    {
-                        Op::Update
-                    }
-                    Some(_) => Op::Unchanged,
-                };
-                let before = current.map(|current| format.serialize(&current.body));
-                changes.push(
-                    Change::for_resource(op, resource, redact_url(&target))
-                        .with_texts(before, Some(format.serialize(&resource.body))),
-                );
-            }
-            if context.config.remove {
-                for resource in self.stale_in(set, existing.into_values().collect())? {
-                    let target = redact_url(&self.rebase(&resource.uri)?);
-                    changes.push(
-                        Change::for_resource(Op::Delete, &resource, target)
-                            .with_texts(Some(format.serialize(&resource.body)), None),
-                    );
-                }
-            }
-            Ok(changes)
+            Ok(Box::new(push) as Box<dyn Inventory>)
         })
     }
 
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
+        decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if context.config.create == CreateMode::Post {
-                return self.clone_all(set, context).await;
+                return self.clone_all(set, decisions, context).await;
             }
             let bodies = Bodies::Made(context.config.format);
-            self.write_with(set, context, WriteMode::Put(bodies)).await
+            self.write_all(set, decisions, context, &WriteMode::Put(bodies))
+                .await
         })
     }
 
-    /// A push keeps each body as the text it will send, not as a parsed tree (a clone
-    /// rewrites bodies as it goes, and `--ignore` compares them, so those keep them parsed).
-    fn stage<'a>(&'a self, context: &Context<'_>) -> Result<Option<Box<dyn Stage + 'a>>> {
-        if context.config.create == CreateMode::Post || !context.config.ignore.is_empty() {
+    /// A push keeps each changed body as the text it will send, not as a parsed tree
+    /// (a clone rewrites bodies as it goes, so it keeps them parsed).
+    fn stage<'a>(
+        &'a self,
+        march: &'a March<'a>,
+        context: &Context<'_>,
+    ) -> Result<Option<Box<dyn Stage + 'a>>> {
+        if context.config.create == CreateMode::Post {
             return Ok(None);
         }
         Ok(Some(Box::new(HttpStage {
             endpoint: self,
+            march,
             format: context.config.format,
             texts: HashMap::new(),
+            decisions: HashMap::new(),
         })))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        stale: &'a [Stale],
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.delete_all(stale, context))
     }
 }
 

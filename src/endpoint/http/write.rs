@@ -2,26 +2,25 @@
 //! with POST, `--ignore` comparisons, and `--rm` deletions after every write succeeded.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde_json::Value;
-use url::Url;
 
 use super::clone::Cloner;
-use super::crawl::{normalized_key, Crawl};
 use super::{client, redact_url, HttpEndpoint, Reply, Request};
-use crate::endpoint::{deletions_blocked, Context, Stage, WriteSet};
+use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
-use crate::graph::{DependencyGraph, Scheduler};
-use crate::plan::Change;
+use crate::graph::Scheduler;
+use crate::plan::{Decision, March, Stale};
 use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
-use crate::resource::{without_fields, Resource};
+use crate::resource::Resource;
+use crate::schema::Dialect;
 
 /// Serialised request bodies: made from each resource as it is sent, or staged as
 /// text while reading, so a push holds no parsed bodies in memory.
@@ -53,38 +52,49 @@ pub(super) enum WriteMode<'a> {
     /// PUT at the resource's own uri (PATCH batches where allowed).
     Put(Bodies<'a>),
     /// `--create post`: POST new resources, PUT cloned ones at their new uri.
-    Clone(&'a Cloner),
+    Clone(&'a Cloner<'a>),
 }
 
-/// `{"items": [...]}` for a PATCH, from bodies already serialised one by one.
-fn batch_body(format: Format, texts: &[Cow<'_, str>]) -> String {
+/// A PATCH body, `{"<field>": [...]}` with the dialect's batch field, from bodies
+/// already serialised one by one.
+fn batch_body(format: Format, field: &str, texts: &[Cow<'_, str>]) -> String {
     match format {
         // Python's `json.dumps` of the wrapper is exactly the items' texts joined by ", ".
         Format::Json => {
             let items: Vec<&str> = texts.iter().map(|text| text.trim_end()).collect();
-            format!("{{\"items\": [{}]}}\n", items.join(", "))
+            let key = Value::String(field.to_string());
+            format!("{{{key}: [{}]}}\n", items.join(", "))
         }
         Format::Yaml => {
             let items: Vec<Value> = texts
                 .iter()
                 .filter_map(|text| YamlDocuments::new(text.as_bytes()).next()?.ok())
                 .collect();
-            format.serialize(&serde_json::json!({ "items": items }))
+            format.serialize(&serde_json::json!({ field: items }))
         }
     }
 }
 
-/// A push in progress: bodies wait as request text until the set is ordered.
+/// A push in progress: the march decides each resource as it arrives; the bodies of
+/// those that change wait as request text until the set is ordered.
 pub(super) struct HttpStage<'e> {
     pub(super) endpoint: &'e HttpEndpoint,
+    pub(super) march: &'e March<'e>,
     pub(super) format: Format,
     pub(super) texts: HashMap<String, Box<str>>,
+    pub(super) decisions: HashMap<String, Decision>,
 }
 
 impl Stage for HttpStage<'_> {
     fn put(&mut self, resource: Resource) -> Result<()> {
-        let text = self.format.serialize(&resource.body).into_boxed_str();
-        self.texts.insert(resource.uri, text);
+        let decision = self.march.decide(&resource, None)?;
+        if decision.op == Op::Unchanged {
+            self.texts.remove(&resource.uri);
+        } else {
+            let text = self.format.serialize(&resource.body).into_boxed_str();
+            self.texts.insert(resource.uri.clone(), text);
+        }
+        self.decisions.insert(resource.uri, decision);
         Ok(())
     }
 
@@ -97,9 +107,19 @@ impl Stage for HttpStage<'_> {
         Self: 'a,
     {
         Box::pin(async move {
+            let mut decisions = self.decisions;
+            let decisions = set
+                .resources
+                .iter()
+                .map(|resource| {
+                    decisions
+                        .remove(&resource.uri)
+                        .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
+                })
+                .collect::<Result<Vec<Decision>>>()?;
             let bodies = Bodies::Staged(self.format, &self.texts);
             self.endpoint
-                .write_with(set, context, WriteMode::Put(bodies))
+                .write_all(set, &decisions, context, &WriteMode::Put(bodies))
                 .await
         })
     }
@@ -115,91 +135,32 @@ struct Sent {
 }
 
 impl HttpEndpoint {
-    /// Write the set, then (with `--rm`, and only if every write succeeded) delete.
-    pub(super) async fn write_with(
-        &self,
-        set: &WriteSet<'_>,
-        context: &Context<'_>,
-        mode: WriteMode<'_>,
-    ) -> Result<()> {
-        let unchanged = self.unchanged_at_destination(set, context).await?;
-        self.write_all(set, context, &mode, &unchanged).await?;
-        if context.config.remove {
-            self.remove_stale(set, context).await?;
-        }
-        Ok(())
-    }
-
-    /// PUT every resource once its parents are written; returns whether all succeeded.
-    /// `--create post --dry-run`: mapped resources are updates at their new uri, the
-    /// others creates in their collection; each line names the origin uri.
-    pub(super) fn clone_plan(
-        &self,
-        set: &WriteSet<'_>,
-        context: &Context<'_>,
-    ) -> Result<Vec<Change>> {
-        let config = context.config;
-        let map = IdMap::load(config.id_map.as_deref())?;
-        set.ordered()
-            .map(|resource| {
-                let (op, target) = match map.get(&resource.uri) {
-                    Some(new_uri) => (Op::Update, new_uri.to_string()),
-                    None => (
-                        Op::Create,
-                        redact_url(&self.rebase(&collection_of(&resource.uri))?),
-                    ),
-                };
-                let after = Some(config.format.serialize(&resource.body));
-                Ok(Change::for_resource(op, resource, target)
-                    .with_texts(None, after)
-                    .with_source(resource.uri.clone()))
-            })
-            .collect()
-    }
-
     /// `--create post`: clone with the id map, saved sorted whatever happens.
-    pub(super) async fn clone_all(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
+    pub(super) async fn clone_all(
+        &self,
+        set: &WriteSet<'_>,
+        decisions: &[Decision],
+        context: &Context<'_>,
+    ) -> Result<()> {
         let config = context.config;
         let map = IdMap::load(config.id_map.as_deref())?;
         let refs = RefIndex::new(&config.refs, set.resources);
-        let cloner = Cloner::new(map, refs, config.schema, config.format);
+        let cloner = Cloner::new(map, refs, context.dialect, config.format);
         let written = self
-            .write_all(set, context, &WriteMode::Clone(&cloner), &HashSet::new())
+            .write_all(set, decisions, context, &WriteMode::Clone(&cloner))
             .await;
         cloner.save()?;
         written
     }
 
-    /// With `--ignore`, the resources the destination already holds (ignored fields and
-    /// `_links` aside): they are not sent. Without it, every resource is PUT.
-    pub(super) async fn unchanged_at_destination(
+    /// Write every resource the march found changed, each once its parents are written;
+    /// record the unchanged ones.
+    pub(super) async fn write_all(
         &self,
         set: &WriteSet<'_>,
-        context: &Context<'_>,
-    ) -> Result<HashSet<usize>> {
-        let ignore = &context.config.ignore;
-        if ignore.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let existing = self.snapshot(context).await?;
-        Ok((0..set.resources.len())
-            .filter(|&index| {
-                let resource = &set.resources[index];
-                let current = self
-                    .rebase(&resource.uri)
-                    .ok()
-                    .and_then(|url| existing.get(&normalized_key(&url)));
-                current.is_some_and(|current| !differs(&resource.body, &current.body, ignore))
-            })
-            .collect())
-    }
-
-    async fn write_all(
-        &self,
-        set: &WriteSet<'_>,
+        decisions: &[Decision],
         context: &Context<'_>,
         mode: &WriteMode<'_>,
-        unchanged: &HashSet<usize>,
     ) -> Result<()> {
         let config = context.config;
         let mut scheduler = Scheduler::new(set.graph, set.order);
@@ -211,9 +172,9 @@ impl HttpEndpoint {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
-                if unchanged.contains(&first) {
+                if decisions[first].op == Op::Unchanged {
                     let resource = &set.resources[first];
-                    let target = redact_url(&self.rebase(&resource.uri)?);
+                    let target = decisions[first].target.clone();
                     context.report.record(Outcome::new(
                         Op::Unchanged,
                         resource,
@@ -225,7 +186,8 @@ impl HttpEndpoint {
                 }
                 let batch = match mode {
                     WriteMode::Put(_) => {
-                        self.gather_batch(first, set, &mut scheduler, context).await
+                        self.gather_batch(first, set, decisions, &mut scheduler, context)
+                            .await
                     }
                     WriteMode::Clone(_) => vec![first],
                 };
@@ -262,6 +224,7 @@ impl HttpEndpoint {
         &self,
         first: usize,
         set: &WriteSet<'_>,
+        decisions: &[Decision],
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
     ) -> Vec<usize> {
@@ -275,7 +238,8 @@ impl HttpEndpoint {
         }
         let mut batch = vec![first];
         batch.extend(scheduler.take_ready_matching(batch_size - 1, |index| {
-            set.resources[index].kind == set.resources[first].kind
+            decisions[index].op != Op::Unchanged
+                && set.resources[index].kind == set.resources[first].kind
                 && collection_of(&set.resources[index].uri) == collection
         }));
         batch
@@ -321,7 +285,7 @@ impl HttpEndpoint {
         Box::pin(async move {
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
             let built = match mode {
-                WriteMode::Put(bodies) => self.put_request(&resources, bodies),
+                WriteMode::Put(bodies) => self.put_request(&resources, bodies, context.dialect),
                 WriteMode::Clone(cloner) => cloner
                     .request(self, resources[0])
                     .map(|(request, target)| (request, vec![target])),
@@ -360,6 +324,7 @@ impl HttpEndpoint {
         &self,
         resources: &[&Resource],
         bodies: &Bodies<'_>,
+        dialect: &dyn Dialect,
     ) -> Result<(Request, Vec<String>)> {
         let format = bodies.format();
         let request = if resources.len() == 1 {
@@ -372,7 +337,7 @@ impl HttpEndpoint {
             }
         } else {
             let texts: Vec<Cow<'_, str>> = resources.iter().map(|r| bodies.text(r)).collect();
-            let body = batch_body(format, &texts).into_bytes();
+            let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
             let url = self.rebase(&collection_of(&resources[0].uri))?;
             Request {
                 method: Method::PATCH,
@@ -467,27 +432,12 @@ impl HttpEndpoint {
         ));
     }
 
-    /// `--rm`: read the destination and DELETE what the origins lack, children first.
-    async fn remove_stale(&self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
-        let existing = self.snapshot(context).await?;
-        let stale = self.stale_in(set, existing.into_values().collect())?;
-        let urls = stale
-            .iter()
-            .map(|resource| self.rebase(&resource.uri))
-            .collect::<Result<Vec<Url>>>()?;
-        let targets: Vec<String> = urls.iter().map(redact_url).collect();
-        let blocked = deletions_blocked(&targets, context);
-        for ((resource, url), target) in stale.iter().zip(urls).zip(targets) {
-            if let Some(reason) = &blocked {
-                let skipped = Status::Skipped(reason.clone());
-                context
-                    .report
-                    .record(Outcome::new(Op::Delete, resource, target, skipped));
-                continue;
-            }
+    /// `--rm`: DELETE each stale resource, in the order given (children first).
+    pub(super) async fn delete_all(&self, stale: &[Stale], context: &Context<'_>) -> Result<()> {
+        for entry in stale {
             let request = Request {
                 method: Method::DELETE,
-                url,
+                url: self.rebase(&entry.resource.uri)?,
                 body: None,
             };
             let (status, code, attempts) = match context.http.send(&request).await {
@@ -503,78 +453,12 @@ impl HttpEndpoint {
                 ),
                 Err(failure) => (Status::Failed(failure.reason), None, failure.attempts),
             };
-            let outcome = Outcome::new(Op::Delete, resource, target, status).with_http_status(code);
+            let outcome = Outcome::new(Op::Delete, &entry.resource, entry.target.clone(), status)
+                .with_http_status(code);
             context.report.record(outcome.with_attempts(attempts));
         }
         Ok(())
     }
-
-    /// Everything the destination URL holds, by normalised rebased uri.
-    pub(super) async fn snapshot(
-        &self,
-        context: &Context<'_>,
-    ) -> Result<HashMap<String, Resource>> {
-        let mut existing = HashMap::new();
-        Crawl::of_destination(&self.url, context)
-            .run(&mut |resource: Resource| {
-                if let Ok(url) = self.rebase(&resource.uri) {
-                    existing.insert(normalized_key(&url), resource);
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(existing)
-    }
-
-    /// Destination resources of the types being written that no origin holds,
-    /// in delete order (children before parents).
-    pub(super) fn stale_in(
-        &self,
-        set: &WriteSet<'_>,
-        existing: Vec<Resource>,
-    ) -> Result<Vec<Resource>> {
-        let kinds: HashSet<&str> = set.resources.iter().map(|r| r.kind.as_str()).collect();
-        let wanted: HashSet<String> = set
-            .resources
-            .iter()
-            .filter_map(|r| self.rebase(&r.uri).ok().map(|u| normalized_key(&u)))
-            .collect();
-        let stale: Vec<Resource> = existing
-            .into_iter()
-            .filter(|resource| kinds.contains(resource.kind.as_str()))
-            .filter(|resource| {
-                let key = self
-                    .rebase(&resource.uri)
-                    .map(|u| normalized_key(&u))
-                    .unwrap_or_default();
-                !wanted.contains(&key)
-            })
-            .collect();
-        let graph = DependencyGraph::new(&stale);
-        let mut order = graph.write_order(&stale)?;
-        order.reverse();
-        let mut slots: Vec<Option<Resource>> = stale.into_iter().map(Some).collect();
-        Ok(order
-            .into_iter()
-            .filter_map(|index| slots[index].take())
-            .collect())
-    }
-}
-
-/// Whether any field the origin holds differs at the destination (`_links` aside:
-/// servers rewrite links to their own host).
-pub(super) fn differs(origin: &Value, destination: &Value, ignore: &[Vec<String>]) -> bool {
-    let (origin, destination) = (
-        without_fields(origin, ignore),
-        without_fields(destination, ignore),
-    );
-    let (Some(origin), Some(destination)) = (origin.as_object(), destination.as_object()) else {
-        return origin != destination;
-    };
-    origin
-        .iter()
-        .filter(|(key, _)| key.as_str() != "_links")
-        .any(|(key, value)| destination.get(key) != Some(value))
 }
 
 /// A resource's collection: its uri without the last path segment.
@@ -613,17 +497,6 @@ mod tests {
     }
 
     #[test]
-    fn differences_ignore_links_and_extra_destination_fields() {
-        let origin =
-            serde_json::json!({"id": 1, "name": "a", "_links": {"self": {"href": "http://o/t/1"}}});
-        let same = serde_json::json!({"id": 1, "name": "a", "extra": true, "_links": {"self": {"href": "http://d/t/1"}}});
-        let changed = serde_json::json!({"id": 1, "name": "b"});
-        assert!(!differs(&origin, &same, &[]));
-        assert!(differs(&origin, &changed, &[]));
-        assert!(!differs(&origin, &changed, &[vec!["name".to_string()]]));
-    }
-
-    #[test]
     fn batch_body_joins_serialised_items_as_python_would() {
         let items = [
             serde_json::json!({"id": 1, "b": "\u{e9}"}),
@@ -634,12 +507,12 @@ mod tests {
             .map(|item| Cow::Owned(Format::Json.serialize(item)))
             .collect();
         let whole = Format::Json.serialize(&serde_json::json!({ "items": items }));
-        assert_eq!(batch_body(Format::Json, &texts), whole);
+        assert_eq!(batch_body(Format::Json, "items", &texts), whole);
         let texts: Vec<Cow<'_, str>> = items
             .iter()
             .map(|item| Cow::Owned(Format::Yaml.serialize(item)))
             .collect();
         let whole = Format::Yaml.serialize(&serde_json::json!({ "items": items }));
-        assert_eq!(batch_body(Format::Yaml, &texts), whole);
+        assert_eq!(batch_body(Format::Yaml, "items", &texts), whole);
     }
 }

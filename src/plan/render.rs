@@ -1,5 +1,5 @@
-//! Origin vs destination: the changes a run makes, as `create|update|delete <target>`
-//! lines and unified diffs. Endpoints compute them; this module renders them.
+//! The march's decisions rendered: `create|update|delete <target>` lines and unified
+//! diffs of the serialised forms.
 
 use std::io::{IsTerminal, Write};
 
@@ -40,8 +40,8 @@ impl Change {
         }
     }
 
-    pub fn with_source(mut self, source: impl Into<String>) -> Self {
-        self.source = Some(source.into());
+    pub fn with_source(mut self, source: Option<String>) -> Self {
+        self.source = source;
         self
     }
 

@@ -1,0 +1,291 @@
+//! The march: every resource of a run paired with what the destination holds at its
+//! target, and decided once as create, update or unchanged (with `--rm`, stale ones as
+//! deletes). `--dry-run` prints these decisions, a run carries them out, `--verify`
+//! marches again after writing and expects nothing left to do.
+
+mod render;
+
+pub use render::{print_diffs, print_plan, Change};
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::report::Op;
+use crate::resource::{remove_field, Resource};
+
+/// What a destination holds where a resource would go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    /// Nothing there (or a destination that is always written whole: a file, stdout).
+    Nothing,
+    /// Something the read could not show (a clone's earlier copy): an update.
+    Unseen,
+    /// Exactly what would be written (a file with the same bytes, or `null`).
+    Identical,
+    /// A copy, parsed, to be compared field by field.
+    Copy(Value),
+}
+
+/// What a destination holds, as the march sees it. Each endpoint kind has one.
+pub trait Inventory: Send + Sync {
+    /// Where the resource goes: the destination URL, the file path, or its uri.
+    fn target(&self, resource: &Resource) -> Result<String>;
+
+    /// What is at the resource's target now. `text` is the resource as it would be
+    /// written, where the caller has already made it.
+    fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held>;
+
+    /// The resource in the destination's terms (links rebased onto it), for comparing.
+    fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
+        Cow::Borrowed(&resource.body)
+    }
+
+    /// The origin uri shown beside the target in plans (clones name what they copy).
+    fn source(&self, _resource: &Resource) -> Option<String> {
+        None
+    }
+
+    /// What the destination holds that no resource of the run names (`--rm`), in delete
+    /// order (children before parents).
+    fn stale(&self, _kept: &[&Resource]) -> Result<Vec<Stale>> {
+        Ok(Vec::new())
+    }
+}
+
+/// An inventory shared with other threads (a directory's writers).
+impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
+    fn target(&self, resource: &Resource) -> Result<String> {
+        (**self).target(resource)
+    }
+
+    fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {
+        (**self).held(resource, text)
+    }
+
+    fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
+        (**self).comparable(resource)
+    }
+
+    fn source(&self, resource: &Resource) -> Option<String> {
+        (**self).source(resource)
+    }
+
+    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
+        (**self).stale(kept)
+    }
+}
+
+/// A destination entry that `--rm` would delete.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    /// The resource, where the destination's copy could be read as one.
+    pub resource: Resource,
+    pub target: String,
+    /// Its serialised form, for `--diff`.
+    pub text: Option<String>,
+}
+
+/// The one definition of "unchanged" (README, "What unchanged means").
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// `--ignore` paths and a profile's `readonly` fields: never compared.
+    pub left_out: Vec<Vec<String>>,
+    /// A server adds fields (ids, timestamps, links): a field only the destination
+    /// has is no difference. Files hold exactly what was written, so there it is.
+    pub destination_may_add: bool,
+}
+
+impl Comparison {
+    /// The first field (dotted path) where the destination's copy differs from the
+    /// origin's, or `None` when the resource is unchanged.
+    pub fn first_difference(&self, origin: &Value, held: &Value) -> Option<String> {
+        let (origin, held) = (self.without_left_out(origin), self.without_left_out(held));
+        let mut path = Vec::new();
+        self.difference_at(&origin, &held, &mut path)
+            .then(|| match path.is_empty() {
+                true => "(the whole resource)".to_string(),
+                false => path.join("."),
+            })
+    }
+
+    fn without_left_out<'v>(&self, body: &'v Value) -> Cow<'v, Value> {
+        if self.left_out.is_empty() {
+            return Cow::Borrowed(body);
+        }
+        let mut copy = body.clone();
+        for path in &self.left_out {
+            remove_field(&mut copy, path);
+        }
+        Cow::Owned(copy)
+    }
+
+    /// Whether the values differ; on return `path` leads to the first difference.
+    fn difference_at(&self, origin: &Value, held: &Value, path: &mut Vec<String>) -> bool {
+        match (origin, held) {
+            (Value::Object(origin), Value::Object(held)) => {
+                for (key, value) in origin {
+                    path.push(key.clone());
+                    let differs = match held.get(key) {
+                        Some(other) => self.difference_at(value, other, path),
+                        None => true,
+                    };
+                    if differs {
+                        return true;
+                    }
+                    path.pop();
+                }
+                if self.destination_may_add {
+                    return false;
+                }
+                match held.keys().find(|key| !origin.contains_key(*key)) {
+                    Some(extra) => {
+                        path.push(extra.clone());
+                        true
+                    }
+                    None => false,
+                }
+            }
+            (Value::Array(origin), Value::Array(held)) => {
+                for (position, (value, other)) in origin.iter().zip(held).enumerate() {
+                    path.push(position.to_string());
+                    if self.difference_at(value, other, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+                if origin.len() != held.len() {
+                    path.push(origin.len().min(held.len()).to_string());
+                    return true;
+                }
+                false
+            }
+            (origin, held) => origin != held,
+        }
+    }
+}
+
+/// One resource, decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub op: Op,
+    pub target: String,
+    /// The destination's copy, where it had one that differs (for `--diff`).
+    pub before: Option<Value>,
+    /// The first differing field of an update.
+    pub difference: Option<String>,
+    /// With `--create post`: the origin uri the target is cloned from.
+    pub source: Option<String>,
+}
+
+/// Pairs resources with an inventory under one comparison.
+pub struct March<'i> {
+    inventory: Box<dyn Inventory + 'i>,
+    comparison: Comparison,
+}
+
+impl<'i> March<'i> {
+    pub fn new(inventory: Box<dyn Inventory + 'i>, comparison: Comparison) -> Self {
+        March {
+            inventory,
+            comparison,
+        }
+    }
+
+    pub fn comparison(&self) -> &Comparison {
+        &self.comparison
+    }
+
+    /// Create, update or unchanged for one resource; `text` as in `Inventory::held`.
+    pub fn decide(&self, resource: &Resource, text: Option<&str>) -> Result<Decision> {
+        let target = self.inventory.target(resource)?;
+        let (op, before, difference) = match self.inventory.held(resource, text)? {
+            Held::Nothing => (Op::Create, None, None),
+            Held::Unseen => (Op::Update, None, Some("(not read)".to_string())),
+            Held::Identical => (Op::Unchanged, None, None),
+            Held::Copy(held) => {
+                let origin = self.inventory.comparable(resource);
+                match self.comparison.first_difference(&origin, &held) {
+                    None => (Op::Unchanged, None, None),
+                    Some(field) => (Op::Update, Some(held), Some(field)),
+                }
+            }
+        };
+        Ok(Decision {
+            op,
+            target,
+            before,
+            difference,
+            source: self.inventory.source(resource),
+        })
+    }
+
+    /// `--rm`: what the destination holds beyond `kept`, children first.
+    pub fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
+        self.inventory.stale(kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(text: &str) -> Vec<String> {
+        text.split('.').map(String::from).collect()
+    }
+
+    #[test]
+    fn servers_may_add_fields_files_may_not() {
+        let origin = json!({"id": 1, "meta": {"a": 1}});
+        let held = json!({"id": 1, "meta": {"a": 1, "b": 2}, "created": "now"});
+        let server = Comparison {
+            destination_may_add: true,
+            ..Comparison::default()
+        };
+        assert_eq!(server.first_difference(&origin, &held), None);
+        let file = Comparison::default();
+        assert_eq!(
+            file.first_difference(&origin, &held).as_deref(),
+            Some("meta.b")
+        );
+    }
+
+    #[test]
+    fn the_first_differing_field_is_named() {
+        let compare = Comparison::default();
+        let origin = json!({"a": 1, "list": [1, {"x": "old"}]});
+        let held = json!({"a": 1, "list": [1, {"x": "new"}]});
+        assert_eq!(
+            compare.first_difference(&origin, &held).as_deref(),
+            Some("list.1.x")
+        );
+        let shorter = json!({"a": 1, "list": [1]});
+        assert_eq!(
+            compare.first_difference(&origin, &shorter).as_deref(),
+            Some("list.1")
+        );
+        assert_eq!(
+            compare
+                .first_difference(&json!({"a": 2}), &json!({}))
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            compare.first_difference(&json!(1), &json!(2)).as_deref(),
+            Some("(the whole resource)")
+        );
+    }
+
+    #[test]
+    fn left_out_fields_are_not_compared() {
+        let compare = Comparison {
+            left_out: vec![path("meta.updatedAt"), path("url")],
+            destination_may_add: false,
+        };
+        let origin = json!({"id": 1, "meta": {"updatedAt": 1}, "url": "a"});
+        let held = json!({"id": 1, "meta": {"updatedAt": 2}});
+        assert_eq!(compare.first_difference(&origin, &held), None);
+    }
+}
