@@ -49,6 +49,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         order: &order,
         graph: &graph,
     };
+    march.survey(&resources).await?;
     write(&*destination, stage, &set, &march, &context).await?;
     if config.verify && !interrupt.is_requested() {
         verify(&*destination, &set, &context).await?;
@@ -201,6 +202,7 @@ async fn verify(
 ) -> Result<()> {
     let inventory = destination.verify_inventory(context).await?;
     let march = March::new(inventory, comparison(context.config));
+    march.survey(set.resources).await?;
     let mut verified = 0;
     let mut mismatches = Vec::new();
     for resource in set.ordered() {

@@ -39,6 +39,16 @@ impl Format {
         }
     }
 
+    /// One resource parsed back from what `serialize` made of it.
+    pub fn parse(self, text: &str) -> anyhow::Result<Value> {
+        Ok(match self {
+            Format::Yaml => YamlDocuments::new(text.as_bytes())
+                .next()
+                .unwrap_or(Ok(Value::Null))?,
+            Format::Json => serde_json::from_str(text)?,
+        })
+    }
+
     /// One resource serialised: a YAML document, or one JSON line.
     pub fn serialize(self, value: &Value) -> String {
         match self {

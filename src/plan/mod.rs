@@ -10,6 +10,7 @@ pub use render::{print_diffs, print_plan, Change};
 use std::borrow::Cow;
 
 use anyhow::Result;
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::report::Op;
@@ -30,6 +31,14 @@ pub enum Held {
 
 /// What a destination holds, as the march sees it. Each endpoint kind has one.
 pub trait Inventory: Send + Sync {
+    /// Look at the destination where `kept` (the resources of the run, read and
+    /// ordered) would go, before any of them is decided. A destination that can be
+    /// listed up front (a directory) has nothing to do here; an API reads the collections
+    /// that would list them.
+    fn survey<'s>(&'s self, _kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Where the resource goes: the destination URL, the file path, or its uri.
     fn target(&self, resource: &Resource) -> Result<String>;
 
@@ -56,6 +65,10 @@ pub trait Inventory: Send + Sync {
 
 /// An inventory shared with other threads (a directory's writers).
 impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
+    fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        (**self).survey(kept)
+    }
+
     fn target(&self, resource: &Resource) -> Result<String> {
         (**self).target(resource)
     }
@@ -195,6 +208,11 @@ impl<'i> March<'i> {
 
     pub fn comparison(&self) -> &Comparison {
         &self.comparison
+    }
+
+    /// See `Inventory::survey`: called once the run's resources are known.
+    pub async fn survey(&self, kept: &[Resource]) -> Result<()> {
+        self.inventory.survey(kept).await
     }
 
     /// Create, update or unchanged for one resource; `text` as in `Inventory::held`.

@@ -442,7 +442,11 @@ fn a_destination_that_does_not_exist_yet_plans_creates() {
         "{}",
         plan.stdout
     );
-    assert_eq!(server.count("GET"), 1, "only the destination was read");
+    assert_eq!(
+        server.count("GET"),
+        4,
+        "the destination and the collections of team, player and stat were read"
+    );
     assert!(server.requests().iter().all(|r| r.method == "GET"));
     // An origin that does not exist still fails the run.
     crate::util::run(&[

@@ -328,7 +328,9 @@ fn clone_three_generations_into_colliding_ids_then_rerun_creates_nothing() {
     assert_id_map_sorted(&map_file);
     let map_text = read(&map_file);
 
-    // Second run, same map: every resource is PUT at its new uri; nothing is created.
+    // Second run, same map: nothing is created. A POST carries no links (this server
+    // makes its own), so each player and stat lacks its parent link and is PUT at its new
+    // uri; the teams are unchanged.
     server.clear_log();
     let second = run_command(clone_command(
         &map_file,
@@ -339,18 +341,28 @@ fn clone_three_generations_into_colliding_ids_then_rerun_creates_nothing() {
     .ok();
     let counts = summary(&second.stderr);
     assert_eq!(
-        (counts.created, counts.updated, counts.failed),
-        (0, 15, 0),
+        (
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.failed
+        ),
+        (0, 12, 3, 0),
         "{}",
         second.stderr
     );
     assert_eq!(server.count("POST"), 0, "a re-run POSTs nothing");
     let puts = requests_with(&server, "PUT");
     let put_paths: Vec<String> = puts.iter().map(|r| r.path_and_query.clone()).collect();
+    let children: Vec<String> = map
+        .values()
+        .map(|uri| path_of(uri))
+        .filter(|path| !path.starts_with("/api/team/"))
+        .collect();
     assert_eq!(
         sorted_strings(&put_paths),
-        sorted_strings(&map.values().map(|uri| path_of(uri)).collect::<Vec<_>>()),
-        "each resource PUT once at its mapped uri"
+        sorted_strings(&children),
+        "each child PUT once at its mapped uri"
     );
     for put in &puts {
         let body = put.body.as_ref().expect("a PUT body");
@@ -364,6 +376,18 @@ fn clone_three_generations_into_colliding_ids_then_rerun_creates_nothing() {
         map_text,
         "a re-run leaves the id map as it was"
     );
+
+    // Third run: the clone holds everything the origin does; nothing is sent.
+    server.clear_log();
+    let third = run_command(clone_command(
+        &map_file,
+        &[],
+        path_str(&origin),
+        &destination,
+    ))
+    .ok();
+    assert_eq!(summary(&third.stderr).unchanged, 15, "{}", third.stderr);
+    assert_eq!(server.count("PUT") + server.count("POST"), 0);
 
     // The PUT bodies carry the links too, rewritten: a player's parent is its team's clone.
     for resource in resources.iter().filter(|r| r.get("teamId").is_some()) {
@@ -442,8 +466,10 @@ fn dry_run_lists_creates_then_updates_with_their_origin() {
         &destination,
     ))
     .ok();
+    // Teams were cloned whole; players and stats lack the parent links a POST leaves out.
     let expected: Vec<String> = map
         .iter()
+        .filter(|(old, _)| !old.contains("/api/team/"))
         .map(|(old, new)| format!("update {new} (from {old})"))
         .collect();
     assert_eq!(
@@ -917,7 +943,7 @@ fn resume(
     let counts = summary(&resumed.stderr);
     assert_eq!(counts.failed, 0, "{}", resumed.stderr);
     assert_eq!(
-        (counts.created, counts.updated),
+        (counts.created, counts.updated + counts.unchanged),
         (
             resources.len() - stopped.recorded.len(),
             stopped.recorded.len()

@@ -1668,3 +1668,79 @@ fn origin_equal_to_destination_is_refused() {
         },
     );
 }
+
+/// Property 10: One answer (SPEC section 5): for a fresh destination, the same set again and a
+/// set with one change, `--dry-run` reports the counts the real run then reports, `--exit-code`
+/// gives both the same status, and `--verify` passes after the write.
+#[test]
+fn dry_run_and_real_run_agree_and_verify_passes() {
+    for_each_kind(
+        "one answer",
+        |kind| kind.can().write,
+        |kind| {
+            let data = sample();
+            let n = data.len();
+            let dir = temp_dir();
+            let destination = kind.fresh(dir.path(), "destination");
+            let mut changed = data.clone();
+            changed[1]["name"] = json!("Renamed");
+            let again = if kind.can().per_resource { 0 } else { 3 };
+            let steps = [
+                ("fresh", &data, 3),
+                ("same set", &data, again),
+                ("one change", &changed, 3),
+            ];
+            for (step, (what, resources, code)) in steps.into_iter().enumerate() {
+                let origin = jsonl_origin(dir.path(), &format!("origin{step}"), resources);
+                let mut flags = vec!["--exit-code"];
+                if kind.can().refuses_existing && step > 0 {
+                    flags.push("--rm");
+                }
+                let planned = sync(
+                    &[&origin],
+                    &destination,
+                    &[&flags[..], &["--dry-run"]].concat(),
+                );
+                let planned = expect_code(kind, &format!("{what}: --dry-run"), planned, code);
+                // Stdout cannot be read back (a usage error); every other destination can.
+                let verifiable = !kind.can().one_per_run;
+                if verifiable {
+                    flags.push("--verify");
+                }
+                let done = expect_code(
+                    kind,
+                    &format!("{what}: the real run"),
+                    sync(&[&origin], &destination, &flags),
+                    code,
+                );
+                let counts = |run: &Run| {
+                    let s = summary(&run.stderr);
+                    (
+                        s.read,
+                        s.created,
+                        s.updated,
+                        s.unchanged,
+                        s.deleted,
+                        s.failed,
+                    )
+                };
+                assert_eq!(
+                    counts(&done),
+                    counts(&planned),
+                    "{}: {what}: the real run's counts (left) against the plan's\n{}\n{}",
+                    kind.name(),
+                    planned.stderr,
+                    done.stderr
+                );
+                if verifiable {
+                    assert!(
+                        done.stderr.contains(&format!("verified {n} of {n}")),
+                        "{}: {what}: --verify\n{}",
+                        kind.name(),
+                        done.stderr
+                    );
+                }
+            }
+        },
+    );
+}

@@ -4,6 +4,7 @@ mod basics;
 mod ci;
 mod clone;
 mod clone_json_server;
+mod compare;
 mod compat;
 mod concurrency;
 mod conformance;

@@ -600,8 +600,17 @@ fn put(shared: &Shared, req: &Incoming) -> Reply {
     if let Some(reply) = orphan_reply(&shared.config, &store, &body) {
         return reply;
     }
-    store.insert(req.path.clone(), body.clone());
+    store.insert(req.path.clone(), altered(&shared.config, &body));
     Reply::json(if existed { 200 } else { 201 }, body)
+}
+
+/// The body as `alter_on_put` stores it.
+fn altered(config: &ServerConfig, body: &Value) -> Value {
+    let mut stored = body.clone();
+    if let (Some((field, value)), Some(object)) = (&config.alter_on_put, stored.as_object_mut()) {
+        object.insert(field.clone(), value.clone());
+    }
+    stored
 }
 
 fn delete(shared: &Shared, req: &Incoming) -> Reply {

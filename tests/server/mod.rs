@@ -54,6 +54,9 @@ pub struct ServerConfig {
     /// `GET /endless?page=N` answers a page with one member (`/api/endless/N`) and a `next`
     /// link to page N + 1, forever: a hostile API for the `--max-pages` limit.
     pub endless_pages: bool,
+    /// A PUT is stored with this field set to this value, and answered as if stored as
+    /// sent: a server that silently changes what it is given (for `--verify`).
+    pub alter_on_put: Option<(String, Value)>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             record_requests: true,
             rate_limit: None,
             touch_on_read: None,
+            alter_on_put: None,
             endless_pages: false,
         }
     }

@@ -18,7 +18,7 @@ use crate::schema::{is_page_relation, Dialect, FollowMode, Link};
 
 /// One traversal from a starting URL: every distinct URL fetched at most once.
 pub(super) struct Crawl<'a> {
-    start: Url,
+    starts: Vec<Url>,
     context: &'a Context<'a>,
     schema: &'a dyn Dialect,
     follow: FollowMode,
@@ -38,35 +38,41 @@ struct Harvest {
 }
 
 impl<'a> Crawl<'a> {
+    /// A crawl of an origin: its start must answer a document.
     pub(super) fn new(start: &Url, context: &'a Context<'a>) -> Self {
+        Crawl::with_starts(vec![start.clone()], context, false)
+    }
+
+    /// A crawl of a destination from several starts (its URL and the collections the run
+    /// writes to): a start answering 404 holds nothing yet (a collection the push will
+    /// create), where for an origin it fails the run.
+    pub(super) fn of_destination(starts: Vec<Url>, context: &'a Context<'a>) -> Self {
+        Crawl::with_starts(starts, context, true)
+    }
+
+    fn with_starts(starts: Vec<Url>, context: &'a Context<'a>, destination: bool) -> Self {
         Crawl {
-            start: start.clone(),
+            starts,
             context,
             schema: context.dialect,
             follow: context.config.follow,
             seen_urls: HashSet::new(),
             seen_resources: HashSet::new(),
             pages: 0,
-            destination: false,
-        }
-    }
-
-    /// A crawl of a destination: a start URL answering 404 holds nothing yet (a
-    /// collection the push will create), where for an origin it fails the run.
-    pub(super) fn of_destination(start: &Url, context: &'a Context<'a>) -> Self {
-        Crawl {
-            destination: true,
-            ..Crawl::new(start, context)
+            destination,
         }
     }
 
     /// Hands on every resource found; answers whether the start URL was a readable document.
     pub(super) async fn run(mut self, found: &mut Found<'_>) -> Result<StartPage> {
         let mut pending = FuturesUnordered::new();
-        let start = self.start.clone();
-        self.seen_urls.insert(normalized_key(&start));
-        pending.push(self.fetch(start));
-        let mut start_page = StartPage::Read;
+        for start in self.starts.clone() {
+            if self.seen_urls.insert(normalized_key(&start)) {
+                pending.push(self.fetch(start));
+            }
+        }
+        let mut documents = 0;
+        let mut not_documents = 0;
         while let Some(joined) = pending.next().await {
             let (url, result) =
                 joined.map_err(|error| anyhow::anyhow!("a read task failed: {error}"))?;
@@ -74,12 +80,13 @@ impl<'a> Crawl<'a> {
                 continue;
             };
             let document = match parse_body(&reply) {
-                Err(_) if self.destination && url == self.start && !is_document(&reply) => {
-                    start_page = StartPage::NotADocument;
+                Err(_) if self.destination && self.is_start(&url) && !is_document(&reply) => {
+                    not_documents += 1;
                     continue;
                 }
                 parsed => parsed?,
             };
+            documents += 1;
             let harvest = self.harvest(document, &reply);
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
@@ -98,7 +105,7 @@ impl<'a> Crawl<'a> {
                         return Err(remote(format!(
                             "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
                             self.context.config.http.max_pages,
-                            redact_url(&self.start)
+                            redact_url(&self.starts[0])
                         )));
                     }
                     pending.push(self.fetch(target));
@@ -110,7 +117,14 @@ impl<'a> Crawl<'a> {
                 }
             }
         }
-        Ok(start_page)
+        Ok(match documents == 0 && not_documents > 0 {
+            true => StartPage::NotADocument,
+            false => StartPage::Read,
+        })
+    }
+
+    fn is_start(&self, url: &Url) -> bool {
+        self.starts.contains(url)
     }
 
     /// A GET running on its own task, so it proceeds while this crawl processes a page.
@@ -141,10 +155,10 @@ impl<'a> Crawl<'a> {
         if reply.is_success() {
             return Ok(Some(reply));
         }
-        if reply.status == 404 && *url == self.start && self.destination {
+        if reply.status == 404 && self.is_start(url) && self.destination {
             return Ok(None);
         }
-        if reply.status == 404 && *url != self.start {
+        if reply.status == 404 && !self.is_start(url) {
             eprintln!(
                 "resource-sync: warning: {} answered 404 Not Found; link skipped",
                 redact_url(url)
@@ -207,11 +221,11 @@ fn uri_hash(uri: &str) -> u64 {
     hasher.finish()
 }
 
-/// Whether a crawl's start URL held a document the dialect can read.
+/// Whether a crawl's start URLs held a document the dialect can read (or answered 404).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum StartPage {
     Read,
-    /// A destination's start answered something else (an API root's HTML page).
+    /// Every start that answered was something else (an API root's HTML page).
     NotADocument,
 }
 

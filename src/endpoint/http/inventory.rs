@@ -3,34 +3,39 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use anyhow::Result;
+use futures::future::BoxFuture;
 use serde_json::Value;
+use url::Url;
 
 use super::crawl::{normalized_key, Crawl, StartPage};
 use super::write::collection_of;
 use super::{redact_url, HttpEndpoint};
 use crate::endpoint::Context;
-use crate::format::Format;
 use crate::graph::DependencyGraph;
 use crate::plan::{Held, Inventory, Stale};
 use crate::remap::{rewrite, IdMap, RefIndex};
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
-/// The destination's resources by normalised rebased uri; `read` is false under `--no-compare`
-/// and where the destination URL is not a document (an API root's HTML page), and then
-/// every resource is written, unseen.
+/// The destination's resources by normalised rebased uri. `read` is false where no start
+/// was a document (an API root's HTML page and no collection listed yet): every resource
+/// is then written, unseen.
 pub(super) struct Snapshot {
     resources: HashMap<String, Resource>,
     read: bool,
 }
 
 impl HttpEndpoint {
-    /// Everything the destination URL holds (a 404 there holds nothing), links rebased.
-    pub(super) async fn snapshot(&self, context: &Context<'_>) -> Result<Snapshot> {
+    /// What the destination URL and `collections` hold (a 404 holds nothing), links rebased.
+    async fn snapshot(&self, collections: Vec<Url>, context: &Context<'_>) -> Result<Snapshot> {
         let mut resources = HashMap::new();
-        let start_page = Crawl::of_destination(&self.url, context)
+        let starts = std::iter::once(self.url.clone())
+            .chain(collections)
+            .collect();
+        let start_page = Crawl::of_destination(starts, context)
             .run(&mut |mut resource: Resource| {
                 self.rebase_links(context.dialect, &mut resource.body);
                 if let Ok(url) = self.rebase(&resource.uri) {
@@ -57,52 +62,73 @@ impl HttpEndpoint {
     }
 }
 
-impl Snapshot {
-    pub(super) fn unread() -> Snapshot {
-        Snapshot {
-            resources: HashMap::new(),
-            read: false,
-        }
-    }
-
-    /// Kept for `--rm` only (`--no-compare`): every resource counts as unseen.
-    pub(super) fn compared(self, compare: bool) -> Snapshot {
-        Snapshot {
-            read: self.read && compare,
-            ..self
-        }
-    }
-}
-
-/// A push: each resource at its own uri, rebased.
+/// A push: each resource at its own uri, rebased. The destination is read when the
+/// run's resources are known (`survey`): its URL and every collection they go to.
 pub(super) struct PushInventory<'a> {
     pub(super) endpoint: &'a HttpEndpoint,
-    pub(super) dialect: &'a dyn Dialect,
-    pub(super) format: Format,
-    pub(super) snapshot: Snapshot,
+    pub(super) context: &'a Context<'a>,
+    /// False under `--no-compare`: the destination is read only for `--rm`.
+    pub(super) compare: bool,
+    pub(super) snapshot: OnceLock<Snapshot>,
+}
+
+impl PushInventory<'_> {
+    /// Reads the destination URL and `collections` once, unless nothing needs it.
+    async fn survey_collections(&self, collections: HashSet<String>) -> Result<()> {
+        if !(self.compare || self.context.config.remove) || self.snapshot.get().is_some() {
+            return Ok(());
+        }
+        let mut urls: Vec<Url> = collections
+            .iter()
+            .filter_map(|collection| Url::parse(collection).ok())
+            .collect();
+        urls.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let snapshot = self.endpoint.snapshot(urls, self.context).await?;
+        let _ = self.snapshot.set(snapshot);
+        Ok(())
+    }
+
+    /// What was read, where it can be compared with.
+    fn compared(&self) -> Option<&Snapshot> {
+        self.snapshot
+            .get()
+            .filter(|snapshot| snapshot.read && self.compare)
+    }
+
+    /// The collection (rebased) a resource's uri sits in.
+    fn collection_of(&self, uri: &str) -> Option<String> {
+        let url = self.endpoint.rebase(uri).ok()?;
+        Some(collection_of(url.as_str()))
+    }
 }
 
 impl Inventory for PushInventory<'_> {
+    fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        let collections = kept
+            .iter()
+            .filter_map(|resource| self.collection_of(&resource.uri))
+            .collect();
+        Box::pin(self.survey_collections(collections))
+    }
+
     fn target(&self, resource: &Resource) -> Result<String> {
         Ok(redact_url(&self.endpoint.rebase(&resource.uri)?))
     }
 
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
-        if !self.snapshot.read {
+        let Some(snapshot) = self.compared() else {
             return Ok(Held::Unseen);
-        }
+        };
         let key = self.endpoint.key_of(&resource.uri);
-        Ok(
-            match key.and_then(|key| self.snapshot.resources.get(&key)) {
-                Some(held) => Held::Copy(held.body.clone()),
-                None => Held::Nothing,
-            },
-        )
+        Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
+            Some(held) => Held::Copy(held.body.clone()),
+            None => Held::Nothing,
+        })
     }
 
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         let mut body = resource.body.clone();
-        self.endpoint.rebase_links(self.dialect, &mut body);
+        self.endpoint.rebase_links(self.context.dialect, &mut body);
         Cow::Owned(body)
     }
 
@@ -114,8 +140,10 @@ impl Inventory for PushInventory<'_> {
             .iter()
             .filter_map(|r| self.endpoint.key_of(&r.uri))
             .collect();
-        let stale: Vec<Resource> = self
-            .snapshot
+        let Some(snapshot) = self.snapshot.get() else {
+            return Ok(Vec::new());
+        };
+        let stale: Vec<Resource> = snapshot
             .resources
             .iter()
             .filter(|(key, resource)| {
@@ -132,7 +160,7 @@ impl Inventory for PushInventory<'_> {
                 let resource = stale[index].clone();
                 Ok(Stale {
                     target: redact_url(&self.endpoint.rebase(&resource.uri)?),
-                    text: Some(self.format.serialize(&resource.body)),
+                    text: Some(self.context.config.format.serialize(&resource.body)),
                     resource,
                 })
             })
@@ -144,6 +172,8 @@ impl Inventory for PushInventory<'_> {
 pub(super) struct CloneInventory<'a> {
     pub(super) push: PushInventory<'a>,
     pub(super) map: IdMap,
+    /// `--ref` fields resolved over the run's resources, as the clone will rewrite them.
+    pub(super) refs: OnceLock<RefIndex>,
 }
 
 impl CloneInventory<'_> {
@@ -153,6 +183,20 @@ impl CloneInventory<'_> {
 }
 
 impl Inventory for CloneInventory<'_> {
+    /// The collections of the clones made before, and those new ones are posted to.
+    fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        let refs = &self.push.context.config.refs;
+        let _ = self.refs.set(RefIndex::new(refs, kept));
+        let collections = kept
+            .iter()
+            .filter_map(|resource| match self.new_uri(resource) {
+                Some(new_uri) => Some(collection_of(new_uri)),
+                None => self.push.collection_of(&resource.uri),
+            })
+            .collect();
+        Box::pin(self.push.survey_collections(collections))
+    }
+
     fn target(&self, resource: &Resource) -> Result<String> {
         let endpoint = self.push.endpoint;
         Ok(match self.new_uri(resource) {
@@ -165,25 +209,30 @@ impl Inventory for CloneInventory<'_> {
         let Some(new_uri) = self.new_uri(resource) else {
             return Ok(Held::Nothing);
         };
-        if !self.push.snapshot.read {
+        let Some(snapshot) = self.push.compared() else {
             return Ok(Held::Unseen);
-        }
+        };
         let key = self.push.endpoint.key_of(new_uri);
-        Ok(
-            match key.and_then(|key| self.push.snapshot.resources.get(&key)) {
-                Some(held) => Held::Copy(held.body.clone()),
-                None => Held::Unseen,
-            },
-        )
+        Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
+            Some(held) => Held::Copy(held.body.clone()),
+            None => Held::Unseen,
+        })
     }
 
     /// The body as the clone would send it: references and its own id mapped.
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
-        let no_refs = RefIndex::new(&[], &[]);
-        let mut body = rewrite(&resource.body, self.new_uri(resource), &self.map, &no_refs);
+        let no_refs;
+        let refs = match self.refs.get() {
+            Some(refs) => refs,
+            None => {
+                no_refs = RefIndex::new(&[], &[]);
+                &no_refs
+            }
+        };
+        let mut body = rewrite(&resource.body, self.new_uri(resource), &self.map, refs);
         self.push
             .endpoint
-            .rebase_links(self.push.dialect, &mut body);
+            .rebase_links(self.push.context.dialect, &mut body);
         Cow::Owned(body)
     }
 

@@ -12,7 +12,7 @@ mod write;
 pub use client::{redact_url, HttpClient, Reply, Request};
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
@@ -23,7 +23,7 @@ use crate::cli::CreateMode;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::IdMap;
 use crawl::Crawl;
-use inventory::{CloneInventory, PushInventory, Snapshot};
+use inventory::{CloneInventory, PushInventory};
 use write::{Bodies, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
@@ -75,20 +75,17 @@ impl Endpoint for HttpEndpoint {
         compare: bool,
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
-            // `--rm` needs the listing even when nothing is compared.
-            let snapshot = match compare || context.config.remove {
-                true => self.snapshot(context).await?.compared(compare),
-                false => Snapshot::unread(),
-            };
             let push = PushInventory {
                 endpoint: self,
-                dialect: context.dialect,
-                format: context.config.format,
-                snapshot,
+                context,
+                compare,
+                snapshot: OnceLock::new(),
             };
             if context.config.create == CreateMode::Post {
                 let map = IdMap::load(context.config.id_map.as_deref())?;
-                return Ok(Box::new(CloneInventory { push, map }) as Box<dyn Inventory>);
+                let refs = OnceLock::new();
+                let clone = CloneInventory { push, map, refs };
+                return Ok(Box::new(clone) as Box<dyn Inventory>);
             }
             Ok(Box::new(push) as Box<dyn Inventory>)
         })
@@ -110,7 +107,7 @@ impl Endpoint for HttpEndpoint {
         })
     }
 
-    /// A push keeps each changed body as the text it will send, not as a parsed tree
+    /// A push keeps each body as the text it will send, not as a parsed tree
     /// (a clone rewrites bodies as it goes, so it keeps them parsed).
     fn stage<'a>(
         &'a self,
@@ -125,7 +122,6 @@ impl Endpoint for HttpEndpoint {
             march,
             format: context.config.format,
             texts: HashMap::new(),
-            decisions: HashMap::new(),
         })))
     }
 

@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::clone::Cloner;
 use super::{client, redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::{Context, Stage, WriteSet};
-use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
 use crate::graph::Scheduler;
 use crate::plan::{Decision, March, Stale};
@@ -68,33 +67,43 @@ fn batch_body(format: Format, field: &str, texts: &[Cow<'_, str>]) -> String {
         Format::Yaml => {
             let items: Vec<Value> = texts
                 .iter()
-                .filter_map(|text| YamlDocuments::new(text.as_bytes()).next()?.ok())
+                .filter_map(|text| format.parse(text).ok())
                 .collect();
             format.serialize(&serde_json::json!({ field: items }))
         }
     }
 }
 
-/// A push in progress: the march decides each resource as it arrives; the bodies of
-/// those that change wait as request text until the set is ordered.
+/// A push in progress: each body waits as the request text it would be sent as until
+/// the set is ordered and the destination surveyed; the march then decides each one
+/// from that text.
 pub(super) struct HttpStage<'e> {
     pub(super) endpoint: &'e HttpEndpoint,
     pub(super) march: &'e March<'e>,
     pub(super) format: Format,
     pub(super) texts: HashMap<String, Box<str>>,
-    pub(super) decisions: HashMap<String, Decision>,
+}
+
+impl HttpStage<'_> {
+    /// The march's decision for a staged resource, its body parsed back from its text.
+    fn decide(&self, resource: &Resource) -> Result<Decision> {
+        let text = self
+            .texts
+            .get(&resource.uri)
+            .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
+        let body = self.format.parse(text)?;
+        let whole = Resource {
+            body,
+            ..resource.clone()
+        };
+        self.march.decide(&whole, None)
+    }
 }
 
 impl Stage for HttpStage<'_> {
     fn put(&mut self, resource: Resource) -> Result<()> {
-        let decision = self.march.decide(&resource, None)?;
-        if decision.op == Op::Unchanged {
-            self.texts.remove(&resource.uri);
-        } else {
-            let text = self.format.serialize(&resource.body).into_boxed_str();
-            self.texts.insert(resource.uri.clone(), text);
-        }
-        self.decisions.insert(resource.uri, decision);
+        let text = self.format.serialize(&resource.body).into_boxed_str();
+        self.texts.insert(resource.uri, text);
         Ok(())
     }
 
@@ -107,15 +116,10 @@ impl Stage for HttpStage<'_> {
         Self: 'a,
     {
         Box::pin(async move {
-            let mut decisions = self.decisions;
             let decisions = set
                 .resources
                 .iter()
-                .map(|resource| {
-                    decisions
-                        .remove(&resource.uri)
-                        .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
-                })
+                .map(|resource| self.decide(resource))
                 .collect::<Result<Vec<Decision>>>()?;
             let bodies = Bodies::Staged(self.format, &self.texts);
             self.endpoint
