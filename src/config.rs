@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{Cli, CreateMode, MatchExpr, OutputFormat, RefExpr};
-use crate::endpoint::{EndpointSpec, FileKind};
+use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::usage;
 use crate::format::Format;
 use crate::schema::FollowMode;
@@ -365,27 +365,13 @@ fn check_destination_parent(destination: &EndpointSpec, arg: &str) -> Result<()>
 /// Two endpoints are the same when they name the same place (SPEC 1).
 pub fn same_endpoint(a: &EndpointSpec, b: &EndpointSpec) -> bool {
     match (a, b) {
-        (EndpointSpec::Http(a), EndpointSpec::Http(b)) => normalized_url(a) == normalized_url(b),
+        (EndpointSpec::Http(a), EndpointSpec::Http(b)) => url_key(a) == url_key(b),
         (
             EndpointSpec::File(a, _) | EndpointSpec::Directory(a),
             EndpointSpec::File(b, _) | EndpointSpec::Directory(b),
         ) => resolved_path(a) == resolved_path(b),
         _ => false,
     }
-}
-
-/// Scheme and host lower-cased, default port dropped (the url crate does both), no trailing `/`.
-fn normalized_url(url: &url::Url) -> String {
-    let mut text = url.to_string();
-    if url.query().is_none() && url.fragment().is_none() {
-        while text.ends_with('/') {
-            text.pop();
-        }
-    } else if let Some(query_start) = text.find('?') {
-        let (path, rest) = text.split_at(query_start);
-        text = format!("{}{}", path.trim_end_matches('/'), rest);
-    }
-    text
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -7,15 +7,6 @@ use crate::cli::MatchExpr;
 use crate::config::Filters;
 use crate::resource::{field_at, scalar_text, Resource};
 
-/// The resources the filters keep, in their original order.
-pub fn apply(resources: Vec<Resource>, filters: &Filters) -> Vec<Resource> {
-    let chosen: Vec<bool> = resources
-        .iter()
-        .map(|resource| selected(resource, filters))
-        .collect();
-    keep(resources, &chosen, filters)
-}
-
 /// The resources that were `chosen` (by `selected`, decided while each still had its
 /// body), plus their parents unless `--no-parents`, in their original order.
 pub fn keep(resources: Vec<Resource>, chosen: &[bool], filters: &Filters) -> Vec<Resource> {
@@ -68,6 +59,15 @@ fn add_ancestors(resources: &[Resource], keep: &mut HashSet<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resources the filters keep, in their original order.
+    fn apply(resources: Vec<Resource>, filters: &Filters) -> Vec<Resource> {
+        let chosen: Vec<bool> = resources
+            .iter()
+            .map(|resource| selected(resource, filters))
+            .collect();
+        keep(resources, &chosen, filters)
+    }
     use serde_json::json;
 
     fn resource(kind: &str, id: i64, parents: &[&str], body: serde_json::Value) -> Resource {

@@ -1,17 +1,21 @@
 //! resource-sync: move REST resources between HTTP APIs, files, directories and pipes.
 //! Data walks one way: cli -> config -> endpoint read (+ schema) -> filter -> graph -> sync -> endpoint write.
 
+// Public: what the binary, tests, benches and fuzz targets use. The rest is private,
+// so the compiler reports what nothing calls.
+mod atomic;
 pub mod cli;
 pub mod config;
-pub mod endpoint;
+mod endpoint;
+pub mod endpoint_spec;
 pub mod exit_code;
-pub mod filter;
+mod filter;
 pub mod format;
 pub mod graph;
 pub mod interrupt;
-pub mod plan;
-pub mod progress;
-pub mod remap;
+mod plan;
+mod progress;
+mod remap;
 pub mod report;
 pub mod resource;
 pub mod schema;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_json::Value;
 
+use crate::atomic::write_atomically_with;
 use crate::cli::RefExpr;
-use crate::endpoint::write_atomically_with;
 use crate::exit_code::usage;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
 use crate::resource::{field_at, scalar_text, Resource};
@@ -46,14 +46,6 @@ impl IdMap {
     /// reads back, and which must not be cloned again.
     pub fn new_uris(&self) -> std::collections::HashSet<&str> {
         self.entries.values().map(String::as_str).collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Remember a created resource, on disk at once so a killed run does not create it twice.

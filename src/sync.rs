@@ -27,7 +27,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
         config,
-        dialect: &*dialect,
+        dialect: &dialect,
         http: &http,
         report: &report,
         interrupt: &interrupt,

@@ -7,96 +7,29 @@ pub mod http;
 mod inventory;
 mod null;
 mod parse;
+mod reader_thread;
 mod spill;
 mod stdio;
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Result;
 use futures::future::BoxFuture;
-use url::Url;
 
 use crate::config::Config;
-use crate::exit_code::usage;
-use crate::format::Format;
 use crate::interrupt::Interrupt;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
-pub use file::{write_atomically_with, FileKind};
-
-/// An endpoint as named on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EndpointSpec {
-    /// `-`: stdin as an origin, stdout as the destination.
-    Stdio,
-    /// `null` or `/dev/null`: reads nothing, writes nothing.
-    Null,
-    /// An http(s) REST API.
-    Http(Url),
-    /// One file holding every resource.
-    File(PathBuf, FileKind),
-    /// A tree of `<type>/<id>.<ext>` files.
-    Directory(PathBuf),
-}
-
-impl EndpointSpec {
-    /// Decide the endpoint kind from the argument's text, in SPEC order.
-    pub fn parse(argument: &str) -> Result<Self> {
-        if argument == "-" {
-            return Ok(EndpointSpec::Stdio);
-        }
-        if argument == "null" || argument == "/dev/null" {
-            return Ok(EndpointSpec::Null);
-        }
-        let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            let url = Url::parse(argument)
-                .map_err(|error| usage(format!("invalid URL {argument}: {error}")))?;
-            return Ok(EndpointSpec::Http(url));
-        }
-        if let Some(kind) = FileKind::from_path(argument) {
-            return Ok(EndpointSpec::File(PathBuf::from(argument), kind));
-        }
-        Ok(EndpointSpec::Directory(PathBuf::from(argument)))
-    }
-
-    /// The format written when neither `--json` nor `--yaml` is given.
-    pub fn default_format(&self) -> Format {
-        match self {
-            EndpointSpec::Http(_) => Format::Json,
-            EndpointSpec::File(_, FileKind::Json | FileKind::JsonLines) => Format::Json,
-            _ => Format::Yaml,
-        }
-    }
-
-    /// How the argument is shown in messages.
-    pub fn describe(&self) -> String {
-        match self {
-            EndpointSpec::Stdio => "-".to_string(),
-            EndpointSpec::Null => "null".to_string(),
-            EndpointSpec::Http(url) => crate::endpoint::http::redact_url(url),
-            EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => {
-                path.display().to_string()
-            }
-        }
-    }
-
-    /// The local path of a file or directory endpoint.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => Some(path),
-            _ => None,
-        }
-    }
-}
+pub use crate::endpoint_spec::EndpointSpec;
 
 /// What reading and writing need besides the endpoint itself.
 pub struct Context<'a> {
     pub config: &'a Config,
-    pub dialect: &'a dyn Dialect,
+    /// Shared, so a reader thread can hold it too.
+    pub dialect: &'a Arc<dyn Dialect>,
     pub http: &'a http::HttpClient,
     pub report: &'a Report,
     /// Ctrl-C: writers stop starting requests when it is requested.
@@ -208,71 +141,5 @@ pub fn open(spec: &EndpointSpec) -> Box<dyn Endpoint> {
         EndpointSpec::Http(url) => Box::new(http::HttpEndpoint::new(url.clone())),
         EndpointSpec::File(path, kind) => Box::new(file::FileEndpoint::new(path.clone(), *kind)),
         EndpointSpec::Directory(path) => Box::new(directory::Directory::new(path.clone())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_are_decided_in_spec_order() {
-        assert_eq!(EndpointSpec::parse("-").unwrap(), EndpointSpec::Stdio);
-        assert_eq!(EndpointSpec::parse("null").unwrap(), EndpointSpec::Null);
-        assert_eq!(
-            EndpointSpec::parse("/dev/null").unwrap(),
-            EndpointSpec::Null
-        );
-        assert!(matches!(
-            EndpointSpec::parse("https://a.example/api").unwrap(),
-            EndpointSpec::Http(_)
-        ));
-        assert!(matches!(
-            EndpointSpec::parse("http://x.yaml").unwrap(),
-            EndpointSpec::Http(_)
-        ));
-        let file = |arg| EndpointSpec::parse(arg).unwrap();
-        assert_eq!(
-            file("a/b.yaml"),
-            EndpointSpec::File("a/b.yaml".into(), FileKind::Yaml)
-        );
-        assert_eq!(
-            file("b.yml"),
-            EndpointSpec::File("b.yml".into(), FileKind::Yaml)
-        );
-        assert_eq!(
-            file("b.json"),
-            EndpointSpec::File("b.json".into(), FileKind::Json)
-        );
-        assert_eq!(
-            file("b.jsonl"),
-            EndpointSpec::File("b.jsonl".into(), FileKind::JsonLines)
-        );
-        assert_eq!(
-            file("b.ndjson"),
-            EndpointSpec::File("b.ndjson".into(), FileKind::JsonLines)
-        );
-        assert_eq!(file("fixtures"), EndpointSpec::Directory("fixtures".into()));
-        assert!(EndpointSpec::parse("http://").is_err());
-    }
-
-    #[test]
-    fn default_format_is_json_for_http_and_json_files() {
-        assert_eq!(
-            EndpointSpec::parse("http://h/").unwrap().default_format(),
-            Format::Json
-        );
-        assert_eq!(
-            EndpointSpec::parse("d").unwrap().default_format(),
-            Format::Yaml
-        );
-        assert_eq!(
-            EndpointSpec::parse("-").unwrap().default_format(),
-            Format::Yaml
-        );
-        assert_eq!(
-            EndpointSpec::parse("x.jsonl").unwrap().default_format(),
-            Format::Json
-        );
     }
 }

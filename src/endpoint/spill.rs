@@ -14,9 +14,9 @@ use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 
-/// How the resources are laid out in the output.
+/// How the resources follow one another in a single file or on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub enum Sequence {
     /// One after another: YAML documents or JSON Lines.
     Documents,
     /// One JSON array, written as Python's `json.dumps(list, sort_keys=True)` writes it.
@@ -66,7 +66,7 @@ impl Spill {
     pub fn copy_in_order(
         mut self,
         set: &WriteSet<'_>,
-        layout: Layout,
+        sequence: Sequence,
         out: &mut dyn Write,
         context: &Context<'_>,
     ) -> Result<()> {
@@ -76,7 +76,7 @@ impl Spill {
             .map_err(|error| error.into_error())
             .context("flushing the spill file")?;
         let mut text = Vec::new();
-        if layout == Layout::JsonArray {
+        if sequence == Sequence::JsonArray {
             out.write_all(b"[")?;
         }
         for (position, resource) in set.ordered().enumerate() {
@@ -88,9 +88,9 @@ impl Spill {
             file.seek(SeekFrom::Start(offset))?;
             file.read_exact(&mut text)
                 .context("reading the spill file")?;
-            match layout {
-                Layout::Documents => out.write_all(&text)?,
-                Layout::JsonArray => {
+            match sequence {
+                Sequence::Documents => out.write_all(&text)?,
+                Sequence::JsonArray => {
                     if position > 0 {
                         out.write_all(b", ")?;
                     }
@@ -104,7 +104,7 @@ impl Spill {
                 Status::Done(None),
             ));
         }
-        if layout == Layout::JsonArray {
+        if sequence == Sequence::JsonArray {
             out.write_all(b"]\n")?;
         }
         out.flush()?;

@@ -1,11 +1,14 @@
 //! `-`: resources from stdin (YAML documents, or JSON when it starts with `{` or `[`),
 //! and to stdout as YAML documents or JSON Lines, for piping through scripts.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use futures::future::BoxFuture;
 
 use super::parse::{read_resources, sniff_encoding};
-use super::spill::{Layout, Spill, SpillStage};
+use super::reader_thread::read_on_thread;
+use super::spill::{Sequence, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::plan::{Decision, March};
 
@@ -17,10 +20,12 @@ impl Endpoint for Stdio {
         context: &'a Context<'a>,
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
+        let dialect = Arc::clone(context.dialect);
+        let read = move |found: &mut Found<'_>| {
             let (encoding, reader) = sniff_encoding(std::io::stdin().lock())?;
-            read_resources(reader, encoding, "stdin", context.dialect, found)
-        })
+            read_resources(reader, encoding, "stdin", &*dialect, found)
+        };
+        Box::pin(read_on_thread("stdin reader", read, found))
     }
 
     fn stage<'a>(
@@ -46,5 +51,5 @@ impl Endpoint for Stdio {
 
 fn write_stdout(spill: Spill, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    spill.copy_in_order(set, Layout::Documents, &mut out, context)
+    spill.copy_in_order(set, Sequence::Documents, &mut out, context)
 }

@@ -7,6 +7,8 @@ mod simple;
 pub use hal::Hal;
 pub use simple::Simple;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::config::SchemaKind;
@@ -89,10 +91,10 @@ pub trait Dialect: Send + Sync {
 }
 
 /// The dialect of a run's `--hal`/`--simple` choice.
-pub fn dialect(kind: SchemaKind) -> Box<dyn Dialect> {
+pub fn dialect(kind: SchemaKind) -> Arc<dyn Dialect> {
     match kind {
-        SchemaKind::Hal => Box::new(Hal),
-        SchemaKind::Simple => Box::new(Simple),
+        SchemaKind::Hal => Arc::new(Hal),
+        SchemaKind::Simple => Arc::new(Simple),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::server::{
     sample_dataset, seeded_server, Fault, RequestRecord, ServerConfig, TestServer,
@@ -620,4 +620,36 @@ fn a_page_that_keeps_failing_fails_the_pull_and_rm_deletes_nothing() {
         "{}",
         run.stderr
     );
+}
+
+/// Sends SIGINT to a spawned run once it has had time to start reading.
+fn interrupt_soon(child: &std::process::Child) {
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT {pid} failed");
+}
+
+/// Ctrl-C while the read waits on stdin (a pipe that never ends) ends the run at once.
+#[test]
+fn ctrl_c_ends_a_read_waiting_on_stdin() {
+    let dir = temp_dir();
+    let out = dir.path().join("out");
+    let mut child = command(&["-", path_str(&out)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().expect("a stdin pipe");
+    let first = yaml_documents(&[hal_resource("http://h", "team", 1, json!({}), &[])]);
+    std::io::Write::write_all(&mut stdin, first.as_bytes()).expect("stdin takes a document");
+    interrupt_soon(&child);
+    let run = wait_for(child, Duration::from_secs(20));
+    drop(stdin);
+    assert_eq!(run.code, 130, "exit code after SIGINT\n{}", run.stderr);
+    assert!(!out.exists(), "nothing is written before the read ends");
 }

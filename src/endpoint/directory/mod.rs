@@ -15,12 +15,16 @@ use serde_json::Value;
 use walkdir::WalkDir;
 
 use super::parse::{read_resources, Encoding};
-use super::{write_atomically_with, Context, Endpoint, Found, Stage, WriteSet};
+use super::reader_thread::read_on_thread;
+use super::{Context, Endpoint, Found, Stage, WriteSet};
+use crate::atomic::write_atomically_with;
+use crate::endpoint_spec::FileKind;
 use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
 use crate::plan::{Decision, Held, Inventory, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
+use crate::schema::Dialect;
 
 pub use stage::DirectoryStage;
 
@@ -45,25 +49,10 @@ impl Endpoint for Directory {
         context: &'a Context<'a>,
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            for path in resource_files(&self.root) {
-                let path = path?;
-                let Some(encoding) = encoding_for(&path) else {
-                    continue;
-                };
-                let file =
-                    File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-                let source = path.display().to_string();
-                read_resources(
-                    BufReader::new(file),
-                    encoding,
-                    &source,
-                    context.dialect,
-                    found,
-                )?;
-            }
-            Ok(())
-        })
+        let root = self.root.clone();
+        let dialect = Arc::clone(context.dialect);
+        let read = move |found: &mut Found<'_>| read_tree(&root, &*dialect, found);
+        Box::pin(read_on_thread("directory reader", read, found))
     }
 
     /// The resource files there now; each is read when a resource would replace it.
@@ -203,7 +192,7 @@ impl DirectoryInventory {
     }
 
     fn path_for(&self, resource: &Resource) -> Result<PathBuf> {
-        Layout::new(&self.root, self.format.extension())
+        FileLayout::new(&self.root, self.format.extension())
             .path_for(resource)
             .map_err(crate::exit_code::usage)
     }
@@ -278,14 +267,14 @@ fn stale_file(path: &Path) -> Stale {
 }
 
 /// Where each resource's file goes: `<root>/<type>/<id><extension>`.
-struct Layout<'a> {
+struct FileLayout<'a> {
     root: &'a Path,
     extension: &'static str,
 }
 
-impl<'a> Layout<'a> {
+impl<'a> FileLayout<'a> {
     fn new(root: &'a Path, extension: &'static str) -> Self {
-        Layout { root, extension }
+        FileLayout { root, extension }
     }
 
     /// The file path, or why the type or id would escape the root.
@@ -354,17 +343,32 @@ fn is_windows_device(name: &str) -> bool {
         })
 }
 
+/// Every resource file below `root`, in walk order.
+fn read_tree(root: &Path, dialect: &dyn Dialect, found: &mut Found<'_>) -> Result<()> {
+    for path in resource_files(root) {
+        let path = path?;
+        let Some(encoding) = encoding_for(&path) else {
+            continue;
+        };
+        let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let source = path.display().to_string();
+        read_resources(BufReader::new(file), encoding, &source, dialect, found)?;
+    }
+    Ok(())
+}
+
 fn is_dot_entry(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .is_some_and(|name| name.starts_with('.'))
 }
 
+/// A directory holds YAML and JSON files (not JSON Lines), by the one extension map.
 fn encoding_for(path: &Path) -> Option<Encoding> {
-    match path.extension()?.to_str()? {
-        "yaml" | "yml" => Some(Encoding::Yaml),
-        "json" => Some(Encoding::Json),
-        _ => None,
+    match FileKind::from_path(path.to_str()?)? {
+        FileKind::Yaml => Some(Encoding::Yaml),
+        FileKind::Json => Some(Encoding::Json),
+        FileKind::JsonLines => None,
     }
 }
 

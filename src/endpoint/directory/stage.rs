@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use anyhow::{anyhow, Context as _, Result};
 use futures::future::BoxFuture;
 
-use super::Layout;
+use super::FileLayout;
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
@@ -170,7 +170,7 @@ impl DirectoryStage {
     /// Renaming is plain file work; it runs right here, on all cores.
     fn commit_now(mut self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         let staged = self.finish_writers()?;
-        let layout = Layout::new(&self.root, self.format.extension());
+        let layout = FileLayout::new(&self.root, self.format.extension());
         let targets = set
             .ordered()
             .map(|resource| {
@@ -328,7 +328,7 @@ impl Writer {
     }
 
     fn stage(&mut self, resource: &Resource) -> Result<Entry> {
-        let layout = Layout::new(&self.root, self.format.extension());
+        let layout = FileLayout::new(&self.root, self.format.extension());
         if let Err(message) = layout.path_for(resource) {
             return Ok(Entry::Unsafe(message));
         }

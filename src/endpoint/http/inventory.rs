@@ -10,10 +10,11 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use url::Url;
 
-use super::crawl::{normalized_key, Crawl, StartPage};
+use super::crawl::{Crawl, StartPage};
 use super::write::collection_of;
 use super::{redact_url, HttpEndpoint};
 use crate::endpoint::Context;
+use crate::endpoint_spec::url_key;
 use crate::graph::DependencyGraph;
 use crate::plan::{Held, Inventory, Stale};
 use crate::remap::{rewrite, IdMap, RefIndex};
@@ -37,9 +38,9 @@ impl HttpEndpoint {
             .collect();
         let start_page = Crawl::of_destination(starts, context)
             .run(&mut |mut resource: Resource| {
-                self.rebase_links(context.dialect, &mut resource.body);
+                self.rebase_links(&**context.dialect, &mut resource.body);
                 if let Ok(url) = self.rebase(&resource.uri) {
-                    resources.insert(normalized_key(&url), resource);
+                    resources.insert(url_key(&url), resource);
                 }
                 Ok(())
             })
@@ -58,7 +59,7 @@ impl HttpEndpoint {
     }
 
     fn key_of(&self, uri: &str) -> Option<String> {
-        self.rebase(uri).ok().map(|url| normalized_key(&url))
+        self.rebase(uri).ok().map(|url| url_key(&url))
     }
 }
 
@@ -128,7 +129,8 @@ impl Inventory for PushInventory<'_> {
 
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         let mut body = resource.body.clone();
-        self.endpoint.rebase_links(self.context.dialect, &mut body);
+        self.endpoint
+            .rebase_links(&**self.context.dialect, &mut body);
         Cow::Owned(body)
     }
 
@@ -232,7 +234,7 @@ impl Inventory for CloneInventory<'_> {
         let mut body = rewrite(&resource.body, self.new_uri(resource), &self.map, refs);
         self.push
             .endpoint
-            .rebase_links(self.push.context.dialect, &mut body);
+            .rebase_links(&**self.push.context.dialect, &mut body);
         Cow::Owned(body)
     }
 

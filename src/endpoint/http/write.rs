@@ -149,7 +149,7 @@ impl HttpEndpoint {
         let config = context.config;
         let map = IdMap::load(config.id_map.as_deref())?;
         let refs = RefIndex::new(&config.refs, set.resources);
-        let cloner = Cloner::new(map, refs, context.dialect, config.format);
+        let cloner = Cloner::new(map, refs, &**context.dialect, config.format);
         let written = self
             .write_all(set, decisions, context, &WriteMode::Clone(&cloner))
             .await;
@@ -289,7 +289,7 @@ impl HttpEndpoint {
         Box::pin(async move {
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
             let built = match mode {
-                WriteMode::Put(bodies) => self.put_request(&resources, bodies, context.dialect),
+                WriteMode::Put(bodies) => self.put_request(&resources, bodies, &**context.dialect),
                 WriteMode::Clone(cloner) => cloner
                     .request(self, resources[0])
                     .map(|(request, target)| (request, vec![target])),

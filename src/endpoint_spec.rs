@@ -1,0 +1,178 @@
+//! Endpoints as named on the command line, and the one map from file extension to what a
+//! file holds. Plain data: nothing here reads or writes.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use url::Url;
+
+use crate::exit_code::usage;
+use crate::format::Format;
+
+/// An endpoint as named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSpec {
+    /// `-`: stdin as an origin, stdout as the destination.
+    Stdio,
+    /// `null` or `/dev/null`: reads nothing, writes nothing.
+    Null,
+    /// An http(s) REST API.
+    Http(Url),
+    /// One file holding every resource.
+    File(PathBuf, FileKind),
+    /// A tree of `<type>/<id>.<ext>` files.
+    Directory(PathBuf),
+}
+
+impl EndpointSpec {
+    /// Decide the endpoint kind from the argument's text, in SPEC order.
+    pub fn parse(argument: &str) -> Result<Self> {
+        if argument == "-" {
+            return Ok(EndpointSpec::Stdio);
+        }
+        if argument == "null" || argument == "/dev/null" {
+            return Ok(EndpointSpec::Null);
+        }
+        let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let url = Url::parse(argument)
+                .map_err(|error| usage(format!("invalid URL {argument}: {error}")))?;
+            return Ok(EndpointSpec::Http(url));
+        }
+        if let Some(kind) = FileKind::from_path(argument) {
+            return Ok(EndpointSpec::File(PathBuf::from(argument), kind));
+        }
+        Ok(EndpointSpec::Directory(PathBuf::from(argument)))
+    }
+
+    /// The format written when neither `--json` nor `--yaml` is given.
+    pub fn default_format(&self) -> Format {
+        match self {
+            EndpointSpec::Http(_) => Format::Json,
+            EndpointSpec::File(_, FileKind::Json | FileKind::JsonLines) => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// Which single-file layout, decided by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.yaml`/`.yml`: `---` before each resource.
+    Yaml,
+    /// `.json`: one array of resources.
+    Json,
+    /// `.jsonl`/`.ndjson`: one resource per line.
+    JsonLines,
+}
+
+impl FileKind {
+    pub fn from_path(argument: &str) -> Option<FileKind> {
+        let kinds = [
+            (".yaml", FileKind::Yaml),
+            (".yml", FileKind::Yaml),
+            (".json", FileKind::Json),
+            (".jsonl", FileKind::JsonLines),
+            (".ndjson", FileKind::JsonLines),
+        ];
+        kinds
+            .into_iter()
+            .find(|(extension, _)| argument.ends_with(extension))
+            .map(|(_, kind)| kind)
+    }
+}
+
+/// The key two URLs are compared by: scheme and host lower-cased and a default port
+/// dropped (the url crate does these), no fragment, query parameters sorted, no trailing
+/// `/` on the path. `HTTP://h:80/a/?y=2&x=1` and `http://h/a?x=1&y=2` are one place.
+pub fn url_key(url: &Url) -> String {
+    let mut copy = url.clone();
+    copy.set_fragment(None);
+    if url.query().is_some() {
+        let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        pairs.sort();
+        copy.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let trimmed = copy.path().trim_end_matches('/').to_string();
+    copy.set_path(&trimmed);
+    let mut text = copy.to_string();
+    if copy.query().is_none() {
+        while text.ends_with('/') {
+            text.pop();
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_extension() {
+        assert_eq!(FileKind::from_path("a.yml"), Some(FileKind::Yaml));
+        assert_eq!(FileKind::from_path("a.ndjson"), Some(FileKind::JsonLines));
+        assert_eq!(FileKind::from_path("a.txt"), None);
+    }
+
+    #[test]
+    fn kinds_are_decided_in_spec_order() {
+        assert_eq!(EndpointSpec::parse("-").unwrap(), EndpointSpec::Stdio);
+        assert_eq!(EndpointSpec::parse("null").unwrap(), EndpointSpec::Null);
+        assert_eq!(
+            EndpointSpec::parse("/dev/null").unwrap(),
+            EndpointSpec::Null
+        );
+        assert!(matches!(
+            EndpointSpec::parse("https://a.example/api").unwrap(),
+            EndpointSpec::Http(_)
+        ));
+        assert!(matches!(
+            EndpointSpec::parse("http://x.yaml").unwrap(),
+            EndpointSpec::Http(_)
+        ));
+        let file = |arg| EndpointSpec::parse(arg).unwrap();
+        assert_eq!(
+            file("a/b.yaml"),
+            EndpointSpec::File("a/b.yaml".into(), FileKind::Yaml)
+        );
+        assert_eq!(
+            file("b.yml"),
+            EndpointSpec::File("b.yml".into(), FileKind::Yaml)
+        );
+        assert_eq!(
+            file("b.json"),
+            EndpointSpec::File("b.json".into(), FileKind::Json)
+        );
+        assert_eq!(
+            file("b.jsonl"),
+            EndpointSpec::File("b.jsonl".into(), FileKind::JsonLines)
+        );
+        assert_eq!(
+            file("b.ndjson"),
+            EndpointSpec::File("b.ndjson".into(), FileKind::JsonLines)
+        );
+        assert_eq!(file("fixtures"), EndpointSpec::Directory("fixtures".into()));
+        assert!(EndpointSpec::parse("http://").is_err());
+    }
+
+    #[test]
+    fn default_format_is_json_for_http_and_json_files() {
+        assert_eq!(
+            EndpointSpec::parse("http://h/").unwrap().default_format(),
+            Format::Json
+        );
+        assert_eq!(
+            EndpointSpec::parse("d").unwrap().default_format(),
+            Format::Yaml
+        );
+        assert_eq!(
+            EndpointSpec::parse("-").unwrap().default_format(),
+            Format::Yaml
+        );
+        assert_eq!(
+            EndpointSpec::parse("x.jsonl").unwrap().default_format(),
+            Format::Json
+        );
+    }
+}
