@@ -7,6 +7,7 @@ mod clone_json_server;
 mod compat;
 mod concurrency;
 mod conformance;
+mod django_services;
 mod faults;
 mod files;
 mod filters;
