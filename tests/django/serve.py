@@ -5,7 +5,9 @@
 
 Creates the tables in the SQLite file FILE, seeds 3 teams, 6 players and 6 stats with
 --seed (only when there are no teams yet), and serves on 127.0.0.1:P with Django's
-threaded development server until killed. --log appends one JSON line per request.
+threaded development server until killed, once listening printing
+`serving on http://127.0.0.1:PORT/` (with --port 0, the port the system chose).
+--log appends one JSON line per request.
 """
 
 import argparse
@@ -19,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0: any free port, printed")
     parser.add_argument("--db", required=True, help="SQLite database file (created if missing)")
     parser.add_argument("--seed", action="store_true", help="3 teams, 6 players, 6 stats")
     parser.add_argument("--log", help="append one JSON line per request to this file")
@@ -139,8 +141,12 @@ def main(argv):
         seed()
     get_resolver().url_patterns  # import every view now, not on the first request
     application = get_wsgi_application()
-    print(f"serving on http://127.0.0.1:{args.port}/", flush=True)
-    run("127.0.0.1", args.port, application, ipv6=False, threading=True)
+
+    def on_bind(port):
+        # With --port 0 this is how the caller learns the port.
+        print(f"serving on http://127.0.0.1:{port}/", flush=True)
+
+    run("127.0.0.1", args.port, application, ipv6=False, threading=True, on_bind=on_bind)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 //! Std and serde_json only: `examples/demo_server.rs` compiles this module too.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -110,12 +110,12 @@ impl DjangoServer {
 
     pub fn start_with_page_size(seed: bool, page_size: usize) -> DjangoServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
         let output = std::fs::File::create(dir.path().join("server.out")).expect("an output file");
         let mut command = Command::new(venv_python());
         command
             .arg(django_dir().join("serve.py"))
-            .args(["--port", &port.to_string()])
+            // The server binds a free port itself and prints it: no race for the port.
+            .args(["--port", "0"])
             .arg("--db")
             .arg(dir.path().join("db.sqlite3"))
             .arg("--log")
@@ -130,23 +130,33 @@ impl DjangoServer {
             command.arg("--seed");
         }
         let child = command.spawn().expect("python starts");
-        let mut server = DjangoServer { child, port, dir };
+        let mut server = DjangoServer {
+            child,
+            port: 0,
+            dir,
+        };
         server.wait_until_ready();
         server
     }
 
+    /// Waits for the `serving on http://127.0.0.1:PORT/` line, then for an answer there.
     fn wait_until_ready(&mut self) {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("child status") {
                 panic!("serve.py exited with {status}:\n{}", self.output());
             }
-            if http(self.port, "GET", "/api/", None, None).is_some_and(|r| r.status == 200) {
+            if self.port == 0 {
+                self.port = announced_port(&self.output()).unwrap_or(0);
+            }
+            if self.port != 0
+                && http(self.port, "GET", "/api/", None, None).is_some_and(|r| r.status == 200)
+            {
                 return;
             }
             assert!(
                 started.elapsed() < STARTUP_DEADLINE,
-                "serve.py did not answer on port {}:\n{}",
+                "serve.py did not answer (port {}):\n{}",
                 self.port,
                 self.output()
             );
@@ -238,10 +248,12 @@ impl Drop for DjangoServer {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("binding 127.0.0.1:0");
-    listener.local_addr().expect("a bound address").port()
+/// The port in `serve.py`'s `serving on http://127.0.0.1:PORT/` line.
+fn announced_port(output: &str) -> Option<u16> {
+    output.lines().find_map(|line| {
+        let rest = line.strip_prefix("serving on http://127.0.0.1:")?;
+        rest.strip_suffix('/')?.parse().ok()
+    })
 }
 
 /// One HTTP/1.0 exchange (so the answer is neither chunked nor kept alive), or `None`
