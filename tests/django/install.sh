@@ -19,8 +19,8 @@ if [ ! -x "$venv/bin/python" ]; then
     if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
         rm -rf "$venv"
         if ! "$python" -m virtualenv --version >/dev/null 2>&1; then
-            "$python" -m pip install --quiet --user virtualenv ||
-                "$python" -m pip install --quiet --user --break-system-packages virtualenv
+            "$python" -m pip install --quiet --user --no-warn-script-location virtualenv ||
+                "$python" -m pip install --quiet --user --no-warn-script-location --break-system-packages virtualenv
         fi
         "$python" -m virtualenv --quiet "$venv"
     fi
