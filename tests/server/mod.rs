@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod dataset;
+pub mod django;
 mod handler;
 mod store;
 mod tls;

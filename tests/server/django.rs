@@ -1,0 +1,303 @@
+//! A real third-party REST service: Django REST framework and DRF JSON:API, served by
+//! `tests/django/serve.py` from the virtualenv `tests/django/install.sh` makes (see
+//! `tests/django/README.md` for the endpoints). One process, SQLite file and request log
+//! per `DjangoServer`, all in a temporary directory; the process is killed on drop.
+//!
+//! Std and serde_json only: `examples/demo_server.rs` compiles this module too.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Python may be slow to start on a loaded machine; this only bounds a hung start.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The page size `serve.py` uses unless told otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 2;
+
+fn django_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django")
+}
+
+fn venv_python() -> PathBuf {
+    django_dir().join(".venv/bin/python")
+}
+
+/// Whether the Django service can run here, installing its packages first (once per test
+/// process) when needed. Without python3 the test is skipped with a message, except in CI,
+/// where that is a failure.
+pub fn django_available() -> bool {
+    let python = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !python {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required in CI for the Django end-to-end tests"
+        );
+        eprintln!("skipping: python3 not found (it is needed for the Django test service)");
+        return false;
+    }
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(install);
+    true
+}
+
+/// Runs `install.sh`, which returns at once when the virtualenv is up to date.
+fn install() {
+    let script = django_dir().join("install.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{} failed:\n{}\n{}",
+        script.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        venv_python().exists(),
+        "{} did not make {}",
+        script.display(),
+        venv_python().display()
+    );
+}
+
+/// One HTTP answer: status, headers (names lower-cased) and the body parsed as JSON
+/// (`Null` when empty, a JSON string holding the text when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Response {
+    /// The first header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// The `serve.py` process and its temporary directory (database, request log, output).
+pub struct DjangoServer {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl DjangoServer {
+    /// A server on a free port with the default page size (2); `seed` loads 3 teams,
+    /// 6 players (2 a team) and 6 stats (one a player, 10, 20, ... points).
+    pub fn start(seed: bool) -> DjangoServer {
+        DjangoServer::start_with_page_size(seed, DEFAULT_PAGE_SIZE)
+    }
+
+    pub fn start_with_page_size(seed: bool, page_size: usize) -> DjangoServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let output = std::fs::File::create(dir.path().join("server.out")).expect("an output file");
+        let mut command = Command::new(venv_python());
+        command
+            .arg(django_dir().join("serve.py"))
+            // The server binds a free port itself and prints it: no race for the port.
+            .args(["--port", "0"])
+            .arg("--db")
+            .arg(dir.path().join("db.sqlite3"))
+            .arg("--log")
+            .arg(dir.path().join("requests.jsonl"))
+            .args(["--page-size", &page_size.to_string()])
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("a second output handle"))
+            .stderr(output);
+        if seed {
+            command.arg("--seed");
+        }
+        let child = command.spawn().expect("python starts");
+        let mut server = DjangoServer {
+            child,
+            port: 0,
+            dir,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    /// Waits for the `serving on http://127.0.0.1:PORT/` line, then for an answer there.
+    fn wait_until_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                panic!("serve.py exited with {status}:\n{}", self.output());
+            }
+            if self.port == 0 {
+                self.port = announced_port(&self.output()).unwrap_or(0);
+            }
+            if self.port != 0
+                && http(self.port, "GET", "/api/", None, None).is_some_and(|r| r.status == 200)
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < STARTUP_DEADLINE,
+                "serve.py did not answer (port {}):\n{}",
+                self.port,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`, the prefix of every link the server writes.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("db.sqlite3")
+    }
+
+    /// What the server printed (Django's warnings and tracebacks), for failure messages.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.out")).unwrap_or_default()
+    }
+
+    /// Every request so far, oldest first: `{"method", "path" (with the query), "status",
+    /// "content_type" (null without a body), "body" (JSON, text, or null)}`. The readiness
+    /// probes (`GET /api/`) are in it too.
+    pub fn request_log(&self) -> Vec<Value> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON request log line"))
+            .collect()
+    }
+
+    /// `GET path` (relative to the server, or a full URL on it), which must answer 200.
+    pub fn get_json(&self, path: &str) -> Value {
+        let response = self.request("GET", path, None, None);
+        assert_eq!(
+            response.status,
+            200,
+            "GET {path}: {}\n{}",
+            response.body,
+            self.output()
+        );
+        response.body
+    }
+
+    /// `method path` with `body` as `content_type` (neither sent when `body` is `None`).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let response = self.request(method, path, Some(content_type), body);
+        (response.status, response.body)
+    }
+
+    /// Like `send`, keeping the headers.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let path = path.strip_prefix(&self.base_url()).unwrap_or(path);
+        let body = body.map(|body| (content_type.unwrap_or("application/json"), body));
+        http(
+            self.port,
+            method,
+            path,
+            body.map(|(t, _)| t),
+            body.map(|(_, b)| b),
+        )
+        .unwrap_or_else(|| panic!("{method} {path}: no answer\n{}", self.output()))
+    }
+}
+
+impl Drop for DjangoServer {
+    fn drop(&mut self) {
+        // Already exited is fine; the temporary directory goes with `dir`.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The port in `serve.py`'s `serving on http://127.0.0.1:PORT/` line.
+fn announced_port(output: &str) -> Option<u16> {
+    output.lines().find_map(|line| {
+        let rest = line.strip_prefix("serving on http://127.0.0.1:")?;
+        rest.strip_suffix('/')?.parse().ok()
+    })
+}
+
+/// One HTTP/1.0 exchange (so the answer is neither chunked nor kept alive), or `None`
+/// when nothing answers.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Option<&Value>,
+) -> Option<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(content_type) = content_type {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, text) = raw.split_once("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+    };
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
+}
