@@ -6,8 +6,12 @@
 //! itself (`read_back`, so a round trip crosses the real endpoint code twice) and through the
 //! test's own parsers (`raw`, so a bug shared by writer and reader still shows). A new endpoint
 //! kind gets every property below by adding one entry to `KINDS`.
+//!
+//! Every property runs once per dialect: HAL, then `--simple` (`id`, `type`, `uri`,
+//! `parents`) for every kind but HTTP, whose test server speaks HAL (the simple dialect
+//! over HTTP runs against json-server in `clone_json_server.rs` and `json_server.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -81,12 +85,67 @@ const KINDS: &[&dyn EndpointKind] = &[
     },
 ];
 
+/// The API convention the data of a property is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TestDialect {
+    Hal,
+    Simple,
+}
+
+thread_local! {
+    /// The dialect of the property running on this thread (set by `for_each_kind`).
+    static DIALECT: Cell<TestDialect> = const { Cell::new(TestDialect::Hal) };
+}
+
+fn dialect() -> TestDialect {
+    DIALECT.with(Cell::get)
+}
+
+/// A HAL resource as the current dialect writes it: with `--simple`, `uri`, `type` and
+/// `parents` fields in place of `_links`.
+fn in_dialect(hal: Value) -> Value {
+    if dialect() == TestDialect::Hal {
+        return hal;
+    }
+    let mut body = hal;
+    let links = body
+        .as_object_mut()
+        .and_then(|object| object.remove("_links"))
+        .unwrap_or_default();
+    let uri = links["self"]["href"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let kind = uri.rsplit('/').nth(1).unwrap_or_default().to_string();
+    let parents: Vec<Value> = links
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(rel, _)| rel.starts_with("parent:"))
+        .map(|(_, link)| link["href"].clone())
+        .collect();
+    body["uri"] = json!(uri);
+    body["type"] = json!(kind);
+    if !parents.is_empty() {
+        body["parents"] = Value::Array(parents);
+    }
+    body
+}
+
+/// `hal_resource` in the current dialect.
+fn resource(kind: &str, id: u64, fields: Value, parents: &[(&str, u64)]) -> Value {
+    in_dialect(hal_resource(BASE, kind, id, fields, parents))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Data
 
 /// The sample dataset: 3 teams, 2 players each, one stat per player (15 resources, 3 generations).
 fn sample() -> Vec<Value> {
     sample_dataset(BASE, 3, 2)
+        .into_iter()
+        .map(in_dialect)
+        .collect()
 }
 
 /// What `--rm` is tested with: team 3 and its whole subtree gone, and one leaf (stat 1).
@@ -141,8 +200,8 @@ fn awkward() -> Vec<Value> {
         .flat_map(|part| part.as_object().cloned().unwrap_or_default())
         .collect();
     let fields = Value::Object(fields);
-    let team = hal_resource(BASE, "team", 1, fields, &[]);
-    let player = hal_resource(BASE, "player", 1, json!({ "name": "Ümit" }), &[("team", 1)]);
+    let team = resource("team", 1, fields, &[]);
+    let player = resource("player", 1, json!({ "name": "Ümit" }), &[("team", 1)]);
     vec![team, player]
 }
 
@@ -161,9 +220,12 @@ fn removed_paths() -> BTreeSet<String> {
 }
 
 fn href_of(resource: &Value) -> &str {
-    resource["_links"]["self"]["href"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a resource without _links.self.href: {resource}"))
+    let href = match dialect() {
+        TestDialect::Hal => &resource["_links"]["self"]["href"],
+        TestDialect::Simple => &resource["uri"],
+    };
+    href.as_str()
+        .unwrap_or_else(|| panic!("a resource without its uri ({:?}): {resource}", dialect()))
 }
 
 /// `/api/<type>/<id>` of a resource (its href without the scheme, host and port).
@@ -175,14 +237,25 @@ fn path_of_href(href: &str) -> String {
     href.strip_prefix(BASE).unwrap_or(href).to_string()
 }
 
-/// Paths of the `parent:*` links of a resource.
+/// Paths of the parents of a resource (`parent:*` links, or simple `parents`).
 fn parent_paths(resource: &Value) -> Vec<String> {
-    resource["_links"]
-        .as_object()
+    let hrefs: Vec<&Value> = match dialect() {
+        TestDialect::Hal => resource["_links"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(rel, _)| rel.starts_with("parent:"))
+            .map(|(_, link)| &link["href"])
+            .collect(),
+        TestDialect::Simple => resource["parents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    hrefs
         .into_iter()
-        .flatten()
-        .filter(|(rel, _)| rel.starts_with("parent:"))
-        .filter_map(|(_, link)| link["href"].as_str())
+        .filter_map(Value::as_str)
         .map(path_of_href)
         .collect()
 }
@@ -415,6 +488,10 @@ struct Capabilities {
 trait EndpointKind: Sync {
     fn name(&self) -> &'static str;
     fn can(&self) -> Capabilities;
+    /// Whether this kind takes part in properties written in `dialect`.
+    fn speaks(&self, _dialect: TestDialect) -> bool {
+        true
+    }
     /// A destination nothing has been written to, called `name`, inside `dir`.
     fn fresh(&self, dir: &Path, name: &str) -> Endpoint;
     /// An origin holding `resources`, in this kind's format, made by the test (not the tool).
@@ -756,6 +833,10 @@ impl EndpointKind for Http {
     fn name(&self) -> &'static str {
         "http"
     }
+    /// The test server stores and lists HAL only.
+    fn speaks(&self, dialect: TestDialect) -> bool {
+        dialect == TestDialect::Hal
+    }
     fn can(&self) -> Capabilities {
         Capabilities {
             read: true,
@@ -886,7 +967,10 @@ impl EndpointKind for Stdout {
         destination.printed()
     }
     fn holds_nothing(&self, destination: &Endpoint) -> bool {
-        !destination.printed().contains("_links")
+        let printed = destination.printed();
+        !["_links", "uri:", "\"uri\""]
+            .iter()
+            .any(|mark| printed.contains(mark))
     }
 }
 
@@ -947,6 +1031,9 @@ impl EndpointKind for Stdin {
 /// A stdin origin is fed its text; a stdout destination keeps what was printed.
 fn sync(origins: &[&Endpoint], destination: &Endpoint, extra: &[&str]) -> Run {
     let mut args: Vec<&str> = Vec::new();
+    if dialect() == TestDialect::Simple {
+        args.push("--simple");
+    }
     let flags = origins
         .iter()
         .flat_map(|origin| origin.origin_flags.iter())
@@ -987,7 +1074,13 @@ fn read_back(kind: &dyn EndpointKind, endpoint: &Endpoint) -> Vec<Value> {
     let printed = endpoint.printed.borrow().clone();
     let run = match printed {
         // What went to stdout is read back through stdin.
-        Some(printed) => run_with_stdin(&["-q", "-j", "-", "-"], &printed),
+        Some(printed) => {
+            let simple: &[&str] = match dialect() {
+                TestDialect::Simple => &["--simple"],
+                TestDialect::Hal => &[],
+            };
+            run_with_stdin(&[simple, &["-q", "-j", "-", "-"]].concat(), &printed)
+        }
         None => sync(&[endpoint], &stdout_sink(), &["-q", "-j"]),
     };
     let run = expect_code(kind, "reading it back with the tool", run, 0);
@@ -1093,17 +1186,25 @@ fn for_each_kind(
 ) {
     let mut checked = Vec::new();
     let mut failures = Vec::new();
-    for &kind in KINDS.iter().filter(|kind| applies(**kind)) {
-        checked.push(kind.name());
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(kind))) {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "(no message)".to_string());
-            failures.push(format!("--- {}:\n{message}", kind.name()));
+    for test_dialect in [TestDialect::Hal, TestDialect::Simple] {
+        DIALECT.with(|current| current.set(test_dialect));
+        let kinds = KINDS
+            .iter()
+            .filter(|kind| applies(**kind) && kind.speaks(test_dialect));
+        for &kind in kinds {
+            let name = format!("{} ({test_dialect:?})", kind.name());
+            checked.push(name.clone());
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(kind))) {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "(no message)".to_string());
+                failures.push(format!("--- {name}:\n{message}"));
+            }
         }
     }
+    DIALECT.with(|current| current.set(TestDialect::Hal));
     assert!(!checked.is_empty(), "{property}: no endpoint kind applies");
     assert!(
         failures.is_empty(),
@@ -1126,7 +1227,8 @@ fn every_readable_kind_reaches_every_writable_kind() {
         |kind| kind.can().read,
         |origin_kind| {
             let data = sample();
-            for &destination_kind in KINDS.iter().filter(|kind| kind.can().write) {
+            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            for &destination_kind in KINDS.iter().filter(writable) {
                 let dir = temp_dir();
                 let origin = origin_kind.seeded(dir.path(), "origin", &data);
                 let destination = destination_kind.fresh(dir.path(), "destination");
@@ -1513,7 +1615,8 @@ fn a_missing_origin_writes_nothing() {
             let Some((origin, code)) = origin_kind.missing(dir.path()) else {
                 return; // stdin is always there
             };
-            for &destination_kind in KINDS.iter().filter(|kind| kind.can().write) {
+            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            for &destination_kind in KINDS.iter().filter(writable) {
                 let destination = destination_kind.fresh(dir.path(), "destination");
                 let pair = format!(
                     "{} (missing) -> {}",
@@ -1547,12 +1650,11 @@ fn the_later_origin_wins() {
         "layering",
         |kind| kind.can().read && !kind.can().one_per_run,
         |kind| {
-            let team = |fields: Value| hal_resource(BASE, "team", 1, fields, &[]);
+            let team = |fields: Value| resource("team", 1, fields, &[]);
             let base_team = team(json!({ "name": "Base", "founded": 1900 }));
             let override_team = team(json!({ "name": "Override", "coach": "Kim" }));
-            let only_base = hal_resource(BASE, "team", 2, json!({ "name": "Only base" }), &[]);
-            let only_override =
-                hal_resource(BASE, "player", 1, json!({ "name": "Ana" }), &[("team", 1)]);
+            let only_base = resource("team", 2, json!({ "name": "Only base" }), &[]);
+            let only_override = resource("player", 1, json!({ "name": "Ana" }), &[("team", 1)]);
             let dir = temp_dir();
             let base = kind.seeded(dir.path(), "base", &[base_team.clone(), only_base.clone()]);
             let overrides = kind.seeded(
