@@ -103,8 +103,9 @@ pub struct Cli {
     pub quiet: bool,
     /// How resources new to the destination are created: PUT at their uri, or POST to
     /// their collection for APIs that assign ids (references are then rewritten).
-    #[arg(long, value_enum, value_name = "HOW", default_value = "put")]
-    pub create: CreateMode,
+    /// Default: put (with --api, the profile's `create`, which this overrides).
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub create: Option<CreateMode>,
     /// With --create post: the YAML map of old uri to new uri, read first and kept up to
     /// date as the run goes, so a re-run updates the clones instead of duplicating them.
     #[arg(long, value_name = "FILE")]
@@ -134,6 +135,10 @@ pub struct Cli {
     /// mismatch or a missing one).
     #[arg(long)]
     pub verify: bool,
+    /// A YAML profile describing a plain-JSON or JSON:API service: collection paths,
+    /// ids, parents, pagination, write methods (replaces --hal/--simple).
+    #[arg(long, value_name = "FILE")]
+    pub api: Option<std::path::PathBuf>,
     /// Dotted field path removed from every resource as it is read; repeatable.
     #[arg(long = "omit", value_name = "PATH")]
     pub omits: Vec<FieldPath>,

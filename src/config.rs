@@ -2,6 +2,7 @@
 //! The only place that checks how flags combine; everything downstream takes `&Config`.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,6 +11,7 @@ use crate::cli::{Cli, CreateMode, MatchExpr, OutputFormat, RefExpr};
 use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::usage;
 use crate::format::Format;
+use crate::schema::profile::{self, Profile, TypeProfile};
 use crate::schema::FollowMode;
 
 /// Which schema reads identity out of resources.
@@ -53,6 +55,10 @@ pub struct HttpSettings {
     pub insecure: bool,
     /// Extra trusted roots, PEM, read from `--ca-cert`.
     pub ca_cert: Option<Vec<u8>>,
+    /// `X-Request-Limit` on GETs (off with `--api`: a profile's `size` carries the limit).
+    pub limit_header: bool,
+    /// The media type every request accepts and every body is sent as (JSON:API profiles).
+    pub media_type: Option<&'static str>,
 }
 
 /// Which resources are kept after reading.
@@ -99,6 +105,8 @@ pub struct Config {
     pub omit: Vec<Vec<String>>,
     /// Read the destination and write only what differs (not `--no-compare`).
     pub compare: bool,
+    /// `--api`: the profile every HTTP endpoint of the run speaks.
+    pub api: Option<Arc<Profile>>,
     /// `--verify`: read the destination back after writing.
     pub verify: bool,
 }
@@ -141,7 +149,7 @@ impl Config {
         for (origin, arg) in origins.iter().zip(origin_args) {
             check_origin_exists(origin, arg)?;
             // Cloning with POST may copy a subtree within one API.
-            if cli.create != CreateMode::Post && same_endpoint(origin, &destination) {
+            if cli.create != Some(CreateMode::Post) && same_endpoint(origin, &destination) {
                 return Err(usage(format!(
                     "origin {arg} is the same as the destination {destination_arg}"
                 )));
@@ -149,7 +157,12 @@ impl Config {
         }
         check_destination_parent(&destination, destination_arg)?;
         let format = choose_format(&cli, &destination)?;
-        check_clone_flags(&cli, &destination)?;
+        let api = api_profile(&cli)?;
+        let mut http = http_settings(&cli, secrets)?;
+        if api.as_deref().is_some_and(Profile::speaks_jsonapi) {
+            http.media_type = Some(profile::JSONAPI_MEDIA_TYPE);
+        }
+        check_clone_flags(&cli, &destination, api.as_deref())?;
         if cli.output == OutputFormat::Json && destination == EndpointSpec::Stdio {
             return Err(usage(
                 "--output json needs stdout: it cannot go with - as the destination",
@@ -169,7 +182,7 @@ impl Config {
             follow: follow_mode(&cli),
             remove: cli.remove,
             batch_size: cli.batch_size.0 as usize,
-            http: http_settings(&cli, secrets)?,
+            http,
             filters: Filters {
                 types: cli.types.clone(),
                 matches: cli.matches.clone(),
@@ -180,9 +193,11 @@ impl Config {
             dry_run: cli.dry_run,
             diff: cli.diff,
             fail_fast: cli.fail_fast,
-            create: cli.create,
+            create: cli.create.unwrap_or(CreateMode::Put),
             id_map: cli.id_map.clone(),
-            refs: cli.refs.clone(),
+            refs: api
+                .as_deref()
+                .map_or_else(|| cli.refs.clone(), Profile::references),
             json_output: cli.output == OutputFormat::Json,
             exit_code: cli.exit_code,
             max_delete: cli
@@ -191,6 +206,7 @@ impl Config {
             ignore: cli.ignores.iter().map(|path| path.0.clone()).collect(),
             omit: cli.omits.iter().map(|path| path.0.clone()).collect(),
             compare: !cli.no_compare,
+            api,
             verify: cli.verify,
             origins,
             destination,
@@ -199,18 +215,60 @@ impl Config {
 }
 
 /// `--id-map` and `--ref` only mean something when cloning into an HTTP API with POST.
-fn check_clone_flags(cli: &Cli, destination: &EndpointSpec) -> Result<()> {
-    let cloning = cli.create == CreateMode::Post;
-    if cloning && !matches!(destination, EndpointSpec::Http(_)) {
+fn check_clone_flags(cli: &Cli, destination: &EndpointSpec, api: Option<&Profile>) -> Result<()> {
+    let posts = |profile: &Profile| {
+        let post = |t: &TypeProfile| t.create == profile::CreateMethod::Post;
+        profile.types.values().any(post)
+    };
+    let cloning = cli.create == Some(CreateMode::Post) || api.is_some_and(posts);
+    if cloning && !matches!(destination, EndpointSpec::Http(_)) && api.is_none() {
         return Err(usage("--create post needs an HTTP destination"));
     }
-    if cloning && cli.remove {
+    // With a profile, `--rm` deletes what the origins lack by their destination ids.
+    if cloning && cli.remove && api.is_none() {
         return Err(usage("--rm cannot be combined with --create post"));
     }
-    if !cloning && (cli.id_map.is_some() || !cli.refs.is_empty()) {
-        return Err(usage("--id-map and --ref go with --create post"));
+    if !cloning && cli.id_map.is_some() {
+        return Err(usage("--id-map goes with --create post"));
+    }
+    if cli.create != Some(CreateMode::Post) && !cli.refs.is_empty() {
+        return Err(usage("--ref goes with --create post"));
     }
     Ok(())
+}
+
+/// `--api FILE`: the profile, checked, with `--create` applied to every type; the flags it
+/// replaces are usage errors with it.
+fn api_profile(cli: &Cli) -> Result<Option<Arc<Profile>>> {
+    let Some(path) = &cli.api else {
+        return Ok(None);
+    };
+    let replaced = [
+        (cli.hal, "--hal"),
+        (cli.simple, "--simple"),
+        (
+            cli.follow_all || cli.follow_child || cli.follow_page || cli.follow_none,
+            "--follow-*",
+        ),
+        (cli.batch_size.0 > 1, "--batch-size"),
+        (!cli.refs.is_empty(), "--ref"),
+    ];
+    if let Some((_, flag)) = replaced.iter().find(|(set, _)| *set) {
+        return Err(usage(format!(
+            "--api cannot be combined with {flag}: the profile says how the API is read and written"
+        )));
+    }
+    let mut profile = Profile::load(path)?;
+    profile.check_types(&cli.types)?;
+    if let Some(create) = cli.create {
+        for t in profile.types.values_mut() {
+            t.create = match create {
+                CreateMode::Put => profile::CreateMethod::Put,
+                CreateMode::Post => profile::CreateMethod::Post,
+            };
+        }
+    }
+    Ok(Some(Arc::new(profile)))
 }
 
 /// `--verify` needs a destination that can be read back; `--no-compare` reads nothing,
@@ -305,6 +363,8 @@ fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> 
         rps: cli.rps.map(|n| u32::try_from(n.0).unwrap_or(u32::MAX)),
         insecure: cli.insecure,
         ca_cert: cli.ca_cert.as_deref().map(read_ca_cert).transpose()?,
+        limit_header: cli.api.is_none(),
+        media_type: None,
     })
 }
 

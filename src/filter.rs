@@ -76,6 +76,7 @@ mod tests {
             id: json!(id),
             kind: kind.into(),
             parents: parents.iter().map(|p| p.to_string()).collect(),
+            references: Vec::new(),
             body,
         }
     }

@@ -152,23 +152,31 @@ impl RefIndex {
         })
     }
 
-    /// `--ref` fields order writes as parent links do: add them to each resource's parents.
+    /// Reference fields order writes as parent links do: each resource's `references`
+    /// (taken while it was read) that name a resource of the set become its parents.
     pub fn add_parents(&self, resources: &mut [Resource]) {
-        if self.refs.is_empty() {
-            return;
-        }
         for resource in resources.iter_mut() {
-            let extra: Vec<String> = self
-                .targets(&resource.body)
-                .map(|(_, uri)| uri.clone())
-                .collect();
-            for uri in extra {
-                if !resource.parents.contains(&uri) {
-                    resource.parents.push(uri);
+            let references = std::mem::take(&mut resource.references);
+            for key in references {
+                let Some(uri) = self.uri_by_type_and_id.get(&key) else {
+                    continue;
+                };
+                if !resource.parents.contains(uri) {
+                    resource.parents.push(uri.clone());
                 }
             }
         }
     }
+}
+
+/// `(type, id)` of what the reference fields `refs` of `body` name.
+pub fn reference_keys(refs: &[RefExpr], body: &Value) -> Vec<(String, String)> {
+    refs.iter()
+        .filter_map(|expr| {
+            let id = scalar_text(field_at(body, &expr.path)?)?;
+            Some((expr.kind.clone(), id))
+        })
+        .collect()
 }
 
 /// The last path segment of a uri: the id an API gave a resource it created.
@@ -242,6 +250,7 @@ mod tests {
             id: json!(7),
             kind: "player".into(),
             parents: vec!["http://o/api/team/1".into()],
+            references: Vec::new(),
             body: json!({"id": 7, "teamId": 1, "coach": "http://o/api/team/1",
                          "_links": {"self": {"href": "http://o/api/player/7"},
                                     "parent:team": {"href": "http://o/api/team/1"}}}),
@@ -254,6 +263,7 @@ mod tests {
             id: json!(1),
             kind: "team".into(),
             parents: vec![],
+            references: Vec::new(),
             body: json!({"id": 1}),
         }
     }
@@ -278,8 +288,13 @@ mod tests {
     fn ref_fields_become_parents() {
         let mut resources = vec![team(), player()];
         resources[1].parents.clear();
-        RefIndex::new(&["teamId=team".parse().unwrap()], &resources.clone())
-            .add_parents(&mut resources);
+        let refs = ["teamId=team".parse().unwrap()];
+        resources[1].references = reference_keys(&refs, &resources[1].body);
+        assert_eq!(
+            resources[1].references,
+            [("team".to_string(), "1".to_string())]
+        );
+        RefIndex::new(&refs, &resources.clone()).add_parents(&mut resources);
         assert_eq!(resources[1].parents, ["http://o/api/team/1"]);
     }
 

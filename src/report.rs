@@ -329,6 +329,7 @@ mod tests {
             id: json!(1),
             kind: "a".into(),
             parents: vec![],
+            references: Vec::new(),
             body: json!({}),
         };
         let done =
@@ -376,6 +377,7 @@ mod tests {
             id: json!(1),
             kind: "a".into(),
             parents: vec![],
+            references: Vec::new(),
             body: json!({}),
         };
         report.add_read(3);

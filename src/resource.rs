@@ -18,6 +18,10 @@ pub struct Resource {
     pub kind: String,
     /// Uris of the resources this one depends on (written first).
     pub parents: Vec<String>,
+    /// `(type, id)` of the resources its reference fields name (`--ref`, a profile's
+    /// `parents`), taken while the body is at hand; they become parents once every
+    /// resource is read.
+    pub references: Vec<(String, String)>,
     /// The whole mapping, written out as is.
     pub body: Value,
 }
@@ -38,6 +42,7 @@ impl Resource {
             id: identity.id,
             kind: identity.kind,
             parents: identity.parents,
+            references: Vec::new(),
             body,
         }
     }
@@ -50,6 +55,7 @@ impl Resource {
             id: self.id.clone(),
             kind: self.kind.clone(),
             parents: self.parents.clone(),
+            references: self.references.clone(),
             body: Value::Null,
         }
     }
@@ -136,6 +142,7 @@ mod tests {
             id,
             kind: kind.into(),
             parents: vec![],
+            references: Vec::new(),
             body: json!({}),
         }
     }

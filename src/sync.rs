@@ -2,6 +2,7 @@
 //! The one place that sequences the pipeline and decides the exit status.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -15,14 +16,19 @@ use crate::graph::DependencyGraph;
 use crate::interrupt::Interrupt;
 use crate::plan::{self, Change, Comparison, Decision, March, Stale};
 use crate::progress::Progress;
-use crate::remap::{IdMap, RefIndex};
+use crate::remap::{reference_keys, IdMap, RefIndex};
 use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::Resource;
-use crate::schema;
+use crate::schema::{self, ApiDialect, Dialect};
 
 /// Carry out the configured sync and return the exit status.
 pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
-    let dialect = schema::dialect(config.schema);
+    let dialect: Arc<dyn Dialect> = match &config.api {
+        Some(profile) => Arc::new(ApiDialect {
+            profile: Arc::clone(profile),
+        }),
+        None => schema::dialect(config.schema),
+    };
     let http = HttpClient::new(&config.http, config.verbose)?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
@@ -294,6 +300,7 @@ async fn read_origins(
             .read(context, &mut |mut resource: Resource| {
                 context.report.progress().advance();
                 omit_fields(&mut resource, &context.config.omit);
+                resource.references = reference_keys(&context.config.refs, &resource.body);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {
                     Some(stage) => {

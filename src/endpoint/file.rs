@@ -77,7 +77,13 @@ impl Endpoint for FileEndpoint {
                 FileKind::Json | FileKind::JsonLines => Encoding::Json,
             };
             let source = path.display().to_string();
-            read_resources(BufReader::new(file), encoding, &source, &*dialect, found)
+            read_resources(
+                BufReader::new(file),
+                encoding,
+                (&source, None),
+                &*dialect,
+                found,
+            )
         };
         Box::pin(read_on_thread("file reader", read, found))
     }
@@ -102,6 +108,7 @@ impl Endpoint for FileEndpoint {
         };
         Ok(Some(Box::new(SpillStage::new(
             context.config.format,
+            context.dialect,
             finish,
         )?)))
     }
@@ -112,8 +119,12 @@ impl Endpoint for FileEndpoint {
         _decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(
-            async move { self.write_spill(Spill::of(set, context.config.format)?, set, context) },
-        )
+        Box::pin(async move {
+            self.write_spill(
+                Spill::of(set, context.config.format, context.dialect)?,
+                set,
+                context,
+            )
+        })
     }
 }

@@ -21,11 +21,12 @@ pub enum Encoding {
     Json,
 }
 
-/// Read every resource from `reader`; `source` names it in errors.
+/// Read every resource from `reader`; `source` names it in errors, `folder` is the type
+/// folder of a directory's file.
 pub fn read_resources(
     reader: impl Read,
     encoding: Encoding,
-    source: &str,
+    (source, folder): (&str, Option<&str>),
     schema: &dyn Dialect,
     found: &mut Found<'_>,
 ) -> Result<()> {
@@ -34,7 +35,7 @@ pub fn read_resources(
         document += 1;
         accept_document(
             value,
-            schema,
+            (schema, folder),
             &format!("{source}, {where_}{document}"),
             found,
         )
@@ -66,16 +67,19 @@ pub fn read_resources(
 /// A document must be a resource; empty documents (a stray `---`) are passed over.
 fn accept_document(
     value: Value,
-    schema: &dyn Dialect,
+    (schema, folder): (&dyn Dialect, Option<&str>),
     place: &str,
     found: &mut Found<'_>,
 ) -> Result<()> {
     if value.is_null() {
         return Ok(());
     }
-    let resource = schema
-        .resource(value)
-        .map_err(|error| usage(format!("reading {place}: not a resource: {error}")))?;
+    let resource = match folder {
+        Some(folder) => schema.resource_in_folder(folder, value),
+        None => schema.resource(value),
+    };
+    let resource =
+        resource.map_err(|error| usage(format!("reading {place}: not a resource: {error}")))?;
     found(resource)
 }
 
@@ -110,10 +114,16 @@ mod tests {
 
     fn read(text: &str, encoding: Encoding) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
-        read_resources(text.as_bytes(), encoding, "input", &Simple, &mut |r| {
-            out.push(r);
-            Ok(())
-        })?;
+        read_resources(
+            text.as_bytes(),
+            encoding,
+            ("input", None),
+            &Simple,
+            &mut |r| {
+                out.push(r);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 

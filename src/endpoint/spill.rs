@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
 
@@ -13,6 +14,7 @@ use super::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
+use crate::schema::Dialect;
 
 /// How the resources follow one another in a single file or on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,25 +28,28 @@ pub enum Sequence {
 pub struct Spill {
     file: BufWriter<File>,
     format: Format,
+    /// Says what document a resource is in a file (`{"type", "body"}` with `--api`).
+    dialect: Arc<dyn Dialect>,
     /// Where each uri's text is: offset and length; a later copy replaces an earlier one.
     places: HashMap<String, (u64, usize)>,
     end: u64,
 }
 
 impl Spill {
-    pub fn new(format: Format) -> Result<Self> {
+    pub fn new(format: Format, dialect: &Arc<dyn Dialect>) -> Result<Self> {
         let file = tempfile::tempfile().context("creating a temporary spill file")?;
         Ok(Spill {
             file: BufWriter::new(file),
             format,
+            dialect: Arc::clone(dialect),
             places: HashMap::new(),
             end: 0,
         })
     }
 
     /// A spill of a set already in memory (writes that do not stream, e.g. with `--diff`).
-    pub fn of(set: &WriteSet<'_>, format: Format) -> Result<Self> {
-        let mut spill = Spill::new(format)?;
+    pub fn of(set: &WriteSet<'_>, format: Format, dialect: &Arc<dyn Dialect>) -> Result<Self> {
+        let mut spill = Spill::new(format, dialect)?;
         for resource in set.ordered() {
             spill.put(resource)?;
         }
@@ -52,7 +57,7 @@ impl Spill {
     }
 
     pub fn put(&mut self, resource: &Resource) -> Result<()> {
-        let text = self.format.serialize(&resource.body);
+        let text = self.format.serialize(&self.dialect.file_document(resource));
         self.file
             .write_all(text.as_bytes())
             .context("writing the spill file")?;
@@ -123,9 +128,9 @@ impl<F> SpillStage<F>
 where
     F: FnOnce(Spill, &WriteSet<'_>, &Context<'_>) -> Result<()> + Send,
 {
-    pub fn new(format: Format, finish: F) -> Result<Self> {
+    pub fn new(format: Format, dialect: &Arc<dyn Dialect>, finish: F) -> Result<Self> {
         Ok(SpillStage {
-            spill: Spill::new(format)?,
+            spill: Spill::new(format, dialect)?,
             finish,
         })
     }

@@ -23,7 +23,7 @@ impl Endpoint for Stdio {
         let dialect = Arc::clone(context.dialect);
         let read = move |found: &mut Found<'_>| {
             let (encoding, reader) = sniff_encoding(std::io::stdin().lock())?;
-            read_resources(reader, encoding, "stdin", &*dialect, found)
+            read_resources(reader, encoding, ("stdin", None), &*dialect, found)
         };
         Box::pin(read_on_thread("stdin reader", read, found))
     }
@@ -35,6 +35,7 @@ impl Endpoint for Stdio {
     ) -> Result<Option<Box<dyn Stage + 'a>>> {
         Ok(Some(Box::new(SpillStage::new(
             context.config.format,
+            context.dialect,
             write_stdout,
         )?)))
     }
@@ -45,7 +46,13 @@ impl Endpoint for Stdio {
         _decisions: &'a [Decision],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { write_stdout(Spill::of(set, context.config.format)?, set, context) })
+        Box::pin(async move {
+            write_stdout(
+                Spill::of(set, context.config.format, context.dialect)?,
+                set,
+                context,
+            )
+        })
     }
 }
 

@@ -217,12 +217,34 @@ impl<'i> March<'i> {
 
     /// Create, update or unchanged for one resource; `text` as in `Inventory::held`.
     pub fn decide(&self, resource: &Resource, text: Option<&str>) -> Result<Decision> {
+        self.decide_with_body(resource, text, &|| Ok(None))
+    }
+
+    /// `decide` for a resource kept without its body: `body` makes it, called only when
+    /// the destination holds a copy to compare with.
+    pub fn decide_with_body(
+        &self,
+        resource: &Resource,
+        text: Option<&str>,
+        body: &dyn Fn() -> Result<Option<Value>>,
+    ) -> Result<Decision> {
         let target = self.inventory.target(resource)?;
         let (op, before, difference) = match self.inventory.held(resource, text)? {
             Held::Nothing => (Op::Create, None, None),
             Held::Unseen => (Op::Update, None, Some("(not read)".to_string())),
             Held::Identical => (Op::Unchanged, None, None),
             Held::Copy(held) => {
+                let whole;
+                let resource = match body()? {
+                    Some(body) => {
+                        whole = Resource {
+                            body,
+                            ..resource.clone()
+                        };
+                        &whole
+                    }
+                    None => resource,
+                };
                 let origin = self.inventory.comparable(resource);
                 match self.comparison.first_difference(&origin, &held) {
                     None => (Op::Unchanged, None, None),

@@ -1,18 +1,23 @@
 //! Dialects: every convention of one API family (identity and links, pages, the write
 //! request and its envelope, the uri a create answers with). One module per dialect.
 
+mod api;
 mod hal;
+pub mod profile;
 mod simple;
 
+pub use api::ApiDialect;
 pub use hal::Hal;
 pub use simple::Simple;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::SchemaKind;
 use crate::resource::{Identity, Resource};
+use profile::Profile;
 
 /// Which links are followed when reading HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +88,21 @@ pub trait Dialect: Send + Sync {
 
     /// The uri a created resource's body names for itself, if any.
     fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str>;
+
+    /// A document found in a directory's `folder` (its type's folder).
+    fn resource_in_folder(&self, _folder: &str, body: Value) -> Result<Resource, IdentityError> {
+        self.resource(body)
+    }
+
+    /// The document a single file or a pipe holds for `resource`.
+    fn file_document<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
+        Cow::Borrowed(&resource.body)
+    }
+
+    /// The `--api` profile this dialect speaks, if any.
+    fn profile(&self) -> Option<&Arc<Profile>> {
+        None
+    }
 
     /// The field a batch write (`PATCH <collection>`) carries its items under.
     fn batch_field(&self) -> &'static str {

@@ -16,6 +16,7 @@ mod hostile;
 mod http_read;
 mod http_write;
 mod json_server;
+mod plain_server;
 mod plan;
 mod progress;
 mod properties;

@@ -35,6 +35,7 @@ fn build(kinds: &[usize], parents: &[Vec<usize>]) -> Vec<Resource> {
                 id: json!(index),
                 kind: kind.to_string(),
                 parents: parent_uris,
+                references: Vec::new(),
                 body: json!({ "id": index }),
             }
         })

@@ -5,8 +5,6 @@
 //!
 //! Std and serde_json only: `examples/demo_server.rs` compiles this module too.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -74,25 +72,7 @@ fn install() {
     );
 }
 
-/// One HTTP answer: status, headers (names lower-cased) and the body parsed as JSON
-/// (`Null` when empty, a JSON string holding the text when it is not JSON).
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Value,
-}
-
-impl Response {
-    /// The first header called `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
+pub use super::raw_http::Response;
 
 /// The `serve.py` process and its temporary directory (database, request log, output).
 pub struct DjangoServer {
@@ -256,8 +236,7 @@ fn announced_port(output: &str) -> Option<u16> {
     })
 }
 
-/// One HTTP/1.0 exchange (so the answer is neither chunked nor kept alive), or `None`
-/// when nothing answers.
+/// One exchange, or `None` when nothing answers.
 fn http(
     port: u16,
     method: &str,
@@ -265,39 +244,6 @@ fn http(
     content_type: Option<&str>,
     body: Option<&Value>,
 ) -> Option<Response> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(content_type) = content_type {
-        request.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(&body);
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, text) = raw.split_once("\r\n\r\n")?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
-        .collect();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
-    };
-    Some(Response {
-        status,
-        headers,
-        body,
-    })
+    let body = body.map(|body| (content_type.unwrap_or("application/json"), body));
+    super::raw_http::exchange(port, method, path, body).ok()
 }

@@ -5,6 +5,8 @@
 mod dataset;
 pub mod django;
 mod handler;
+pub mod plain;
+mod raw_http;
 mod store;
 mod tls;
 
@@ -381,6 +383,43 @@ impl Drop for TestServer {
     }
 }
 
+/// A server thread's own runtime (2 workers) and its listener registered on it, after
+/// telling `ready` either way; `None` when either fails.
+pub(crate) fn server_runtime(
+    listener: StdListener,
+    thread_name: &str,
+    ready: &mpsc::Sender<Result<(), String>>,
+) -> Option<(tokio::runtime::Runtime, tokio::net::TcpListener)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(thread_name)
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = ready.send(Err(format!("cannot build tokio runtime: {error}")));
+            return None;
+        }
+    };
+    let registered = {
+        let _inside = runtime.enter();
+        listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+    };
+    match registered {
+        Ok(listener) => {
+            let _ = ready.send(Ok(()));
+            Some((runtime, listener))
+        }
+        Err(error) => {
+            let _ = ready.send(Err(format!("cannot register listener: {error}")));
+            None
+        }
+    }
+}
+
 /// Body of the server thread: its own runtime, so tests need none and sync tests can block freely.
 fn serve(
     listener: StdListener,
@@ -389,30 +428,10 @@ fn serve(
     stop: watch::Receiver<bool>,
     ready: mpsc::Sender<Result<(), String>>,
 ) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("test-server-worker")
-        .enable_all()
-        .build();
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            let _ = ready.send(Err(format!("cannot build tokio runtime: {error}")));
-            return;
-        }
+    let Some((runtime, listener)) = server_runtime(listener, "test-server-worker", &ready) else {
+        return;
     };
     runtime.block_on(async move {
-        let listener = listener
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::TcpListener::from_std(listener));
-        let listener = match listener {
-            Ok(listener) => listener,
-            Err(error) => {
-                let _ = ready.send(Err(format!("cannot register listener: {error}")));
-                return;
-            }
-        };
-        let _ = ready.send(Ok(()));
         match tls {
             Some(tls) => run(tls::TlsListener::new(listener, tls), shared, stop).await,
             None => run(listener, shared, stop).await,

@@ -257,6 +257,7 @@ fn stale_file(path: &Path) -> Stale {
         id: outcome.id,
         kind: outcome.kind,
         parents: Vec::new(),
+        references: Vec::new(),
         body: Value::Null,
     };
     Stale {
@@ -352,9 +353,25 @@ fn read_tree(root: &Path, dialect: &dyn Dialect, found: &mut Found<'_>) -> Resul
         };
         let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let source = path.display().to_string();
-        read_resources(BufReader::new(file), encoding, &source, dialect, found)?;
+        let folder = type_folder(root, &path);
+        read_resources(
+            BufReader::new(file),
+            encoding,
+            (&source, folder.as_deref()),
+            dialect,
+            found,
+        )?;
     }
     Ok(())
+}
+
+/// The first folder below `root` on the way to `path`: the type of the resources in it.
+fn type_folder(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let mut parts = relative.components();
+    let first = parts.next()?;
+    parts.next()?; // a file directly in the root has no type folder
+    Some(first.as_os_str().to_string_lossy().into_owned())
 }
 
 fn is_dot_entry(path: &Path) -> bool {

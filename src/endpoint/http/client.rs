@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::limit::{Answer, Limits};
 use backoff::backoff::Backoff;
 use backoff::ExponentialBackoffBuilder;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -206,8 +206,11 @@ impl HttpClient {
             .client
             .request(method.clone(), url.clone())
             .timeout(self.settings.timeout);
-        if *method == Method::GET {
+        if *method == Method::GET && self.settings.limit_header {
             builder = builder.header("X-Request-Limit", self.settings.limit.to_string());
+        }
+        if let Some(media_type) = self.settings.media_type {
+            builder = builder.header(ACCEPT, media_type);
         }
         if trusted {
             builder = match &self.settings.auth {
@@ -220,9 +223,8 @@ impl HttpClient {
             }
         }
         if let Some((bytes, media_type)) = body {
-            builder = builder
-                .header(CONTENT_TYPE, *media_type)
-                .body(bytes.clone());
+            let media_type = self.settings.media_type.unwrap_or(media_type);
+            builder = builder.header(CONTENT_TYPE, media_type).body(bytes.clone());
         }
         builder
     }

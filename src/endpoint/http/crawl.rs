@@ -253,7 +253,7 @@ fn media_type_of(reply: &Reply) -> String {
 }
 
 /// Parse a response body by its media type (parameters ignored).
-fn parse_body(reply: &Reply) -> Result<Value> {
+pub(super) fn parse_body(reply: &Reply) -> Result<Value> {
     let media_type = media_type_of(reply);
     let place = redact_url(&reply.url);
     if is_yaml_media_type(&media_type) {

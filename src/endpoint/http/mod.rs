@@ -7,6 +7,7 @@ mod crawl;
 mod inventory;
 mod limit;
 mod links;
+mod walk;
 mod write;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
@@ -24,6 +25,7 @@ use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::IdMap;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
+use walk::Walk;
 use write::{Bodies, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
@@ -63,6 +65,9 @@ impl Endpoint for HttpEndpoint {
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            if let Some(profile) = context.dialect.profile() {
+                return Walk::new(&self.url, profile, context).run(found).await;
+            }
             Crawl::new(&self.url, context).run(found).await?;
             Ok(())
         })

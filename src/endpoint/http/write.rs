@@ -85,18 +85,15 @@ pub(super) struct HttpStage<'e> {
 }
 
 impl HttpStage<'_> {
-    /// The march's decision for a staged resource, its body parsed back from its text.
+    /// The march's decision for a staged resource; its body is parsed back from its text
+    /// only when the destination holds a copy to compare with.
     fn decide(&self, resource: &Resource) -> Result<Decision> {
         let text = self
             .texts
             .get(&resource.uri)
             .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
-        let body = self.format.parse(text)?;
-        let whole = Resource {
-            body,
-            ..resource.clone()
-        };
-        self.march.decide(&whole, None)
+        self.march
+            .decide_with_body(resource, None, &|| Ok(Some(self.format.parse(text)?)))
     }
 }
 

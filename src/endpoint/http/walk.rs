@@ -1,0 +1,387 @@
+//! Reading an API through an `--api` profile: each type in parents-first order from its
+//! collection path, a nested path once per parent resource (up to `--concurrency` at once),
+//! every page by the type's pagination rule.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::crawl::parse_body;
+use super::links::next_links;
+use super::{redact_url, Reply, Request};
+use crate::endpoint::{Context, Found};
+use crate::endpoint_spec::url_key;
+use crate::exit_code::remote;
+use crate::resource::Resource;
+use crate::schema::profile::{fill, placeholders, CursorSource, Next, Profile, TypeProfile};
+
+/// The fields of one read resource that the paths of its children may need.
+type Fields = HashMap<String, String>;
+
+/// One walk over the API rooted at `root`.
+pub(super) struct Walk<'a> {
+    root: Url,
+    context: &'a Context<'a>,
+    profile: &'a Profile,
+    /// Types to read: the chosen ones and their parents (all types by default).
+    types: HashSet<String>,
+    /// Per type read so far, the fields its children's paths are filled from.
+    read: HashMap<String, Vec<Fields>>,
+}
+
+/// One collection URL's pages as they arrive.
+struct Pages<'t> {
+    kind: &'t TypeProfile,
+    url: Url,
+    page: u64,
+    received: u64,
+    seen: HashSet<String>,
+}
+
+impl<'a> Walk<'a> {
+    pub(super) fn new(root: &Url, profile: &'a Profile, context: &'a Context<'a>) -> Self {
+        Walk {
+            root: root.clone(),
+            context,
+            profile,
+            types: profile.needed(&context.config.filters.types),
+            read: HashMap::new(),
+        }
+    }
+
+    /// Every member of every type, handed on in parents-first order of types.
+    pub(super) async fn run(mut self, found: &mut Found<'_>) -> Result<()> {
+        for kind in self.profile.parents_first() {
+            if !self.types.contains(&kind.name) {
+                continue;
+            }
+            let urls = self.collection_urls(kind)?;
+            let concurrency = self.context.config.http.concurrency.max(1);
+            let pages: Vec<Vec<Resource>> = stream::iter(urls)
+                .map(|url| self.read_collection(kind, url))
+                .buffered(concurrency)
+                .try_collect()
+                .await?;
+            let mut fields = Vec::new();
+            for resource in pages.into_iter().flatten() {
+                fields.push(fields_of(kind, &resource.body, self.profile));
+                found(resource)?;
+            }
+            self.read.insert(kind.name.clone(), fields);
+        }
+        Ok(())
+    }
+
+    /// The collection URLs of a type: its path, or one per parent resource read when the
+    /// path has placeholders (filled from that parent: its id, then its own fields).
+    fn collection_urls(&self, kind: &TypeProfile) -> Result<Vec<Url>> {
+        let names = placeholders(&kind.path);
+        let Some(last) = names.last() else {
+            return Ok(vec![self.join(&kind.path)?]);
+        };
+        let parent_type = kind
+            .parents
+            .iter()
+            .find(|(field, _)| field == last)
+            .map(|(_, parent)| parent.as_str())
+            .unwrap_or_default();
+        let mut urls = Vec::new();
+        for parent in self.read.get(parent_type).into_iter().flatten() {
+            let filled = fill(&kind.path, &|name| match name == *last {
+                true => parent.get("id").cloned(),
+                false => parent.get(name).cloned(),
+            });
+            if let Some(path) = filled {
+                urls.push(self.join(&path)?);
+            }
+        }
+        Ok(urls)
+    }
+
+    /// `root` + `/` + `path`: joined, not resolved (SPEC section 8).
+    fn join(&self, path: &str) -> Result<Url> {
+        join_path(&self.root, path)
+    }
+
+    /// Every page of one collection URL, in order.
+    async fn read_collection(&self, kind: &TypeProfile, first: Url) -> Result<Vec<Resource>> {
+        let mut pages = Pages::start(kind, first, self.context);
+        let mut resources = Vec::new();
+        while let Some(url) = pages.next_url() {
+            if pages.seen.len() as u64 > self.context.config.http.max_pages {
+                return Err(remote(format!(
+                    "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
+                    self.context.config.http.max_pages,
+                    redact_url(&url)
+                )));
+            }
+            let missing_ends = pages.seen.len() > 1 && pages.ends_on_404();
+            let Some(page) = self.fetch(kind, &url, missing_ends).await? else {
+                break;
+            };
+            if page.members.is_empty() {
+                break;
+            }
+            let count = page.members.len();
+            for (position, member) in page.members.into_iter().enumerate() {
+                resources.push(member_resource(kind, member, &url, position)?);
+            }
+            pages.advance(count, &page.rest, &page.reply);
+        }
+        Ok(resources)
+    }
+
+    /// One page, or `None` for a 404 that ends the chain.
+    async fn fetch(
+        &self,
+        kind: &TypeProfile,
+        url: &Url,
+        missing_ends: bool,
+    ) -> Result<Option<Page>> {
+        let request = Request {
+            method: Method::GET,
+            url: url.clone(),
+            body: None,
+        };
+        let reply = self
+            .context
+            .http
+            .send(&request)
+            .await
+            .map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
+        if reply.status == 404 && missing_ends {
+            return Ok(None);
+        }
+        if !reply.is_success() {
+            return Err(remote(format!(
+                "reading {}: {} (after {} attempt(s))",
+                redact_url(url),
+                reply.describe_status(),
+                reply.attempts
+            )));
+        }
+        let mut rest = parse_body(&reply)?;
+        let members = kind
+            .take_members(&mut rest)
+            .map_err(|reason| remote(format!("reading {}: {reason}", redact_url(url))))?;
+        Ok(Some(Page {
+            members,
+            rest,
+            reply,
+        }))
+    }
+}
+
+/// A fetched page: its members moved out, the rest of the body (for a `next` in it).
+struct Page {
+    members: Vec<Value>,
+    rest: Value,
+    reply: Reply,
+}
+
+impl<'t> Pages<'t> {
+    fn start(kind: &'t TypeProfile, first: Url, context: &Context<'_>) -> Self {
+        let mut url = first;
+        if let Some(size) = &kind.size {
+            set_query(&mut url, size, &context.config.http.limit.to_string());
+        }
+        match &kind.next {
+            Next::Page { param, start } => set_query(&mut url, param, &start.to_string()),
+            Next::Offset(param) => set_query(&mut url, param, "0"),
+            _ => {}
+        }
+        let page = match &kind.next {
+            Next::Page { start, .. } => *start,
+            _ => 0,
+        };
+        Pages {
+            kind,
+            url,
+            page,
+            received: 0,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The URL to fetch next, unless it was fetched already (a `next` pointing back).
+    fn next_url(&mut self) -> Option<Url> {
+        self.seen
+            .insert(url_key(&self.url))
+            .then(|| self.url.clone())
+    }
+
+    /// Page and offset chains end on a 404 after the first page.
+    fn ends_on_404(&self) -> bool {
+        matches!(self.kind.next, Next::Page { .. } | Next::Offset(_))
+    }
+
+    /// Moves to the next page after one with `count` members; the URL is left as it was
+    /// (so `next_url` stops) when the rule says the chain ends.
+    fn advance(&mut self, count: usize, document: &Value, reply: &Reply) {
+        self.received += count as u64;
+        let current = self.url.clone();
+        let next = match &self.kind.next {
+            Next::None => None,
+            Next::Link => next_links(&reply.headers)
+                .into_iter()
+                .find(|link| link.relation == "next")
+                .and_then(|link| reply.url.join(&link.href).ok()),
+            Next::Body(path) => {
+                body_link(document, path).and_then(|href| reply.url.join(&href).ok())
+            }
+            Next::Page { param, .. } => {
+                self.page += 1;
+                Some(with_query(&current, param, &self.page.to_string()))
+            }
+            Next::Offset(param) => Some(with_query(&current, param, &self.received.to_string())),
+            Next::Cursor { param, from } => {
+                let token = match from {
+                    CursorSource::Body(path) => {
+                        at_path(document, path).and_then(crate::schema::profile::field_text)
+                    }
+                    CursorSource::Header(name) => reply
+                        .headers
+                        .get(name.as_str())
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_string),
+                };
+                token
+                    .filter(|token| !token.is_empty())
+                    .map(|token| with_query(&current, param, &token))
+            }
+        };
+        if let Some(next) = next {
+            self.url = next;
+        }
+    }
+}
+
+/// A member as a resource, or the run fails naming the URL and its position.
+fn member_resource(
+    kind: &TypeProfile,
+    member: Value,
+    url: &Url,
+    position: usize,
+) -> Result<Resource> {
+    match kind.identity(&member) {
+        Ok(identity) => Ok(Resource::new(identity, member)),
+        Err(reason) => Err(remote(format!(
+            "reading {}: member {} of type {}: {reason}",
+            redact_url(url),
+            position + 1,
+            kind.name
+        ))),
+    }
+}
+
+/// The id and the fields a child's path may need, as text.
+fn fields_of(kind: &TypeProfile, member: &Value, profile: &Profile) -> Fields {
+    let mut fields = Fields::new();
+    if let Some(id) = kind.id_of(member) {
+        fields.insert("id".into(), id);
+    }
+    let wanted: HashSet<&str> = profile
+        .types
+        .values()
+        .flat_map(|t| placeholders(&t.path))
+        .collect();
+    for name in wanted {
+        if let Some(value) = kind.field(member, name) {
+            fields.entry(name.to_string()).or_insert(value);
+        }
+    }
+    fields
+}
+
+fn at_path<'v>(document: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(document, |value, step| value.get(step))
+}
+
+/// The next URL at `path`: a string, or an object with `href`; null or absent ends.
+fn body_link(document: &Value, path: &[String]) -> Option<String> {
+    match at_path(document, path)? {
+        Value::String(href) if !href.is_empty() => Some(href.clone()),
+        Value::Object(link) => link.get("href")?.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+fn set_query(url: &mut Url, name: &str, value: &str) {
+    *url = with_query(url, name, value);
+}
+
+/// `url` with the query parameter `name` set to `value` (others kept, in order).
+fn with_query(url: &Url, name: &str, value: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut next = url.clone();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair(name, value);
+    next
+}
+
+/// `root` + `/` + `path` (one slash between them), query kept.
+pub(super) fn join_path(root: &Url, path: &str) -> Result<Url> {
+    let base = root.as_str().split(['?', '#']).next().unwrap_or_default();
+    let text = format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    Url::parse(&text)
+        .map_err(|error| anyhow::anyhow!("profile path {path:?} on {}: {error}", redact_url(root)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_with_one_slash() {
+        let root = Url::parse("http://h/api").unwrap();
+        assert_eq!(
+            join_path(&root, "teams/").unwrap().as_str(),
+            "http://h/api/teams/"
+        );
+        let root = Url::parse("http://h/api/").unwrap();
+        assert_eq!(
+            join_path(&root, "posts?_sort=id").unwrap().as_str(),
+            "http://h/api/posts?_sort=id"
+        );
+    }
+
+    #[test]
+    fn query_parameters_are_replaced_in_place() {
+        let url = Url::parse("http://h/p?_sort=id&page=1").unwrap();
+        assert_eq!(
+            with_query(&url, "page", "2").as_str(),
+            "http://h/p?_sort=id&page=2"
+        );
+    }
+
+    #[test]
+    fn next_links_are_strings_or_hrefs() {
+        let path = vec!["links".to_string(), "next".to_string()];
+        let string = serde_json::json!({"links": {"next": "http://h/p?page=2"}});
+        assert_eq!(
+            body_link(&string, &path).as_deref(),
+            Some("http://h/p?page=2")
+        );
+        let object = serde_json::json!({"links": {"next": {"href": "/p?page=3"}}});
+        assert_eq!(body_link(&object, &path).as_deref(), Some("/p?page=3"));
+        assert_eq!(
+            body_link(&serde_json::json!({"links": {"next": null}}), &path),
+            None
+        );
+    }
+}
