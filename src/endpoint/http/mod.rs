@@ -7,13 +7,14 @@ mod crawl;
 mod inventory;
 mod limit;
 mod links;
+mod profile;
 mod walk;
 mod write;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
@@ -25,12 +26,15 @@ use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::IdMap;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
+use profile::{ProfileInventory, ProfileState, ProfileWriter};
 use walk::Walk;
 use write::{Bodies, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
     url: Url,
+    /// With `--api`: what the destination holds and the destination ids, once surveyed.
+    profile_state: OnceLock<Arc<ProfileState>>,
     /// Whether `OPTIONS` on a collection allows PATCH, asked once per collection.
     batch_support: Mutex<HashMap<String, bool>>,
 }
@@ -39,6 +43,7 @@ impl HttpEndpoint {
     pub fn new(url: Url) -> Self {
         HttpEndpoint {
             url,
+            profile_state: OnceLock::new(),
             batch_support: Mutex::new(HashMap::new()),
         }
     }
@@ -80,6 +85,11 @@ impl Endpoint for HttpEndpoint {
         compare: bool,
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
+            if let Some(profile) = context.dialect.profile() {
+                let state = Arc::new(ProfileState::new(self, context, profile, compare)?);
+                let _ = self.profile_state.set(Arc::clone(&state));
+                return Ok(Box::new(ProfileInventory { state, context }) as Box<dyn Inventory>);
+            }
             let push = PushInventory {
                 endpoint: self,
                 context,
@@ -96,6 +106,22 @@ impl Endpoint for HttpEndpoint {
         })
     }
 
+    /// With a profile, the ids the run learnt are kept; everything else is read again.
+    fn verify_inventory<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
+        Box::pin(async move {
+            match self.profile_state.get() {
+                Some(state) => {
+                    let state = Arc::new(state.for_verify(context)?);
+                    Ok(Box::new(ProfileInventory { state, context }) as Box<dyn Inventory>)
+                }
+                None => self.inventory(context, true).await,
+            }
+        })
+    }
+
     fn write<'a>(
         &'a self,
         set: &'a WriteSet<'a>,
@@ -103,6 +129,16 @@ impl Endpoint for HttpEndpoint {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            if let Some(state) = self.profile_state.get() {
+                let writer = ProfileWriter {
+                    state: Arc::clone(state),
+                };
+                let written = self
+                    .write_all(set, decisions, context, &WriteMode::Profile(&writer))
+                    .await;
+                writer.save()?;
+                return written;
+            }
             if context.config.create == CreateMode::Post {
                 return self.clone_all(set, decisions, context).await;
             }
@@ -119,7 +155,7 @@ impl Endpoint for HttpEndpoint {
         march: &'a March<'a>,
         context: &Context<'_>,
     ) -> Result<Option<Box<dyn Stage + 'a>>> {
-        if context.config.create == CreateMode::Post {
+        if context.config.create == CreateMode::Post || context.dialect.profile().is_some() {
             return Ok(None);
         }
         Ok(Some(Box::new(HttpStage {

@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::clone::Cloner;
+use super::profile::ProfileWriter;
 use super::{client, redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::Format;
@@ -52,6 +53,8 @@ pub(super) enum WriteMode<'a> {
     Put(Bodies<'a>),
     /// `--create post`: POST new resources, PUT cloned ones at their new uri.
     Clone(&'a Cloner<'a>),
+    /// `--api`: as the profile says, one resource a request.
+    Profile(&'a ProfileWriter),
 }
 
 /// A PATCH body, `{"<field>": [...]}` with the dialect's batch field, from bodies
@@ -190,7 +193,7 @@ impl HttpEndpoint {
                         self.gather_batch(first, set, decisions, &mut scheduler, context)
                             .await
                     }
-                    WriteMode::Clone(_) => vec![first],
+                    WriteMode::Clone(_) | WriteMode::Profile(_) => vec![first],
                 };
                 in_flight_indices.extend(&batch);
                 in_flight.push(self.send_batch(batch, set, context, mode));
@@ -290,11 +293,15 @@ impl HttpEndpoint {
                 WriteMode::Clone(cloner) => cloner
                     .request(self, resources[0])
                     .map(|(request, target)| (request, vec![target])),
+                WriteMode::Profile(writer) => writer
+                    .request(resources[0])
+                    .map(|(request, target)| (request, vec![target])),
             };
             match built {
                 Ok((request, targets)) => {
                     let result = context.http.send(&request).await;
-                    let keep = matches!(mode, WriteMode::Clone(_)).then_some(request);
+                    let keep = matches!(mode, WriteMode::Clone(_) | WriteMode::Profile(_))
+                        .then_some(request);
                     Sent {
                         indices,
                         result,
@@ -367,6 +374,9 @@ impl HttpEndpoint {
             Ok(reply) if reply.is_success() => {
                 let learnt = match (mode, &sent.request) {
                     (WriteMode::Clone(cloner), Some(request)) => cloner
+                        .learn(&set.resources[sent.indices[0]], request, reply)
+                        .map(|target| sent.targets = vec![target]),
+                    (WriteMode::Profile(writer), Some(request)) => writer
                         .learn(&set.resources[sent.indices[0]], request, reply)
                         .map(|target| sent.targets = vec![target]),
                     _ => Ok(()),

@@ -1,0 +1,547 @@
+//! Writing an API through an `--api` profile (SPEC section 8): each resource's destination
+//! id is known before any write — its own (`create: put`), an `--id-map` entry or a natural
+//! `key` match (`create: post`) — or it is created by a POST whose answer names it. Bodies
+//! go out as the destination gets them: `readonly` fields dropped, parent fields rewritten to
+//! destination ids, JSON:API's `{"data": ...}` envelope.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use anyhow::{anyhow, Result};
+use futures::future::BoxFuture;
+use reqwest::header::LOCATION;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use super::walk::{join_path, Walk};
+use super::{redact_url, HttpEndpoint, Reply, Request};
+use crate::endpoint::Context;
+use crate::exit_code::remote;
+use crate::graph::DependencyGraph;
+use crate::plan::{Held, Inventory, Stale};
+use crate::remap::IdMap;
+use crate::resource::Resource;
+use crate::schema::profile::{
+    field_text, fill, ApiFormat, CreateMethod, Profile, TypeProfile, UpdateMethod,
+};
+
+/// `(type, id as text)`.
+type Key = (String, String);
+
+/// What the destination holds, and the destination id of each resource of the run;
+/// shared by the march's inventory and the writer.
+pub(super) struct ProfileState {
+    root: Url,
+    profile: Arc<Profile>,
+    compare: bool,
+    /// The destination's members by (type, id); filled by `survey`.
+    held: OnceLock<HashMap<Key, Value>>,
+    /// Origin (type, id) -> destination id: from `create: put`, the id map, key matches,
+    /// and creates as they are answered.
+    ids: Mutex<HashMap<Key, String>>,
+    map: Mutex<IdMap>,
+}
+
+impl ProfileState {
+    pub(super) fn new(
+        endpoint: &HttpEndpoint,
+        context: &Context<'_>,
+        profile: &Arc<Profile>,
+        compare: bool,
+    ) -> Result<Self> {
+        Ok(ProfileState {
+            root: endpoint.url.clone(),
+            profile: Arc::clone(profile),
+            compare,
+            held: OnceLock::new(),
+            ids: Mutex::new(HashMap::new()),
+            map: Mutex::new(IdMap::load(context.config.id_map.as_deref())?),
+        })
+    }
+
+    /// A state for `--verify`: the destination read again, the ids this run learnt kept
+    /// (a clone without an id map or key is found by them).
+    pub(super) fn for_verify(&self, context: &Context<'_>) -> Result<Self> {
+        Ok(ProfileState {
+            root: self.root.clone(),
+            profile: Arc::clone(&self.profile),
+            compare: true,
+            held: OnceLock::new(),
+            ids: Mutex::new(self.ids().clone()),
+            map: Mutex::new(IdMap::load(context.config.id_map.as_deref())?),
+        })
+    }
+
+    fn ids(&self) -> MutexGuard<'_, HashMap<Key, String>> {
+        // Entries are inserted whole; a poisoned lock still holds a consistent table.
+        self.ids.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn map(&self) -> MutexGuard<'_, IdMap> {
+        self.map.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn kind(&self, resource: &Resource) -> Result<&TypeProfile> {
+        self.profile.types.get(&resource.kind).ok_or_else(|| {
+            anyhow!(
+                "{}: the profile has no type {:?}",
+                resource.uri,
+                resource.kind
+            )
+        })
+    }
+
+    fn destination_id(&self, resource: &Resource) -> Option<String> {
+        self.ids()
+            .get(&(resource.kind.clone(), resource.id_text()))
+            .cloned()
+    }
+
+    /// Reads the destination (the written types and their parents) and settles every
+    /// resource's destination id, parents first.
+    async fn survey(&self, kept: &[Resource], context: &Context<'_>) -> Result<()> {
+        if self.held.get().is_some() {
+            return Ok(());
+        }
+        let mut held = HashMap::new();
+        if self.compare || context.config.remove || self.needs_keys() {
+            let mut members: Vec<Resource> = Vec::new();
+            Walk::new(&self.root, &self.profile, context)
+                .run(&mut |resource: Resource| {
+                    members.push(resource);
+                    Ok(())
+                })
+                .await?;
+            for member in members {
+                held.insert((member.kind.clone(), member.id_text()), member.body);
+            }
+        }
+        self.settle_ids(kept, &held)?;
+        let _ = self.held.set(held);
+        Ok(())
+    }
+
+    fn needs_keys(&self) -> bool {
+        self.profile.types.values().any(|t| !t.key.is_empty())
+    }
+
+    /// Destination ids known before writing, type by type, parents first (a key may hold
+    /// a parent field, compared after mapping to destination ids).
+    fn settle_ids(&self, kept: &[Resource], held: &HashMap<Key, Value>) -> Result<()> {
+        for kind in self.profile.parents_first() {
+            let keys = self.key_index(kind, held)?;
+            for resource in kept.iter().filter(|r| r.kind == kind.name) {
+                let known = match kind.create {
+                    CreateMethod::Put => Some(resource.id_text()),
+                    CreateMethod::Post => self.mapped_id(resource).or_else(|| {
+                        let key = self.origin_key(kind, &resource.body)?;
+                        keys.get(&key).cloned()
+                    }),
+                };
+                if let Some(id) = known {
+                    self.ids()
+                        .insert((resource.kind.clone(), resource.id_text()), id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mapped_id(&self, resource: &Resource) -> Option<String> {
+        let new_uri = self.map().get(&resource.uri)?.to_string();
+        Some(last_segment(&new_uri).to_string())
+    }
+
+    /// The destination's members of `kind` by key; two with one key fail the run.
+    fn key_index(
+        &self,
+        kind: &TypeProfile,
+        held: &HashMap<Key, Value>,
+    ) -> Result<HashMap<Vec<String>, String>> {
+        let mut index: HashMap<Vec<String>, String> = HashMap::new();
+        if kind.key.is_empty() {
+            return Ok(index);
+        }
+        for ((name, id), member) in held {
+            if *name != kind.name {
+                continue;
+            }
+            let Some(key) = kind
+                .key
+                .iter()
+                .map(|field| kind.field(member, field))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            if let Some(other) = index.insert(key.clone(), id.clone()) {
+                return Err(remote(format!(
+                    "two {} resources at the destination have the key {}: ids {other} and {id}",
+                    kind.name,
+                    key.join(", ")
+                )));
+            }
+        }
+        Ok(index)
+    }
+
+    /// An origin member's key, parent fields mapped to destination ids.
+    fn origin_key(&self, kind: &TypeProfile, member: &Value) -> Option<Vec<String>> {
+        kind.key
+            .iter()
+            .map(|field| {
+                let value = kind.field(member, field)?;
+                match kind.parents.iter().find(|(f, _)| f == field) {
+                    Some((_, parent)) => self.ids().get(&(parent.clone(), value)).cloned(),
+                    None => Some(value),
+                }
+            })
+            .collect()
+    }
+
+    /// The member as the destination gets it: readonly fields dropped, parent fields
+    /// rewritten to destination ids, its id set to `id` (or dropped when `None`).
+    fn outgoing(&self, kind: &TypeProfile, member: &Value, id: Option<&str>) -> Value {
+        let mut body = member.clone();
+        let ids = self.ids();
+        for (field, parent) in &kind.parents {
+            let path = kind.parent_path(field);
+            if let Some(slot) = slot_at(&mut body, &path) {
+                if let Some(new) = field_text(slot).and_then(|old| ids.get(&(parent.clone(), old)))
+                {
+                    *slot = typed_like(slot, new);
+                }
+            }
+        }
+        match kind.format {
+            ApiFormat::Json => {
+                if let Value::Object(object) = &mut body {
+                    for field in &kind.readonly {
+                        object.remove(field);
+                    }
+                    match id {
+                        Some(id) => {
+                            let old = object.get(&kind.id).cloned().unwrap_or(Value::Null);
+                            object.insert(kind.id.clone(), typed_like(&old, id));
+                        }
+                        None => {
+                            object.remove(&kind.id);
+                        }
+                    }
+                }
+                body
+            }
+            ApiFormat::JsonApi => {
+                let mut attributes = body.get("attributes").cloned().unwrap_or_else(|| json!({}));
+                if let Value::Object(object) = &mut attributes {
+                    for field in &kind.readonly {
+                        object.remove(field);
+                    }
+                }
+                let relationships: Map<String, Value> = body
+                    .get("relationships")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, relation)| {
+                        Some((
+                            name.clone(),
+                            json!({ "data": relation.get("data")?.clone() }),
+                        ))
+                    })
+                    .collect();
+                let mut data = json!({
+                    "type": body.get("type").cloned().unwrap_or(Value::Null),
+                    "attributes": attributes,
+                });
+                if !relationships.is_empty() {
+                    data["relationships"] = Value::Object(relationships);
+                }
+                if let Some(id) = id {
+                    data["id"] = Value::String(id.to_string());
+                }
+                data
+            }
+        }
+    }
+
+    /// The URL of `path` filled from `body`'s fields (`{id}` = `id`).
+    fn url(
+        &self,
+        kind: &TypeProfile,
+        template: &str,
+        body: &Value,
+        id: Option<&str>,
+    ) -> Result<Url> {
+        let lookup = |name: &str| match name {
+            "id" => id.map(str::to_string),
+            _ => kind.field(body, name),
+        };
+        let path = fill(template, &lookup).ok_or_else(|| {
+            anyhow!(
+                "type {}: a field that {template} needs is missing",
+                kind.name
+            )
+        })?;
+        join_path(&self.root, &path)
+    }
+
+    fn item_url(&self, resource: &Resource, id: &str) -> Result<Url> {
+        let kind = self.kind(resource)?;
+        let body = self.outgoing(kind, &resource.body, Some(id));
+        self.url(kind, &kind.item, &body, Some(id))
+    }
+}
+
+/// The id and parent fields as text: `14` and `"14"` are one id (SPEC section 8), so a
+/// server that stores a parent id from its URL as a string holds the same resource.
+fn ids_as_text(kind: &TypeProfile, mut body: Value) -> Value {
+    let paths = std::iter::once(kind.field_path(&kind.id)).chain(
+        kind.parents
+            .iter()
+            .map(|(field, _)| kind.parent_path(field)),
+    );
+    for path in paths {
+        if let Some(slot) = slot_at(&mut body, &path) {
+            if let Some(text) = field_text(slot) {
+                *slot = Value::String(text);
+            }
+        }
+    }
+    body
+}
+
+fn slot_at<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
+    path.iter()
+        .try_fold(value, |value, step| value.get_mut(step))
+}
+
+/// `new_id` typed like `old`: a number stays a number when the new id is numeric.
+fn typed_like(old: &Value, new_id: &str) -> Value {
+    match (old, new_id.parse::<i64>()) {
+        (Value::Number(_), Ok(number)) => Value::from(number),
+        _ => Value::String(new_id.to_string()),
+    }
+}
+
+fn last_segment(uri: &str) -> &str {
+    let path = uri
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(uri)
+        .trim_end_matches('/');
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The march's view of a profile destination.
+pub(super) struct ProfileInventory<'a> {
+    pub(super) state: Arc<ProfileState>,
+    pub(super) context: &'a Context<'a>,
+}
+
+impl Inventory for ProfileInventory<'_> {
+    fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        Box::pin(self.state.survey(kept, self.context))
+    }
+
+    fn target(&self, resource: &Resource) -> Result<String> {
+        let state = &self.state;
+        let kind = state.kind(resource)?;
+        let url = match state.destination_id(resource) {
+            Some(id) => state.item_url(resource, &id)?,
+            None => {
+                let body = state.outgoing(kind, &resource.body, None);
+                let collection = kind.path.split('?').next().unwrap_or(&kind.path);
+                state.url(kind, collection, &body, None)?
+            }
+        };
+        Ok(redact_url(&url))
+    }
+
+    fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
+        let state = &self.state;
+        let Some(held) = state.held.get() else {
+            return Ok(Held::Unseen);
+        };
+        let Some(id) = state.destination_id(resource) else {
+            return Ok(Held::Nothing);
+        };
+        if !state.compare {
+            return Ok(Held::Unseen);
+        }
+        let kind = state.kind(resource)?;
+        Ok(match held.get(&(resource.kind.clone(), id)) {
+            Some(member) => Held::Copy(ids_as_text(kind, member.clone())),
+            None if kind.create == CreateMethod::Put => Held::Nothing,
+            None => Held::Unseen,
+        })
+    }
+
+    fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
+        let state = &self.state;
+        let Ok(kind) = state.kind(resource) else {
+            return Cow::Borrowed(&resource.body);
+        };
+        let id = state.destination_id(resource);
+        let outgoing = state.outgoing(kind, &resource.body, id.as_deref());
+        Cow::Owned(ids_as_text(kind, outgoing))
+    }
+
+    fn source(&self, resource: &Resource) -> Option<String> {
+        let kind = self.state.kind(resource).ok()?;
+        (kind.create == CreateMethod::Post).then(|| resource.uri.clone())
+    }
+
+    /// Destination members of the written types whose ids no resource of the run has.
+    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
+        let state = &self.state;
+        let Some(held) = state.held.get() else {
+            return Ok(Vec::new());
+        };
+        let kinds: HashSet<&str> = kept.iter().map(|r| r.kind.as_str()).collect();
+        let wanted: HashSet<Key> = kept
+            .iter()
+            .filter_map(|r| Some((r.kind.clone(), state.destination_id(r)?)))
+            .collect();
+        let mut stale: Vec<Resource> = Vec::new();
+        for ((name, id), member) in held {
+            if !kinds.contains(name.as_str()) || wanted.contains(&(name.clone(), id.clone())) {
+                continue;
+            }
+            let kind = &state.profile.types[name];
+            let mut identity = kind
+                .identity(member)
+                .map_err(|reason| anyhow!("{name} {id}: {reason}"))?;
+            identity.uri = state.url(kind, &kind.item, member, Some(id))?.to_string();
+            stale.push(Resource::new(identity, member.clone()));
+        }
+        let refs = state.profile.references();
+        for resource in &mut stale {
+            resource.references = crate::remap::reference_keys(&refs, &resource.body);
+        }
+        crate::remap::RefIndex::new(&refs, &stale).add_parents(&mut stale);
+        let graph = DependencyGraph::new(&stale);
+        let mut order = graph.write_order(&stale)?;
+        order.reverse();
+        Ok(order
+            .into_iter()
+            .map(|index| Stale {
+                target: redact_url_text(&stale[index].uri),
+                text: Some(self.context.config.format.serialize(&stale[index].body)),
+                resource: stale[index].clone(),
+            })
+            .collect())
+    }
+}
+
+fn redact_url_text(uri: &str) -> String {
+    Url::parse(uri)
+        .map(|url| redact_url(&url))
+        .unwrap_or_else(|_| uri.to_string())
+}
+
+/// Builds each write request and learns what a create answers.
+pub(super) struct ProfileWriter {
+    pub(super) state: Arc<ProfileState>,
+}
+
+impl ProfileWriter {
+    /// PUT or PATCH at the destination item URL of a held resource (or a `create: put`
+    /// one); POST to its collection otherwise.
+    pub(super) fn request(&self, resource: &Resource) -> Result<(Request, String)> {
+        let state = &self.state;
+        let kind = state.kind(resource)?;
+        let (method, url, body) = match state.destination_id(resource) {
+            Some(id) => {
+                let method = match kind.update {
+                    UpdateMethod::Put => Method::PUT,
+                    UpdateMethod::Patch => Method::PATCH,
+                };
+                let body = state.outgoing(kind, &resource.body, Some(&id));
+                (method, state.item_url(resource, &id)?, body)
+            }
+            None => {
+                let sent_id = kind.send_id.then(|| resource.id_text());
+                let body = state.outgoing(kind, &resource.body, sent_id.as_deref());
+                let collection = kind.path.split('?').next().unwrap_or(&kind.path);
+                (
+                    Method::POST,
+                    state.url(kind, collection, &body, None)?,
+                    body,
+                )
+            }
+        };
+        let body = match kind.format {
+            ApiFormat::Json => body,
+            ApiFormat::JsonApi => json!({ "data": body }),
+        };
+        let target = redact_url(&url);
+        let format = crate::format::Format::Json;
+        Ok((
+            Request {
+                method,
+                url,
+                body: Some((format.serialize(&body).into_bytes(), format.media_type())),
+            },
+            target,
+        ))
+    }
+
+    /// After a successful POST: the new id from the answer's id field, else a
+    /// same-origin `Location`; kept for dependents and in the id map.
+    pub(super) fn learn(
+        &self,
+        resource: &Resource,
+        request: &Request,
+        reply: &Reply,
+    ) -> Result<String> {
+        if request.method != Method::POST {
+            return Ok(redact_url(&request.url));
+        }
+        let state = &self.state;
+        let kind = state.kind(resource)?;
+        let id = new_id(kind, reply, &request.url, resource).ok_or_else(|| {
+            anyhow!(
+                "created, but the answer named no id (no {:?} field, no Location on this origin)",
+                kind.id
+            )
+        })?;
+        state
+            .ids()
+            .insert((resource.kind.clone(), resource.id_text()), id.clone());
+        let url = state.item_url(resource, &id)?;
+        state.map().record(resource.uri.clone(), url.to_string())?;
+        Ok(redact_url(&url))
+    }
+
+    pub(super) fn save(&self) -> Result<()> {
+        self.state.map().save()
+    }
+}
+
+fn new_id(
+    kind: &TypeProfile,
+    reply: &Reply,
+    collection: &Url,
+    resource: &Resource,
+) -> Option<String> {
+    if reply.status == 204 && kind.send_id {
+        return Some(resource.id_text());
+    }
+    let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
+    let from_body = body.and_then(|body| match kind.format {
+        ApiFormat::Json => kind.id_of(&body),
+        ApiFormat::JsonApi => body.get("data").and_then(|data| kind.id_of(data)),
+    });
+    if from_body.is_some() {
+        return from_body;
+    }
+    let location = reply.headers.get(LOCATION)?.to_str().ok()?;
+    let url = collection.join(location).ok()?;
+    let same_origin = url.scheme() == collection.scheme()
+        && url.host_str() == collection.host_str()
+        && url.port_or_known_default() == collection.port_or_known_default();
+    same_origin.then(|| last_segment(url.as_str()).to_string())
+}
