@@ -1,15 +1,18 @@
 //! Demo HAL API for trying resource-sync by hand (three teams, twelve players, twelve stats),
 //! and the benchmark's server (`--teams`, `--players-per-team`, `--latency-ms`, `--no-log`).
+//! `--plain` serves the same league as a plain-JSON API (Django REST framework-style pages,
+//! nested players) for trying `--api` profiles.
 
 #[path = "../tests/server/mod.rs"]
 mod server;
 
 use std::process::ExitCode;
 
+use server::plain::{Envelope, Pagination, PlainConfig, PlainServer};
 use server::{sample_dataset, ServerConfig, TestServer};
 
 const USAGE: &str = "usage: demo_server [--port PORT] [--assign-ids] [--empty] [--teams N] \
-[--players-per-team N] [--latency-ms MS] [--max-page-size N] [--media-type TYPE] [--no-log]";
+[--players-per-team N] [--latency-ms MS] [--max-page-size N] [--media-type TYPE] [--no-log] [--plain]";
 
 struct Options {
     help: bool,
@@ -22,6 +25,7 @@ struct Options {
     max_page_size: usize,
     keep_log: bool,
     media_type: Option<String>,
+    plain: bool,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -43,6 +47,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         max_page_size: 1000,
         keep_log: true,
         media_type: None,
+        plain: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -59,6 +64,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--no-log" => options.keep_log = false,
             "--assign-ids" => options.assign_ids = true,
             "--empty" => options.empty = true,
+            "--plain" => options.plain = true,
             "-h" | "--help" => options.help = true,
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -77,6 +83,9 @@ fn main() -> ExitCode {
     if options.help {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if options.plain {
+        return serve_plain(&options);
     }
     let latency = std::time::Duration::from_millis(options.latency_ms);
     let config = ServerConfig {
@@ -110,12 +119,40 @@ fn main() -> ExitCode {
         "demo server listening on {} (Ctrl-C to stop)",
         server.url("/api")
     );
-    // The server runs on its own runtime; this small one only waits for Ctrl-C.
-    let waited = tokio::runtime::Builder::new_current_thread()
+    let waited = wait_for_ctrl_c();
+    server.stop();
+    exit_after(waited)
+}
+
+/// `--plain`: the league as a plain-JSON API with `{"count", "next", "results"}` pages.
+fn serve_plain(options: &Options) -> ExitCode {
+    let mut config = PlainConfig::new(
+        Envelope::Results,
+        Pagination::BodyNext { object_href: false },
+    );
+    config.size_param = Some("page_size".to_string());
+    if !options.empty {
+        config = config.seeded(options.teams, options.players_per_team);
+    }
+    let server = PlainServer::start_on(config, options.port);
+    println!(
+        "demo plain-JSON API listening on {} (Ctrl-C to stop)",
+        server.url("/api")
+    );
+    let waited = wait_for_ctrl_c();
+    drop(server);
+    exit_after(waited)
+}
+
+/// The server runs on its own runtime; this small one only waits for Ctrl-C.
+fn wait_for_ctrl_c() -> std::io::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .and_then(|runtime| runtime.block_on(tokio::signal::ctrl_c()));
-    server.stop();
+        .and_then(|runtime| runtime.block_on(tokio::signal::ctrl_c()))
+}
+
+fn exit_after(waited: std::io::Result<()>) -> ExitCode {
     match waited {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -209,6 +209,11 @@ impl PlainServer {
     /// Starts on a free port; returns once connections are accepted. Panics on a config
     /// that cannot work (a body-announced next page or cursor with the `Bare` envelope).
     pub fn start(config: PlainConfig) -> PlainServer {
+        PlainServer::start_on(config, 0)
+    }
+
+    /// `start` on a given port (0: any free one), for the demo server.
+    pub fn start_on(config: PlainConfig, port: u16) -> PlainServer {
         let needs_body = matches!(config.pagination, Pagination::BodyNext { .. })
             || matches!(
                 config.pagination,
@@ -223,7 +228,8 @@ impl PlainServer {
             config.pagination
         );
         assert!(config.page_size > 0, "PlainServer: page_size must be > 0");
-        let listener = StdListener::bind(("127.0.0.1", 0)).expect("binding 127.0.0.1:0");
+        let listener = StdListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|error| panic!("binding 127.0.0.1:{port}: {error}"));
         let port = listener.local_addr().expect("a bound address").port();
         let seed = config.seed;
         let shared = Arc::new(Shared {
