@@ -86,6 +86,25 @@ def main():
         rate = RESOURCES[workload] / medians[workload] / cores
         print(f"- ({workload}) {rate:,.0f} resources/s/core")
     print_targets(runs, medians, ideal_c, ours_rate / wrk_rate(1))
+    print_profiles(runs)
+
+
+def print_profiles(runs):
+    """Profile workloads: no reference tool reads or writes these APIs."""
+    rows = [
+        ("d", "pull 40,200 members through `--api` (nested under 200 teams, pages of 500) into a directory", 40200),
+        ("e", "clone them into an empty plain-JSON server (POST, server ids, natural keys)", 40200),
+    ]
+    if not all((w, "ours") in runs for w, _, _ in rows):
+        return
+    print("\n## Any REST API (`--api` profiles, demo server `--plain`)\n")
+    print("| workload | resource-sync | resources/s | peak RSS |")
+    print("|---|---|---|---|")
+    for workload, description, count in rows:
+        times = runs[(workload, "ours")]
+        median = statistics.median(t for t, _ in times)
+        peak = max(m for _, m in times)
+        print(f"| ({workload}) {description} | {median:.2f} s | {count / median:,.0f} | {peak / 1024:.0f} MiB |")
 
 
 def print_targets(runs, medians, ideal_c, page_rate_share):

@@ -5,6 +5,8 @@
 #   (b) push a 20,000-resource directory of 3 related types into an empty server
 #   (c) push 2,000 resources to a server that adds 5 ms to every request
 # Usage: bash bench/run.sh            (RUNS=5 bash bench/run.sh for more runs)
+# Before/after a change: REF_BIN=path/to/older/resource-sync RESULTS=/tmp/ab.md bash bench/run.sh
+# puts an older build of this tool in the reference's place (same flags as ours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +16,13 @@ RUNS=${RUNS:-3}
 WORK=${BENCH_WORK:-/dev/shm/resource-sync-bench}
 VENV=bench/.venv
 OURS=target/release/resource-sync
-REF=$VENV/bin/resource-sync
+REF=${REF_BIN:-$VENV/bin/resource-sync}
+RESULTS=${RESULTS:-bench/RESULTS.md}
 SERVER=target/release/examples/demo_server
 TIMINGS=$WORK/timings.tsv
 
 setup() {
-    if [ ! -x "$REF" ]; then
+    if [ ! -x "$REF" ] && [ -z "${REF_BIN:-}" ]; then
         python3 -m venv "$VENV"
         "$VENV/bin/pip" install -q microcosm-resourcesync==2.0.0
     fi
@@ -112,8 +115,8 @@ workload_c() {
     for run in $(seq "$RUNS"); do
         for tool in reference ours; do
             start_server "c-$tool-$run" --empty --latency-ms 5
-            if [ "$tool" = ours ]; then
-                measure c ours "$run" "$OURS" --concurrency 16 "$WORK/dataset-c" "http://127.0.0.1:$PORT/api"
+            if [ "$tool" = ours ] || [ -n "${REF_BIN:-}" ]; then
+                measure c "$tool" "$run" "$(tool_command "$tool")" --concurrency 16 "$WORK/dataset-c" "http://127.0.0.1:$PORT/api"
             else
                 measure c reference "$run" "$REF" "$WORK/dataset-c" "http://127.0.0.1:$PORT/api"
             fi
@@ -122,10 +125,43 @@ workload_c() {
     done
 }
 
+# (d) and (e): a profile (`--api`) against the demo server's plain-JSON mode: 200 teams with
+# 100 players each, players nested under their team, one stat each (40,200 members), pages
+# of 500; then the pulled tree cloned into an empty instance (POST, server ids, keys).
+start_plain() {
+    local name=$1; shift
+    PORT=$(free_port)
+    "$SERVER" --plain --port "$PORT" "$@" > "$WORK/server-$name.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 300); do
+        grep -q listening "$WORK/server-$name.log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "server $name did not start" >&2; exit 1
+}
+
+workload_profiles() {
+    echo "(d) pull 40,200 members through a profile (players nested under 200 teams), pages of 500"
+    start_plain d --teams 200 --players-per-team 100
+    for run in $(seq "$RUNS"); do
+        measure d ours "$run" "$OURS" --api examples/api/league.yaml -l 500 \
+            "http://127.0.0.1:$PORT/api" "$WORK/d-$run"
+    done
+    stop_server
+    echo "(e) clone those 40,200 members into an empty plain-JSON server (POST, parents first)"
+    for run in $(seq "$RUNS"); do
+        start_plain "e-$run" --empty
+        measure e ours "$run" "$OURS" --api examples/api/league.yaml --concurrency 16 \
+            "$WORK/d-1" "http://127.0.0.1:$PORT/api"
+        stop_server
+    done
+}
+
 setup
 make_push_dataset
 workload_a
 workload_b
 workload_c
-python3 bench/report.py "$WORK" > bench/RESULTS.md
-cat bench/RESULTS.md
+[ -n "${REF_BIN:-}" ] || workload_profiles
+python3 bench/report.py "$WORK" > "$RESULTS"
+cat "$RESULTS"
