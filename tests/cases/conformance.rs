@@ -8,8 +8,10 @@
 //! kind gets every property below by adding one entry to `KINDS`.
 //!
 //! Every property runs once per dialect: HAL, then `--simple` (`id`, `type`, `uri`,
-//! `parents`) for every kind but HTTP, whose test server speaks HAL (the simple dialect
-//! over HTTP runs against json-server in `clone_json_server.rs` and `json_server.rs`).
+//! `parents`) and an `--api` profile (`{"type", "body"}` documents in files and pipes,
+//! bare members in type folders) for every kind but HTTP, whose test server speaks HAL (the
+//! other dialects over HTTP run against json-server, Django and the plain-JSON server in
+//! their own files).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,6 +92,42 @@ const KINDS: &[&dyn EndpointKind] = &[
 enum TestDialect {
     Hal,
     Simple,
+    Profile,
+}
+
+/// The profile the `Profile` dialect runs with: the sample's types, parents by id field.
+const PROFILE: &str = "\
+types:
+  team:
+    path: /api/team
+  player:
+    path: /api/player
+    parents: {teamId: team}
+  stat:
+    path: /api/stat
+    parents: {playerId: player}
+";
+
+/// The profile, written once per test process.
+fn profile_file() -> &'static str {
+    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "resource-sync-conformance-{}.yaml",
+            std::process::id()
+        ));
+        write_file(&path, PROFILE);
+        path_str(&path).to_string()
+    })
+}
+
+/// The flags the current dialect is run with.
+fn dialect_flags() -> Vec<&'static str> {
+    match dialect() {
+        TestDialect::Hal => Vec::new(),
+        TestDialect::Simple => vec!["--simple"],
+        TestDialect::Profile => vec!["--api", profile_file()],
+    }
 }
 
 thread_local! {
@@ -104,9 +142,39 @@ fn dialect() -> TestDialect {
 /// A HAL resource as the current dialect writes it: with `--simple`, `uri`, `type` and
 /// `parents` fields in place of `_links`.
 fn in_dialect(hal: Value) -> Value {
-    if dialect() == TestDialect::Hal {
-        return hal;
+    match dialect() {
+        TestDialect::Hal => hal,
+        TestDialect::Simple => as_simple(hal),
+        TestDialect::Profile => as_profile_document(hal),
     }
+}
+
+/// `{"type", "body"}`: the member without links, each parent as an `<type>Id` field.
+fn as_profile_document(hal: Value) -> Value {
+    let simple = as_simple(hal);
+    let kind = simple["type"].clone();
+    let mut body = simple;
+    let parents = body["parents"].as_array().cloned().unwrap_or_default();
+    for parent in parents {
+        let href = parent.as_str().unwrap_or_default();
+        let mut segments = href.rsplit('/');
+        let (id, parent_kind) = (segments.next(), segments.next());
+        if let (Some(id), Some(parent_kind)) = (id, parent_kind) {
+            let field = format!("{parent_kind}Id");
+            if body.get(&field).is_none() {
+                body[field] = json!(id.parse::<u64>().unwrap_or_default());
+            }
+        }
+    }
+    if let Some(object) = body.as_object_mut() {
+        for field in ["uri", "type", "parents"] {
+            object.remove(field);
+        }
+    }
+    json!({ "type": kind, "body": body })
+}
+
+fn as_simple(hal: Value) -> Value {
     let mut body = hal;
     let links = body
         .as_object_mut()
@@ -219,18 +287,37 @@ fn removed_paths() -> BTreeSet<String> {
     .collect()
 }
 
-fn href_of(resource: &Value) -> &str {
+fn href_of(resource: &Value) -> String {
     let href = match dialect() {
         TestDialect::Hal => &resource["_links"]["self"]["href"],
         TestDialect::Simple => &resource["uri"],
+        TestDialect::Profile => return profile_uri(resource),
     };
     href.as_str()
         .unwrap_or_else(|| panic!("a resource without its uri ({:?}): {resource}", dialect()))
+        .to_string()
+}
+
+/// A field of a resource's member (in a profile document, of its body).
+fn field_mut<'v>(resource: &'v mut Value, name: &str) -> &'v mut Value {
+    match dialect() {
+        TestDialect::Profile => &mut resource["body"][name],
+        _ => &mut resource[name],
+    }
+}
+
+/// A profile document's uri: its type's item path filled with its id.
+fn profile_uri(document: &Value) -> String {
+    let (Some(kind), Some(id)) = (document["type"].as_str(), document["body"].get("id")) else {
+        panic!("a profile document without type or body.id: {document}");
+    };
+    let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);
+    format!("/api/{kind}/{id}")
 }
 
 /// `/api/<type>/<id>` of a resource (its href without the scheme, host and port).
 fn path_of(resource: &Value) -> String {
-    path_of_href(href_of(resource))
+    path_of_href(&href_of(resource))
 }
 
 fn path_of_href(href: &str) -> String {
@@ -252,6 +339,14 @@ fn parent_paths(resource: &Value) -> Vec<String> {
             .into_iter()
             .flatten()
             .collect(),
+        TestDialect::Profile => {
+            let body = &resource["body"];
+            let parents = [("teamId", "team"), ("playerId", "player")];
+            return parents
+                .iter()
+                .filter_map(|(field, kind)| Some(format!("/api/{kind}/{}", body.get(*field)?)))
+                .collect();
+        }
     };
     hrefs
         .into_iter()
@@ -588,10 +683,15 @@ impl EndpointKind for Directory {
                 endpoint
                     .path()
                     .join(format!("{}.{}", relative_file(resource), self.extension()));
+            // A profile's directory holds bare members in type folders.
+            let member = match dialect() {
+                TestDialect::Profile => &resource["body"],
+                _ => resource,
+            };
             let text = if self.json {
-                format!("{resource}\n")
+                format!("{member}\n")
             } else {
-                yaml11_documents(std::slice::from_ref(resource))
+                yaml11_documents(std::slice::from_ref(member))
             };
             write_file(&file, &text);
         }
@@ -628,6 +728,10 @@ impl EndpointKind for Directory {
                 "{}: {what} holds one resource",
                 self.name
             );
+            if dialect() == TestDialect::Profile {
+                let kind = file.split('/').next().unwrap_or_default();
+                documents = vec![json!({ "type": kind, "body": documents.remove(0) })];
+            }
             out.append(&mut documents);
         }
         out
@@ -1030,10 +1134,7 @@ impl EndpointKind for Stdin {
 /// One run: `extra` flags, the flags the endpoints need, the origins, the destination.
 /// A stdin origin is fed its text; a stdout destination keeps what was printed.
 fn sync(origins: &[&Endpoint], destination: &Endpoint, extra: &[&str]) -> Run {
-    let mut args: Vec<&str> = Vec::new();
-    if dialect() == TestDialect::Simple {
-        args.push("--simple");
-    }
+    let mut args: Vec<&str> = dialect_flags();
     let flags = origins
         .iter()
         .flat_map(|origin| origin.origin_flags.iter())
@@ -1075,11 +1176,8 @@ fn read_back(kind: &dyn EndpointKind, endpoint: &Endpoint) -> Vec<Value> {
     let run = match printed {
         // What went to stdout is read back through stdin.
         Some(printed) => {
-            let simple: &[&str] = match dialect() {
-                TestDialect::Simple => &["--simple"],
-                TestDialect::Hal => &[],
-            };
-            run_with_stdin(&[simple, &["-q", "-j", "-", "-"]].concat(), &printed)
+            let flags = dialect_flags();
+            run_with_stdin(&[&flags[..], &["-q", "-j", "-", "-"]].concat(), &printed)
         }
         None => sync(&[endpoint], &stdout_sink(), &["-q", "-j"]),
     };
@@ -1186,7 +1284,7 @@ fn for_each_kind(
 ) {
     let mut checked = Vec::new();
     let mut failures = Vec::new();
-    for test_dialect in [TestDialect::Hal, TestDialect::Simple] {
+    for test_dialect in [TestDialect::Hal, TestDialect::Simple, TestDialect::Profile] {
         DIALECT.with(|current| current.set(test_dialect));
         let kinds = KINDS
             .iter()
@@ -1491,7 +1589,7 @@ fn dry_run_plans_and_writes_nothing() {
             );
 
             let mut changed = data.clone();
-            changed[1]["name"] = json!("Renamed");
+            *field_mut(&mut changed[1], "name") = json!("Renamed");
             let changed_origin = jsonl_origin(dir.path(), "changed", &changed);
             let run = expect_code(
                 kind,
@@ -1785,7 +1883,7 @@ fn dry_run_and_real_run_agree_and_verify_passes() {
             let dir = temp_dir();
             let destination = kind.fresh(dir.path(), "destination");
             let mut changed = data.clone();
-            changed[1]["name"] = json!("Renamed");
+            *field_mut(&mut changed[1], "name") = json!("Renamed");
             let again = if kind.can().per_resource { 0 } else { 3 };
             let steps = [
                 ("fresh", &data, 3),

@@ -18,6 +18,7 @@ mod http_write;
 mod json_server;
 mod plain_server;
 mod plan;
+mod profiles_read;
 mod progress;
 mod properties;
 mod tls;
