@@ -275,23 +275,18 @@ impl ProfileState {
         body: &Value,
         id: Option<&str>,
     ) -> Result<Url> {
-        let lookup = |name: &str| match name {
-            "id" => id.map(str::to_string),
-            _ => kind.field(body, name),
-        };
-        let path = fill(template, &lookup).ok_or_else(|| {
-            anyhow!(
-                "type {}: a field that {template} needs is missing",
-                kind.name
-            )
-        })?;
-        join_path(&self.root, &path)
+        join_path(&self.root, &path_of(kind, template, body, id)?)
     }
 
     fn item_url(&self, resource: &Resource, id: &str) -> Result<Url> {
+        join_path(&self.root, &self.item_path(resource, id)?)
+    }
+
+    /// The destination item path (relative to the API root), as the id map keeps it.
+    fn item_path(&self, resource: &Resource, id: &str) -> Result<String> {
         let kind = self.kind(resource)?;
         let body = self.outgoing(kind, &resource.body, Some(id));
-        self.url(kind, &kind.item, &body, Some(id))
+        path_of(kind, &kind.item, &body, Some(id))
     }
 }
 
@@ -316,6 +311,20 @@ fn ids_as_text(kind: &TypeProfile, mut body: Value) -> Value {
 fn slot_at<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
     path.iter()
         .try_fold(value, |value, step| value.get_mut(step))
+}
+
+/// `template` filled from `body`'s fields (`{id}` = `id`).
+fn path_of(kind: &TypeProfile, template: &str, body: &Value, id: Option<&str>) -> Result<String> {
+    let lookup = |name: &str| match name {
+        "id" => id.map(str::to_string),
+        _ => kind.field(body, name),
+    };
+    fill(template, &lookup).ok_or_else(|| {
+        anyhow!(
+            "type {}: a field that {template} needs is missing",
+            kind.name
+        )
+    })
 }
 
 /// `new_id` typed like `old`: a number stays a number when the new id is numeric.
@@ -511,9 +520,10 @@ impl ProfileWriter {
         state
             .ids()
             .insert((resource.kind.clone(), resource.id_text()), id.clone());
-        let url = state.item_url(resource, &id)?;
-        state.map().record(resource.uri.clone(), url.to_string())?;
-        Ok(redact_url(&url))
+        state
+            .map()
+            .record(resource.uri.clone(), state.item_path(resource, &id)?)?;
+        Ok(redact_url(&state.item_url(resource, &id)?))
     }
 
     pub(super) fn save(&self) -> Result<()> {
