@@ -12,14 +12,7 @@ use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::usage;
 use crate::format::Format;
 use crate::schema::profile::{self, Profile, TypeProfile};
-use crate::schema::FollowMode;
-
-/// Which schema reads identity out of resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemaKind {
-    Hal,
-    Simple,
-}
+use crate::schema::{FollowMode, SchemaKind};
 
 /// Credentials sent with every HTTP request (never printed).
 #[derive(Clone, PartialEq, Eq)]

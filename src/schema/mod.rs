@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::SchemaKind;
 use crate::resource::{Identity, Resource};
 use profile::Profile;
 
@@ -108,6 +107,13 @@ pub trait Dialect: Send + Sync {
     fn batch_field(&self) -> &'static str {
         "items"
     }
+}
+
+/// Which built-in dialect reads identity out of resources (`--hal`, `--simple`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    Hal,
+    Simple,
 }
 
 /// The dialect of a run's `--hal`/`--simple` choice.
