@@ -143,7 +143,9 @@ impl Config {
             // Cloning with POST may copy a subtree within one API.
             if cli.create != CreateMode::Post && same_endpoint(origin, &destination) {
                 return Err(usage(format!(
-                    "origin {arg} is the same as the destination {destination_arg}"
+                    "origin {} is the same as the destination {}",
+                    origin.describe(),
+                    destination.describe()
                 )));
             }
         }

@@ -23,7 +23,7 @@ use crate::schema;
 /// Carry out the configured sync and return the exit status.
 pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     let dialect = schema::dialect(config.schema);
-    let http = HttpClient::new(&config.http, config.verbose)?;
+    let http = HttpClient::new(&config.http, config.verbose, &endpoint_urls(config))?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
         config,
@@ -54,6 +54,19 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         verify(&*destination, &set, &context).await?;
     }
     finish(&context)
+}
+
+/// The HTTP endpoints of the command line: the only origins given credentials.
+fn endpoint_urls(config: &Config) -> Vec<url::Url> {
+    config
+        .origins
+        .iter()
+        .chain([&config.destination])
+        .filter_map(|spec| match spec {
+            EndpointSpec::Http(url) => Some(url.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The comparison of this run: `--ignore` paths left out; a server may add fields.

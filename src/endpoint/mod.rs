@@ -53,8 +53,12 @@ impl EndpointSpec {
         }
         let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
-            let url = Url::parse(argument)
-                .map_err(|error| usage(format!("invalid URL {argument}: {error}")))?;
+            let url = Url::parse(argument).map_err(|error| {
+                usage(format!(
+                    "invalid URL {}: {error}",
+                    redact_argument(argument)
+                ))
+            })?;
             return Ok(EndpointSpec::Http(url));
         }
         if let Some(kind) = FileKind::from_path(argument) {
@@ -90,6 +94,27 @@ impl EndpointSpec {
             EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => Some(path),
             _ => None,
         }
+    }
+}
+
+/// A URL argument that did not parse, safe to print: the text between `://` and the last
+/// `@` of the authority keeps its user name, not its password.
+fn redact_argument(argument: &str) -> String {
+    let Some(start) = argument.find("://").map(|at| at + 3) else {
+        return argument.to_string();
+    };
+    let rest = &argument[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@').map(|at| &authority[..at]) {
+        Some(userinfo) => match userinfo.split_once(':') {
+            Some((user, _)) => format!(
+                "{}{user}:REDACTED{}",
+                &argument[..start],
+                &rest[userinfo.len()..]
+            ),
+            None => argument.to_string(),
+        },
+        None => argument.to_string(),
     }
 }
 
@@ -214,6 +239,21 @@ pub fn open(spec: &EndpointSpec) -> Box<dyn Endpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unparsable_urls_are_printed_without_their_password() {
+        let error = EndpointSpec::parse("http://user:hunter2@h:99999/api").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            !text.contains("hunter2") && text.contains("user:REDACTED@h"),
+            "{text}"
+        );
+        assert_eq!(
+            redact_argument("http://a@b:c@h/x@y"),
+            "http://a@b:REDACTED@h/x@y"
+        );
+        assert_eq!(redact_argument("http://h/p:q@r"), "http://h/p:q@r");
+    }
 
     #[test]
     fn kinds_are_decided_in_spec_order() {

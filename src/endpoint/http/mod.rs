@@ -41,7 +41,8 @@ impl HttpEndpoint {
         }
     }
 
-    /// A resource's uri with scheme, host and port replaced by this endpoint's.
+    /// A resource's uri with scheme, host and port replaced by this endpoint's; never with
+    /// userinfo (the client adds the user's own credentials by origin).
     pub fn rebase(&self, uri: &str) -> Result<Url> {
         let mut target = self
             .url
@@ -52,7 +53,7 @@ impl HttpEndpoint {
             .set_host(self.url.host_str())
             .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
         let _ = target.set_port(self.url.port());
-        Ok(target)
+        Ok(client::without_userinfo(&target))
     }
 }
 
