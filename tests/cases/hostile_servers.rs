@@ -579,3 +579,75 @@ fn a_page_of_a_million_members_fails_in_bounded_memory() {
         RawServer::start(move |_| text_answer(200, "application/json", &[], body.as_bytes()));
     assert_too_big(&capped(&[&server.url("/api/item"), "null"], CAP_KIB));
 }
+
+// Strict bodies (SPEC section 9).
+
+#[test]
+fn duplicate_keys_in_an_http_body_fail_the_read() {
+    let server = RawServer::start(|_| {
+        text_answer(
+            200,
+            "application/json",
+            &[],
+            br#"{"items": [{"id": 1, "id": 2, "_links": {"self": {"href": "/api/team/1"}}}]}"#,
+        )
+    });
+    let run = run(&[&server.url("/api/team"), "null"]).expect_code(1);
+    assert!(
+        run.stderr.contains("duplicate key \"id\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&server.url("/api/team")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_hal_member_with_an_id_but_no_usable_self_link_fails_naming_its_position() {
+    for broken in [
+        json!({ "id": 3 }),
+        json!({ "id": 3, "_links": { "self": { "href": 3 } } }),
+        json!({ "id": 3, "_links": { "self": "/api/team/3" } }),
+    ] {
+        let items = vec![team("", 1), team("", 2), broken, team("", 4)];
+        let server = RawServer::start(move |_| json_answer(200, &[], &page(items.clone(), None)));
+        let dir = temp_dir();
+        let out = dir.path().join("out");
+        let run = run(&[&server.url("/api/team"), path_str(&out)]).expect_code(1);
+        assert!(run.stderr.contains("member 3"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&server.url("/api/team")),
+            "{}",
+            run.stderr
+        );
+        assert!(!out.exists(), "a failed read wrote {:?}", list_files(&out));
+    }
+}
+
+/// A JSON value of 65 MiB: one string field past the 64 MiB limit.
+fn huge_json_document() -> Vec<u8> {
+    let mut text = br#"{"id": 1, "_links": {"self": {"href": "/api/team/1"}}, "blob": ""#.to_vec();
+    text.resize(text.len() + 65 * 1024 * 1024, b'x');
+    text.extend_from_slice(b"\"}\n");
+    text
+}
+
+#[test]
+fn a_json_document_past_64_mib_is_refused_in_files_and_on_stdin() {
+    let dir = temp_dir();
+    let out = dir.path().join("out");
+    for name in ["huge.json", "huge.jsonl"] {
+        let origin = dir.path().join(name);
+        std::fs::write(&origin, huge_json_document()).expect("writing the origin");
+        let run = run(&[path_str(&origin), path_str(&out)]).expect_code(2);
+        assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+        assert!(run.stderr.contains(name), "{}", run.stderr);
+    }
+    let run = run_with_stdin_bytes(&["-", path_str(&out)], huge_json_document());
+    let run = run.expect_code(2);
+    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+    assert!(!out.exists());
+}

@@ -12,9 +12,10 @@ use url::Url;
 use super::{client, links, redact_url, Reply, Request};
 use crate::endpoint::{Context, Found};
 use crate::exit_code::remote;
+use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
-use crate::schema::{is_page_relation, Dialect, FollowMode, Link};
+use crate::schema::{is_page_relation, Dialect, FollowMode, IdentityError, Link};
 
 /// One traversal from a starting URL: every distinct URL fetched at most once.
 pub(super) struct Crawl<'a> {
@@ -80,7 +81,7 @@ impl<'a> Crawl<'a> {
                 }
                 parsed => parsed?,
             };
-            let harvest = self.harvest(document, &reply);
+            let harvest = self.harvest(document, &reply)?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
             for link in harvest.links {
@@ -160,8 +161,9 @@ impl<'a> Crawl<'a> {
     }
 
     /// Resources and links of one page. Members are moved out of a container (never
-    /// copied); a page that is itself a resource keeps its members in its body.
-    fn harvest(&self, mut document: Value, reply: &Reply) -> Harvest {
+    /// copied); a page that is itself a resource keeps its members in its body. A member
+    /// with an `id` that is still no resource (a broken self link) fails the page.
+    fn harvest(&self, mut document: Value, reply: &Reply) -> Result<Harvest> {
         let is_resource = self.schema.identity(&document).is_ok();
         let members: Vec<Value> = match &mut document {
             Value::Array(items) => std::mem::take(items),
@@ -188,13 +190,25 @@ impl<'a> Crawl<'a> {
         for member in &members {
             links.extend(self.schema.followed_links(member, self.follow));
         }
-        let page_resource = is_resource.then_some(document);
-        let resources = page_resource
+        let mut resources: Vec<Resource> = is_resource
+            .then(|| self.schema.resource(document).ok())
+            .flatten()
             .into_iter()
-            .chain(members)
-            .filter_map(|body| self.schema.resource(body).ok())
             .collect();
-        Harvest { resources, links }
+        for (position, body) in members.into_iter().enumerate() {
+            match self.schema.resource(body) {
+                Ok(resource) => resources.push(resource),
+                Err(IdentityError::NotAMapping | IdentityError::MissingId) => {}
+                Err(error) => {
+                    return Err(remote(format!(
+                        "reading {}: member {}: not a resource: {error}",
+                        redact_url(&reply.url),
+                        position + 1
+                    )))
+                }
+            }
+        }
+        Ok(Harvest { resources, links })
     }
 }
 
@@ -250,7 +264,7 @@ fn parse_body(reply: &Reply) -> Result<Value> {
         };
     }
     if is_json_media_type(&media_type) || media_type.is_empty() {
-        return serde_json::from_slice(&reply.body).map_err(|error| {
+        return json_document(&reply.body).map_err(|error| {
             remote(format!(
                 "reading {place}: response is not valid JSON: {error}"
             ))
