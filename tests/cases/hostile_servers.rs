@@ -651,3 +651,58 @@ fn a_json_document_past_64_mib_is_refused_in_files_and_on_stdin() {
     assert!(run.stderr.contains("larger than"), "{}", run.stderr);
     assert!(!out.exists());
 }
+
+// Collisions (SPEC section 9): refused before any write, naming both.
+
+fn with_id(mut resource: Value, id: Value) -> Value {
+    resource["id"] = id;
+    resource
+}
+
+#[test]
+fn two_resources_bound_for_one_file_stop_the_run_naming_both() {
+    let pairs = [
+        // Ids 1 and "1" under two uris.
+        (team("", 1), with_id(team("", 2), json!("1"))),
+        // One id under two uris.
+        (
+            team("", 1),
+            with_id(
+                json!({ "_links": { "self": { "href": "/other/team/1" } } }),
+                json!(1),
+            ),
+        ),
+    ];
+    for (first, second) in pairs {
+        let items = vec![first.clone(), second.clone(), team("", 3)];
+        let server = RawServer::start(move |_| json_answer(200, &[], &page(items.clone(), None)));
+        let dir = temp_dir();
+        let out = dir.path().join("out");
+        let run = run(&[&server.url("/api/team"), path_str(&out)]).expect_code(2);
+        for resource in [&first, &second] {
+            let uri = resource["_links"]["self"]["href"].as_str().expect("a uri");
+            assert!(run.stderr.contains(uri), "{uri}: {}", run.stderr);
+        }
+        assert!(run.stderr.contains("team/1"), "{}", run.stderr);
+        assert!(!out.exists(), "{:?}", list_files(&out));
+    }
+}
+
+#[test]
+fn two_resources_bound_for_one_url_stop_the_run_naming_both() {
+    let destination = empty_server();
+    let dir = temp_dir();
+    let origin = dir.path().join("origin.json");
+    let resources = json!([team("http://a.invalid", 1), team("http://b.invalid", 1)]);
+    write_file(&origin, &resources.to_string());
+    let run = run(&[path_str(&origin), &destination.url("/api")]).expect_code(2);
+    for uri in ["http://a.invalid/api/team/1", "http://b.invalid/api/team/1"] {
+        assert!(run.stderr.contains(uri), "{uri}: {}", run.stderr);
+    }
+    let writes = destination
+        .seen()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0);
+}
