@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// Largest JSON document read, as for YAML documents (SPEC section 9).
 pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -69,6 +69,23 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
+/// How serde_json (`arbitrary_precision`) hands a number to a visitor: a one-entry map
+/// holding its text under this key.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// An integer kept as written, whatever its size; a fraction or exponent as the nearest
+/// f64 (so `1.50` and `1.5` stay one value, as before).
+fn number(text: &str) -> Result<Value, String> {
+    let invalid = || format!("invalid number {text}");
+    if text.contains(['.', 'e', 'E']) {
+        let float: f64 = text.parse().map_err(|_| invalid())?;
+        return Ok(Number::from_f64(float).map_or(Value::Null, Value::Number));
+    }
+    text.parse::<Number>()
+        .map(Value::Number)
+        .map_err(|_| invalid())
+}
+
 /// A value whose mappings were read without duplicate keys.
 struct Strict(Value);
 
@@ -126,6 +143,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Strict, A::Error> {
         let mut map = Map::new();
         while let Some(key) = entries.next_key::<String>()? {
+            if map.is_empty() && key == NUMBER_TOKEN {
+                let text: String = entries.next_value()?;
+                return number(&text).map(Strict).map_err(A::Error::custom);
+            }
             if map.contains_key(&key) {
                 return Err(A::Error::custom(format!("duplicate key {key:?}")));
             }
@@ -149,6 +170,17 @@ mod tests {
         let error = values[2].as_ref().unwrap_err().to_string();
         assert!(error.contains("larger than 20 bytes"), "{error}");
         assert!(json_document(b"{\"a\": 1, \"a\": 2}").is_err());
+    }
+
+    #[test]
+    fn integers_of_any_size_are_kept_exactly() {
+        let value = json_document(b"{\"n\": 123456789012345678901234567890, \"f\": 1.50}").unwrap();
+        assert_eq!(value["n"].to_string(), "123456789012345678901234567890");
+        assert_eq!(value["f"], json!(1.5));
+        assert_eq!(
+            crate::format::json::number_text(value["n"].as_number().unwrap()),
+            "123456789012345678901234567890"
+        );
     }
 
     #[test]

@@ -706,3 +706,35 @@ fn two_resources_bound_for_one_url_stop_the_run_naming_both() {
         .count();
     assert_eq!(writes, 0);
 }
+
+#[test]
+fn integers_of_any_size_are_kept_exactly() {
+    let digits = "123456789012345678901234567890";
+    let body = format!(
+        r#"{{"items": [{{"id": 1, "big": {digits}, "negative": -{digits}, "_links": {{"self": {{"href": "/api/team/1"}}}}}}]}}"#
+    );
+    let server =
+        RawServer::start(move |_| text_answer(200, "application/json", &[], body.as_bytes()));
+    let printed = run(&["-j", &server.url("/api/team"), "-"]).ok();
+    assert!(
+        printed.stdout.contains(&format!("\"big\": {digits}")),
+        "{}",
+        printed.stdout
+    );
+    assert!(
+        printed.stdout.contains(&format!("-{digits}")),
+        "{}",
+        printed.stdout
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("out");
+    run(&[&server.url("/api/team"), path_str(&out)]).ok();
+    let yaml = read(&out.join("team/1.yaml"));
+    assert!(yaml.contains(&format!("big: {digits}")), "{yaml}");
+    let again = run(&["-j", path_str(&out), "-"]).ok();
+    assert!(
+        again.stdout.contains(&format!("\"big\": {digits}")),
+        "{}",
+        again.stdout
+    );
+}

@@ -237,7 +237,7 @@ impl Inventory for DirectoryInventory {
             return Ok(Held::Identical);
         }
         let parsed = match encoding_for(&path) {
-            Some(Encoding::Json) => serde_json::from_slice::<Value>(&existing).ok(),
+            Some(Encoding::Json) => crate::format::json_read::json_document(&existing).ok(),
             _ => YamlDocuments::new(&existing[..])
                 .next()
                 .and_then(Result::ok),

@@ -109,7 +109,7 @@ fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<(Ur
     {
         return Some((collection.join(location).ok()?, "the Location header"));
     }
-    let body: Value = serde_json::from_slice(&reply.body).ok()?;
+    let body: Value = crate::format::json_read::json_document(&reply.body).ok()?;
     if let Some(uri) = dialect.own_uri(&body) {
         return Some((collection.join(uri).ok()?, "the self link"));
     }
