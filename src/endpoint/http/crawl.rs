@@ -81,7 +81,7 @@ impl<'a> Crawl<'a> {
                 }
                 parsed => parsed?,
             };
-            let harvest = self.harvest(document, &reply)?;
+            let harvest = harvest(self.schema, self.follow, document, &reply)?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
             for link in harvest.links {
@@ -159,57 +159,81 @@ impl<'a> Crawl<'a> {
             reply.attempts
         )))
     }
+}
 
-    /// Resources and links of one page. Members are moved out of a container (never
-    /// copied); a page that is itself a resource keeps its members in its body. A member
-    /// with an `id` that is still no resource (a broken self link) fails the page.
-    fn harvest(&self, mut document: Value, reply: &Reply) -> Result<Harvest> {
-        let is_resource = self.schema.identity(&document).is_ok();
-        let members: Vec<Value> = match &mut document {
-            Value::Array(items) => std::mem::take(items),
-            _ if is_resource => self
-                .schema
-                .members(&document)
-                .into_iter()
-                .cloned()
-                .collect(),
-            container => self.schema.take_members(container),
-        };
-        let mut links = self.schema.followed_links(&document, self.follow);
-        if self.follow != FollowMode::None {
-            links.extend(links::next_links(&reply.headers));
-        }
-        if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation))
-        {
-            eprintln!(
-                "resource-sync: warning: {} has no members but links another page; not following it",
-                redact_url(&reply.url)
-            );
-            links.retain(|link| !is_page_relation(&link.relation));
-        }
-        for member in &members {
-            links.extend(self.schema.followed_links(member, self.follow));
-        }
-        let mut resources: Vec<Resource> = is_resource
-            .then(|| self.schema.resource(document).ok())
-            .flatten()
-            .into_iter()
-            .collect();
-        for (position, body) in members.into_iter().enumerate() {
-            match self.schema.resource(body) {
-                Ok(resource) => resources.push(resource),
-                Err(IdentityError::NotAMapping | IdentityError::MissingId) => {}
-                Err(error) => {
-                    return Err(remote(format!(
-                        "reading {}: member {}: not a resource: {error}",
-                        redact_url(&reply.url),
-                        position + 1
-                    )))
-                }
+/// Resources and links of one page. Members are moved out of a container (never
+/// copied); a page that is itself a resource keeps its members in its body. A member
+/// with an `id` that is still no resource (a broken self link) fails the page.
+fn harvest(
+    schema: &dyn Dialect,
+    follow: FollowMode,
+    mut document: Value,
+    reply: &Reply,
+) -> Result<Harvest> {
+    let is_resource = schema.identity(&document).is_ok();
+    let members: Vec<Value> = match &mut document {
+        Value::Array(items) => std::mem::take(items),
+        _ if is_resource => schema.members(&document).into_iter().cloned().collect(),
+        container => schema.take_members(container),
+    };
+    let mut links = schema.followed_links(&document, follow);
+    if follow != FollowMode::None {
+        links.extend(links::next_links(&reply.headers));
+    }
+    if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation)) {
+        eprintln!(
+            "resource-sync: warning: {} has no members but links another page; not following it",
+            redact_url(&reply.url)
+        );
+        links.retain(|link| !is_page_relation(&link.relation));
+    }
+    for member in &members {
+        links.extend(schema.followed_links(member, follow));
+    }
+    let mut resources: Vec<Resource> = is_resource
+        .then(|| schema.resource(document).ok())
+        .flatten()
+        .into_iter()
+        .collect();
+    for (position, body) in members.into_iter().enumerate() {
+        match schema.resource(body) {
+            Ok(resource) => resources.push(resource),
+            Err(IdentityError::NotAMapping | IdentityError::MissingId) => {}
+            Err(error) => {
+                return Err(remote(format!(
+                    "reading {}: member {}: not a resource: {error}",
+                    redact_url(&reply.url),
+                    position + 1
+                )))
             }
         }
-        Ok(Harvest { resources, links })
     }
+    Ok(Harvest { resources, links })
+}
+
+/// The resources and followed links of one HTTP body, as a crawl reads them (for the
+/// `http_body` fuzz target).
+pub fn read_page(
+    body: Vec<u8>,
+    media_type: &str,
+    url: Url,
+    schema: &dyn Dialect,
+    follow: FollowMode,
+) -> Result<(Vec<Resource>, Vec<Link>)> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(value) = reqwest::header::HeaderValue::from_str(media_type) {
+        headers.insert(reqwest::header::CONTENT_TYPE, value);
+    }
+    let reply = Reply {
+        status: 200,
+        headers,
+        body,
+        url,
+        attempts: 1,
+    };
+    let document = parse_body(&reply)?;
+    let harvest = harvest(schema, follow, document, &reply)?;
+    Ok((harvest.resources, harvest.links))
 }
 
 /// A stable 64-bit hash of a uri (SipHash with fixed keys); two uris of one pull sharing

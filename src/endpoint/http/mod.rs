@@ -10,6 +10,7 @@ mod links;
 mod write;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
+pub use crawl::read_page;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
