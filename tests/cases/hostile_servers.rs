@@ -738,3 +738,36 @@ fn integers_of_any_size_are_kept_exactly() {
         again.stdout
     );
 }
+
+/// The destination's own `user:pass@` goes with its listing, its PUTs and its DELETEs.
+#[test]
+fn userinfo_of_a_destination_goes_with_puts_and_deletes() {
+    let destination = RawServer::start(|seen| match seen.method.as_str() {
+        "GET" => json_answer(200, &[], &page(vec![team("", 9)], None)),
+        _ => json_answer(200, &[], &json!({})),
+    });
+    let dir = temp_dir();
+    let origin = dir.path().join("origin.json");
+    write_file(&origin, &json!([team("http://h", 1)]).to_string());
+    let url = destination
+        .url("/api/team")
+        .replace("http://", "http://writer:pw%40x@");
+    let run = pull(&["--rm", path_str(&origin), &url], Some("tok"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let seen = destination.seen();
+    let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert!(
+        methods.contains(&"PUT") && methods.contains(&"DELETE"),
+        "{methods:?}"
+    );
+    for request in &seen {
+        assert_eq!(
+            request.header("authorization"),
+            Some("Basic d3JpdGVyOnB3QHg="), // writer:pw@x
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+    assert!(!all_output(&run).contains("pw%40x") && !all_output(&run).contains("pw@x"));
+}
