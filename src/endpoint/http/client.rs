@@ -17,7 +17,7 @@ use crate::config::{Auth, HttpSettings};
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 const MAX_REDIRECTS: usize = 10;
 /// Largest decoded response body read (SPEC section 9); larger ones fail unretried.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// A request to send (and re-send on retry).
 #[derive(Debug, Clone)]
