@@ -144,7 +144,9 @@ impl Config {
             // Cloning with POST may copy a subtree within one API.
             if cli.create != Some(CreateMode::Post) && same_endpoint(origin, &destination) {
                 return Err(usage(format!(
-                    "origin {arg} is the same as the destination {destination_arg}"
+                    "origin {} is the same as the destination {}",
+                    origin.describe(),
+                    destination.describe()
                 )));
             }
         }

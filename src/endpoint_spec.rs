@@ -35,14 +35,30 @@ impl EndpointSpec {
         }
         let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
-            let url = Url::parse(argument)
-                .map_err(|error| usage(format!("invalid URL {argument}: {error}")))?;
+            let url = Url::parse(argument).map_err(|error| {
+                usage(format!(
+                    "invalid URL {}: {error}",
+                    redact_argument(argument)
+                ))
+            })?;
             return Ok(EndpointSpec::Http(url));
         }
         if let Some(kind) = FileKind::from_path(argument) {
             return Ok(EndpointSpec::File(PathBuf::from(argument), kind));
         }
         Ok(EndpointSpec::Directory(PathBuf::from(argument)))
+    }
+
+    /// How the argument is shown in messages (a URL without its password).
+    pub fn describe(&self) -> String {
+        match self {
+            EndpointSpec::Stdio => "-".to_string(),
+            EndpointSpec::Null => "null".to_string(),
+            EndpointSpec::Http(url) => redact_url(url),
+            EndpointSpec::File(path, _) | EndpointSpec::Directory(path) => {
+                path.display().to_string()
+            }
+        }
     }
 
     /// The format written when neither `--json` nor `--yaml` is given.
@@ -82,6 +98,38 @@ impl FileKind {
     }
 }
 
+/// A URL argument that did not parse, safe to print: the text between `://` and the last
+/// `@` of the authority keeps its user name, not its password.
+fn redact_argument(argument: &str) -> String {
+    let Some(start) = argument.find("://").map(|at| at + 3) else {
+        return argument.to_string();
+    };
+    let rest = &argument[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@').map(|at| &authority[..at]) {
+        Some(userinfo) => match userinfo.split_once(':') {
+            Some((user, _)) => format!(
+                "{}{user}:REDACTED{}",
+                &argument[..start],
+                &rest[userinfo.len()..]
+            ),
+            None => argument.to_string(),
+        },
+        None => argument.to_string(),
+    }
+}
+
+/// A URL safe to print: any password in it is replaced.
+pub fn redact_url(url: &Url) -> String {
+    if url.password().is_some() {
+        let mut copy = url.clone();
+        let _ = copy.set_password(Some("REDACTED"));
+        copy.to_string()
+    } else {
+        url.to_string()
+    }
+}
+
 /// The key two URLs are compared by: scheme and host lower-cased and a default port
 /// dropped (the url crate does these), no fragment, query parameters sorted, no trailing
 /// `/` on the path. `HTTP://h:80/a/?y=2&x=1` and `http://h/a?x=1&y=2` are one place.
@@ -107,6 +155,21 @@ pub fn url_key(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unparsable_urls_are_printed_without_their_password() {
+        let error = EndpointSpec::parse("http://user:hunter2@h:99999/api").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            !text.contains("hunter2") && text.contains("user:REDACTED@h"),
+            "{text}"
+        );
+        assert_eq!(
+            redact_argument("http://a@b:c@h/x@y"),
+            "http://a@b:REDACTED@h/x@y"
+        );
+        assert_eq!(redact_argument("http://h/p:q@r"), "http://h/p:q@r");
+    }
 
     #[test]
     fn kinds_by_extension() {

@@ -20,3 +20,6 @@ pub mod report;
 pub mod resource;
 pub mod schema;
 pub mod sync;
+
+/// For the HTTP body fuzz target: a page parsed as a crawl parses it.
+pub use endpoint::http::read_page;

@@ -8,8 +8,9 @@ use anyhow::Result;
 
 use crate::cli::CreateMode;
 use crate::config::Config;
+use crate::endpoint::http::redact_url;
 use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
-use crate::exit_code::{Exit, Interrupted};
+use crate::exit_code::{usage, Exit, Interrupted};
 use crate::filter;
 use crate::format::Format;
 use crate::graph::DependencyGraph;
@@ -29,7 +30,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         }),
         None => schema::dialect(config.schema),
     };
-    let http = HttpClient::new(&config.http, config.verbose)?;
+    let http = HttpClient::new(&config.http, config.verbose, &endpoint_urls(config))?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
         config,
@@ -48,6 +49,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         false => destination.stage(&march, &context)?,
     };
     let resources = read(&context, stage.as_deref_mut()).await?;
+    check_collisions(&resources, config)?;
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
     let set = WriteSet {
@@ -61,6 +63,55 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         verify(&*destination, &set, &context).await?;
     }
     finish(&context)
+}
+
+/// The HTTP endpoints of the command line: the only origins given credentials.
+fn endpoint_urls(config: &Config) -> Vec<url::Url> {
+    config
+        .origins
+        .iter()
+        .chain([&config.destination])
+        .filter_map(|spec| match spec {
+            EndpointSpec::Http(url) => Some(url.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two resources bound for one file or one URL (ids `1` and `"1"`, one id under two
+/// uris) would overwrite each other, the winner varying between runs: the run stops
+/// before any write, naming both (SPEC section 9).
+fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
+    // A directory names files by type and id; an HTTP push PUTs at the rebased uri.
+    let http = match &config.destination {
+        EndpointSpec::Directory(_) => None,
+        EndpointSpec::Http(url) if config.create != CreateMode::Post => {
+            Some(endpoint::http::HttpEndpoint::new(url.clone()))
+        }
+        _ => return Ok(()),
+    };
+    let mut targets: HashMap<String, &str> = HashMap::with_capacity(resources.len());
+    for resource in resources {
+        let target = match &http {
+            None => format!("the file {}/{}", resource.kind, resource.id_text()),
+            Some(http) => match http.rebase(&resource.uri) {
+                Ok(url) => redact_url(&url),
+                Err(_) => continue,
+            },
+        };
+        match targets.get(&target) {
+            Some(first) if *first != resource.uri => {
+                return Err(usage(format!(
+                    "{first} and {} would both be written to {target}; refusing to write either",
+                    resource.uri
+                )))
+            }
+            _ => {
+                targets.insert(target, &resource.uri);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The comparison of this run: `--ignore` paths left out; a server may add fields.

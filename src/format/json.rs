@@ -28,14 +28,11 @@ fn write_value(out: &mut String, value: &Value) {
     }
 }
 
-/// Integers print as digits; anything serde_json holds as f64 is a Python
+/// Integers print as their digits, whatever their size; anything else is a Python
 /// float and prints with `repr` (so `1.0` stays `1.0`).
 pub(crate) fn number_text(number: &Number) -> String {
-    if let Some(int) = number.as_i64() {
-        return int.to_string();
-    }
-    if let Some(int) = number.as_u64() {
-        return int.to_string();
+    if !number.is_f64() {
+        return number.to_string();
     }
     python_float::repr(number.as_f64().unwrap_or(f64::NAN))
 }

@@ -3,15 +3,87 @@
 
 use std::fmt;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
+
+/// Largest JSON document read, as for YAML documents (SPEC section 9).
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Every JSON value in `reader`, in order; stops being useful after the first error.
+/// A value (a JSON Lines line, a whole `.json` file) past `MAX_DOCUMENT_BYTES` is an error.
 pub fn json_values<R: Read>(reader: R) -> impl Iterator<Item = Result<Value, serde_json::Error>> {
-    serde_json::Deserializer::from_reader(reader)
+    json_values_limited(reader, MAX_DOCUMENT_BYTES)
+}
+
+fn json_values_limited<R: Read>(
+    reader: R,
+    limit: u64,
+) -> impl Iterator<Item = Result<Value, serde_json::Error>> {
+    let read = Arc::new(AtomicU64::new(0));
+    let start = Arc::new(AtomicU64::new(0));
+    let limited = Limited {
+        inner: reader,
+        read: Arc::clone(&read),
+        start: Arc::clone(&start),
+        limit,
+    };
+    serde_json::Deserializer::from_reader(limited)
         .into_iter::<Strict>()
-        .map(|value| value.map(|strict| strict.0))
+        .map(move |value| {
+            start.store(read.load(Ordering::Relaxed), Ordering::Relaxed);
+            value.map(|strict| strict.0)
+        })
+}
+
+/// One JSON document (an HTTP body): duplicate keys refused, as in files.
+pub fn json_document(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice::<Strict>(bytes).map(|strict| strict.0)
+}
+
+/// A reader that fails once the current document (from `start`) passes `limit` bytes.
+/// serde_json pulls one byte at a time, so `read` is where the parser is.
+struct Limited<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+    start: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buf)?;
+        let read = self.read.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
+        if read - self.start.load(Ordering::Relaxed) > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a JSON document larger than {} bytes (unsafe input)",
+                    self.limit
+                ),
+            ));
+        }
+        Ok(count)
+    }
+}
+
+/// How serde_json (`arbitrary_precision`) hands a number to a visitor: a one-entry map
+/// holding its text under this key.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// An integer kept as written, whatever its size; a fraction or exponent as the nearest
+/// f64 (so `1.50` and `1.5` stay one value, as before).
+fn number(text: &str) -> Result<Value, String> {
+    let invalid = || format!("invalid number {text}");
+    if text.contains(['.', 'e', 'E']) {
+        let float: f64 = text.parse().map_err(|_| invalid())?;
+        return Ok(Number::from_f64(float).map_or(Value::Null, Value::Number));
+    }
+    text.parse::<Number>()
+        .map(Value::Number)
+        .map_err(|_| invalid())
 }
 
 /// A value whose mappings were read without duplicate keys.
@@ -71,6 +143,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Strict, A::Error> {
         let mut map = Map::new();
         while let Some(key) = entries.next_key::<String>()? {
+            if map.is_empty() && key == NUMBER_TOKEN {
+                let text: String = entries.next_value()?;
+                return number(&text).map(Strict).map_err(A::Error::custom);
+            }
             if map.contains_key(&key) {
                 return Err(A::Error::custom(format!("duplicate key {key:?}")));
             }
@@ -85,6 +161,27 @@ impl<'de> Visitor<'de> for StrictVisitor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn documents_past_the_limit_are_refused() {
+        let text = b"{\"a\": \"12345\"}\n{\"b\": \"1\"}\n{\"c\": \"123456789012345678\"}";
+        let values: Vec<_> = json_values_limited(&text[..], 20).collect();
+        assert!(values[0].is_ok() && values[1].is_ok(), "{values:?}");
+        let error = values[2].as_ref().unwrap_err().to_string();
+        assert!(error.contains("larger than 20 bytes"), "{error}");
+        assert!(json_document(b"{\"a\": 1, \"a\": 2}").is_err());
+    }
+
+    #[test]
+    fn integers_of_any_size_are_kept_exactly() {
+        let value = json_document(b"{\"n\": 123456789012345678901234567890, \"f\": 1.50}").unwrap();
+        assert_eq!(value["n"].to_string(), "123456789012345678901234567890");
+        assert_eq!(value["f"], json!(1.5));
+        assert_eq!(
+            crate::format::json::number_text(value["n"].as_number().unwrap()),
+            "123456789012345678901234567890"
+        );
+    }
 
     #[test]
     fn values_one_after_another() {

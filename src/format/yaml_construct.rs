@@ -158,6 +158,7 @@ impl Magnitude {
     }
 }
 
+/// Integers of any size are kept exactly (SPEC section 9), as their digits.
 fn exact_int(n: u128, negative: bool) -> Value {
     if negative {
         if let Some(v) = i64::try_from(n).ok().map(|v| -v) {
@@ -166,12 +167,16 @@ fn exact_int(n: u128, negative: bool) -> Value {
         if n == 1u128 << 63 {
             return Value::Number(i64::MIN.into());
         }
-        return float_value(-(n as f64));
+    } else if let Ok(v) = u64::try_from(n) {
+        return Value::Number(v.into());
     }
-    match u64::try_from(n) {
-        Ok(v) => Value::Number(v.into()),
-        Err(_) => float_value(n as f64),
-    }
+    let digits = match negative {
+        true => format!("-{n}"),
+        false => n.to_string(),
+    };
+    digits
+        .parse::<Number>()
+        .map_or_else(|_| float_value(n as f64), Value::Number)
 }
 
 fn parse_radix(digits: &str, radix: u32) -> Option<Magnitude> {
@@ -296,7 +301,8 @@ mod tests {
         assert_eq!(plain("1:30.5"), json!(90.5));
         assert_eq!(plain("+.inf"), json!(".inf"));
         assert_eq!(plain("-.INF"), json!("-.inf"));
-        assert_eq!(plain("18446744073709551616"), json!(18446744073709551616.0));
+        let big: Value = serde_json::from_str("-123456789012345678901234567890").unwrap();
+        assert_eq!(plain("-123456789012345678901234567890"), big);
         assert_eq!(plain("-9223372036854775808"), json!(i64::MIN));
         assert_eq!(plain("1."), json!(1.0));
         assert!(construct_plain("0x_".to_string(), false).is_err());

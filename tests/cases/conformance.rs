@@ -1214,6 +1214,23 @@ fn assert_holds(kind: &dyn EndpointKind, destination: &Endpoint, expected: &[Val
     }
 }
 
+/// `value` with every fraction or exponent as the nearest f64: serde_json keeps a number's
+/// spelling (`1e-07` from Python's repr, `1e-7` from `json!`), the tool compares values.
+fn by_value(value: &Value) -> Value {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            number.as_f64().map_or(Value::Null, Value::from)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(by_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), by_value(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Fails listing only the resources that are missing, unexpected or different.
 fn assert_same_resources(
     found: &BTreeMap<String, Value>,
@@ -1231,7 +1248,9 @@ fn assert_same_resources(
     let different: Vec<String> = expected
         .iter()
         .filter_map(|(href, want)| {
-            let got = found.get(href).filter(|got| *got != want)?;
+            let got = found
+                .get(href)
+                .filter(|got| by_value(got) != by_value(want))?;
             Some(format!("  {href}:\n{}", field_differences(want, got)))
         })
         .collect();

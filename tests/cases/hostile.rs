@@ -87,12 +87,21 @@ const UNSAFE_NAMES: &[&str] = &[
     "LPT9",
     "ends-with-dot.",
     "ends-with-space ",
+    ".git",
+    ".hidden",
+    "exe\u{202E}txt.yaml",
+    "a\u{2066}b",
 ];
 
 /// Every unsafe name, as a type and as an id: exit 2 before any write.
 fn unsafe_names_refused(as_type: bool) {
     let mut wrong = Vec::new();
-    for name in UNSAFE_NAMES {
+    let long = ["x".repeat(201), "x".repeat(10_000)];
+    for name in UNSAFE_NAMES
+        .iter()
+        .copied()
+        .chain(long.iter().map(String::as_str))
+    {
         let dir = temp_dir();
         let (out, before) = guarded_destination(dir.path());
         let origin = dir.path().join("origin.yaml");

@@ -13,6 +13,7 @@ mod faults;
 mod files;
 mod filters;
 mod hostile;
+mod hostile_servers;
 mod http_read;
 mod http_write;
 mod json_server;

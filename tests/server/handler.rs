@@ -670,7 +670,16 @@ fn create(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
     let mut store = shared.store();
     let id = store::next_id(&store, kind);
     let path = format!("/api/{kind}/{id}");
-    let href = format!("{}{path}", shared.base_url);
+    // The origin the client asked (a relay in front keeps its own), as servers behind a
+    // reverse proxy answer: a Location elsewhere would be refused (SPEC section 9).
+    let base = match req.headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => {
+            let scheme = shared.base_url.split("://").next().unwrap_or("http");
+            format!("{scheme}://{host}")
+        }
+        None => shared.base_url.clone(),
+    };
+    let href = format!("{base}{path}");
     links.insert("self".into(), json!({ "href": href }));
     body.insert("id".into(), json!(id));
     body.insert("_links".into(), Value::Object(links));

@@ -226,7 +226,7 @@ impl Inventory for DirectoryInventory {
             return Ok(Held::Identical);
         }
         let parsed = match encoding_for(&path) {
-            Some(Encoding::Json) => serde_json::from_slice::<Value>(&existing).ok(),
+            Some(Encoding::Json) => crate::format::json_read::json_document(&existing).ok(),
             _ => YamlDocuments::new(&existing[..])
                 .next()
                 .and_then(Result::ok),
@@ -314,18 +314,28 @@ fn resource_files(root: &Path) -> impl Iterator<Item = Result<PathBuf>> + '_ {
         })
 }
 
-/// A type or id usable as one path segment on any system: not empty, not `.`/`..`, no
-/// separators or control characters (NUL included), no trailing dot or space (Windows
-/// drops them), and not a device name Windows reserves (`CON`, `nul.yaml`, `COM1`...).
+/// Longest type or id used as a file name, in bytes (most file systems allow 255 for the
+/// whole name, extension included).
+const MAX_SEGMENT_BYTES: usize = 200;
+
+/// A type or id usable as one path segment on any system: not empty, not starting with
+/// `.` (hidden, `.git`, never read back), no separators, control or bidirectional-control
+/// characters (NUL included), at most 200 bytes, no trailing dot or space (Windows drops
+/// them), and not a device name Windows reserves (`CON`, `nul.yaml`, `COM1`...).
 fn safe_segment(name: &str) -> Option<&str> {
     let unsafe_name = name.is_empty()
-        || name == "."
-        || name == ".."
+        || name.starts_with('.')
+        || name.len() > MAX_SEGMENT_BYTES
         || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
+        || name.chars().any(|c| c.is_control() || is_bidi_control(c))
         || name.ends_with(['.', ' '])
         || is_windows_device(name);
     (!unsafe_name).then_some(name)
+}
+
+/// Characters that reorder how a name is displayed (U+202E shows `exe.txt` as `txt.exe`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Windows reserves these names with any extension, in any case.
@@ -396,13 +406,34 @@ mod tests {
     #[test]
     fn unsafe_segments_are_refused() {
         for bad in [
-            "", ".", "..", "a/b", "a\\b", "a\0b", "a\nb", "CON", "con", "nul.txt", "Aux", "COM1",
-            "lpt9", "x.", "x ", "/abs",
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "CON",
+            "con",
+            "nul.txt",
+            "Aux",
+            "COM1",
+            "lpt9",
+            "x.",
+            "x ",
+            "/abs",
+            ".git",
+            "..x",
+            "a\u{202E}txt.exe",
         ] {
             assert_eq!(safe_segment(bad), None, "{bad:?}");
         }
+        for bad in ["x".repeat(201), "é".repeat(101)] {
+            assert_eq!(safe_segment(&bad), None, "{bad:?}");
+        }
+        assert!(safe_segment(&"x".repeat(200)).is_some());
         for good in [
-            "player", "..x", "COM0", "COM10", "console", "x.y", "naïve", "a:b",
+            "player", "x..y", "COM0", "COM10", "console", "x.y", "naïve", "a:b",
         ] {
             assert_eq!(safe_segment(good), Some(good), "{good:?}");
         }

@@ -1,10 +1,11 @@
-//! One HTTP connection pool for the run: auth and `-H` headers, `--concurrency` permits,
-//! retries with exponential backoff and jitter, redirects that drop secrets off-origin.
+//! One HTTP connection pool for the run: auth and `-H` headers only to the command line's
+//! origins, `--concurrency` permits, retries with backoff and jitter, bounded bodies.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::limit::{Answer, Limits};
+pub use crate::endpoint_spec::redact_url;
 use backoff::backoff::Backoff;
 use backoff::ExponentialBackoffBuilder;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -16,6 +17,8 @@ use crate::config::{Auth, HttpSettings};
 /// Longest `Retry-After` honoured, so a hostile server cannot stall a run for hours.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 const MAX_REDIRECTS: usize = 10;
+/// Largest decoded response body read (SPEC section 9); larger ones fail unretried.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// A request to send (and re-send on retry).
 #[derive(Debug, Clone)]
@@ -63,6 +66,21 @@ pub struct TransportFailure {
     pub attempts: u32,
 }
 
+/// One failed attempt, and whether sending it again is safe and useful.
+struct AttemptFailure {
+    reason: String,
+    retry: bool,
+}
+
+/// An endpoint URL from the command line: credentials go to its scheme, host and port only,
+/// with its own `user:pass@` if it has one.
+#[derive(Debug, Clone)]
+struct TrustedOrigin {
+    origin: url::Origin,
+    path: String,
+    userinfo: Option<(String, Option<String>)>,
+}
+
 /// Shared by every read and write of the run; clones share the pool and the permits.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -70,10 +88,13 @@ pub struct HttpClient {
     settings: HttpSettings,
     verbose: bool,
     limits: Arc<Limits>,
+    trusted: Arc<Vec<TrustedOrigin>>,
 }
 
 impl HttpClient {
-    pub fn new(settings: &HttpSettings, verbose: bool) -> anyhow::Result<Self> {
+    /// `endpoints`: the HTTP endpoint URLs named on the command line, the only origins
+    /// that receive credentials.
+    pub fn new(settings: &HttpSettings, verbose: bool, endpoints: &[Url]) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(settings.concurrency.max(1))
@@ -93,11 +114,13 @@ impl HttpClient {
             settings: settings.clone(),
             verbose,
             limits: Arc::new(Limits::new(settings.concurrency, settings.rps)),
+            trusted: Arc::new(endpoints.iter().map(TrustedOrigin::of).collect()),
         })
     }
 
     /// Send with retries: transport errors, timeouts, 429, 502, 503 and 504 are retried
-    /// up to `--max-attempts`; any other status is returned at once.
+    /// up to `--max-attempts`; any other status is returned at once. A POST is retried only
+    /// when the server cannot have acted on it: refused connection, 429 or 503.
     pub async fn send(&self, request: &Request) -> Result<Reply, TransportFailure> {
         let mut backoff = ExponentialBackoffBuilder::new()
             .with_initial_interval(Duration::from_millis(100))
@@ -114,17 +137,18 @@ impl HttpClient {
             if let Some(permit) = permit {
                 self.limits.release(permit, answer_of(&result));
             }
-            let retryable = result
-                .as_ref()
-                .map_or(true, |reply| is_retryable_status(reply.status));
+            let retryable = match &result {
+                Ok(reply) => is_retryable_status(&request.method, reply.status),
+                Err(failure) => failure.retry,
+            };
             if !retryable || attempt >= max_attempts {
                 return match result {
                     Ok(mut reply) => {
                         reply.attempts = attempt;
                         Ok(reply)
                     }
-                    Err(reason) => Err(TransportFailure {
-                        reason,
+                    Err(failure) => Err(TransportFailure {
+                        reason: failure.reason,
                         attempts: attempt,
                     }),
                 };
@@ -146,29 +170,42 @@ impl HttpClient {
         }
     }
 
-    /// One attempt, following redirects by hand so secrets never leave the origin.
-    async fn send_once(&self, request: &Request) -> Result<Reply, String> {
-        let origin = request.url.origin();
+    /// One attempt, following redirects by hand so secrets never leave the origins named
+    /// on the command line; a loop or too many redirects is not worth retrying.
+    async fn send_once(&self, request: &Request) -> Result<Reply, AttemptFailure> {
         let (mut method, mut url, mut body) = (
             request.method.clone(),
             request.url.clone(),
             request.body.clone(),
         );
+        let mut visited = Vec::new();
+        // Once a redirect leaves the trusted origins, credentials stay off: a hostile
+        // server must not steer them to an arbitrary path of a trusted one.
         let mut trusted = true;
         for _ in 0..=MAX_REDIRECTS {
-            trusted &= url.origin() == origin;
+            let credentials = self.credentials_for(&url).filter(|_| trusted);
+            trusted &= credentials.is_some();
+            visited.push(url.clone());
             let started = Instant::now();
             let response = self
-                .build(&method, &url, body.as_ref(), trusted)
+                .build(&method, &url, body.as_ref(), credentials)
                 .send()
                 .await
-                .map_err(|error| {
-                    self.log_failure(&method, &url, describe_transport(&error, &self.settings))
-                })?;
+                .map_err(|error| self.transport_failure(&method, &url, &error))?;
             let status = response.status();
             if status.is_redirection() {
                 if let Some(next) = redirect_target(&url, response.headers()) {
                     self.log(&method, &url, status.as_u16(), started);
+                    if visited.contains(&next) {
+                        return Err(AttemptFailure {
+                            reason: format!(
+                                "{method} {}: redirect loop back to {}",
+                                redact_url(&request.url),
+                                redact_url(&next)
+                            ),
+                            retry: false,
+                        });
+                    }
                     if status == StatusCode::SEE_OTHER {
                         (method, body) = (Method::GET, None);
                     }
@@ -177,22 +214,95 @@ impl HttpClient {
                 }
             }
             let headers = response.headers().clone();
-            let bytes = response.bytes().await.map_err(|error| {
-                self.log_failure(&method, &url, describe_transport(&error, &self.settings))
-            })?;
+            let bytes = self.read_body(&method, &url, response).await?;
             self.log(&method, &url, status.as_u16(), started);
             return Ok(Reply {
                 status: status.as_u16(),
                 headers,
-                body: bytes.to_vec(),
-                url,
+                body: bytes,
+                url: without_userinfo(&url),
                 attempts: 1,
             });
         }
-        Err(format!(
-            "more than {MAX_REDIRECTS} redirects from {}",
-            redact_url(&request.url)
-        ))
+        Err(AttemptFailure {
+            reason: format!(
+                "more than {MAX_REDIRECTS} redirects from {}",
+                redact_url(&request.url)
+            ),
+            retry: false,
+        })
+    }
+
+    /// The decoded body, counted as it arrives: past `MAX_BODY_BYTES` the request fails
+    /// without reading (or keeping) the rest.
+    async fn read_body(
+        &self,
+        method: &Method,
+        url: &Url,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, AttemptFailure> {
+        let too_big = || AttemptFailure {
+            reason: self.log_failure(
+                method,
+                url,
+                format!(
+                    "response body larger than {} MiB; not read",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            ),
+            retry: false,
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > MAX_BODY_BYTES as u64 {
+            return Err(too_big());
+        }
+        let mut body = Vec::with_capacity(announced as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(too_big());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(error) => return Err(self.transport_failure(method, url, &error)),
+            }
+        }
+    }
+
+    /// A transport error, and whether to retry it: a POST only when the connection was
+    /// never made, since a server that read it may have created the resource.
+    fn transport_failure(
+        &self,
+        method: &Method,
+        url: &Url,
+        error: &reqwest::Error,
+    ) -> AttemptFailure {
+        let unsent = error.is_connect();
+        let mut reason = describe_transport(error, &self.settings);
+        if *method == Method::POST && !unsent {
+            reason.push_str("; it may have been created, so it is not sent again");
+        }
+        AttemptFailure {
+            reason: self.log_failure(method, url, reason),
+            retry: unsent || *method != Method::POST,
+        }
+    }
+
+    /// The command-line endpoint whose origin `url` shares, if any (the longest matching
+    /// path wins when two share an origin).
+    fn credentials_for(&self, url: &Url) -> Option<&TrustedOrigin> {
+        let origin = url.origin();
+        self.trusted
+            .iter()
+            .filter(|trusted| trusted.origin == origin)
+            .max_by_key(
+                |trusted| match url.path().starts_with(trusted.path.as_str()) {
+                    true => trusted.path.len(),
+                    false => 0,
+                },
+            )
     }
 
     fn build(
@@ -200,11 +310,12 @@ impl HttpClient {
         method: &Method,
         url: &Url,
         body: Option<&(Vec<u8>, &'static str)>,
-        trusted: bool,
+        credentials: Option<&TrustedOrigin>,
     ) -> reqwest::RequestBuilder {
+        // reqwest would turn a URL's userinfo into Basic auth: only the user's own counts.
         let mut builder = self
             .client
-            .request(method.clone(), url.clone())
+            .request(method.clone(), without_userinfo(url))
             .timeout(self.settings.timeout);
         if *method == Method::GET && self.settings.limit_header {
             builder = builder.header("X-Request-Limit", self.settings.limit.to_string());
@@ -212,11 +323,14 @@ impl HttpClient {
         if let Some(media_type) = self.settings.media_type {
             builder = builder.header(ACCEPT, media_type);
         }
-        if trusted {
-            builder = match &self.settings.auth {
-                Auth::None => builder,
-                Auth::Basic { username, password } => builder.basic_auth(username, Some(password)),
-                Auth::Bearer(token) => builder.bearer_auth(token),
+        if let Some(trusted) = credentials {
+            builder = match (&trusted.userinfo, &self.settings.auth) {
+                (Some((username, password)), _) => builder.basic_auth(username, password.as_ref()),
+                (None, Auth::None) => builder,
+                (None, Auth::Basic { username, password }) => {
+                    builder.basic_auth(username, Some(password))
+                }
+                (None, Auth::Bearer(token)) => builder.bearer_auth(token),
             };
             for (name, value) in &self.settings.headers {
                 builder = builder.header(name, value);
@@ -247,7 +361,7 @@ impl HttpClient {
     }
 }
 
-fn answer_of(result: &Result<Reply, String>) -> Answer {
+fn answer_of(result: &Result<Reply, AttemptFailure>) -> Answer {
     match result {
         Ok(reply) if reply.status == 429 => Answer::TooManyRequests,
         Ok(reply) if reply.is_success() => Answer::Success,
@@ -255,8 +369,41 @@ fn answer_of(result: &Result<Reply, String>) -> Answer {
     }
 }
 
-fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
+/// 502 and 504 may come after the server acted, so a POST is not sent again for them.
+fn is_retryable_status(method: &Method, status: u16) -> bool {
+    match *method {
+        Method::POST => matches!(status, 429 | 503),
+        _ => matches!(status, 429 | 502 | 503 | 504),
+    }
+}
+
+impl TrustedOrigin {
+    fn of(url: &Url) -> Self {
+        let userinfo = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decoded(url.username()), url.password().map(decoded)));
+        TrustedOrigin {
+            origin: url.origin(),
+            path: url.path().to_string(),
+            userinfo,
+        }
+    }
+}
+
+/// Userinfo as the user typed it, percent-escapes undone.
+fn decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// `url` without any `user:pass@`: what is requested, kept and shown.
+pub fn without_userinfo(url: &Url) -> Url {
+    let mut copy = url.clone();
+    if !copy.username().is_empty() || copy.password().is_some() {
+        let _ = copy.set_username("");
+        let _ = copy.set_password(None);
+    }
+    copy
 }
 
 /// `Retry-After` in seconds or as an HTTP date, capped.
@@ -308,17 +455,6 @@ pub fn server_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let line = text.lines().next().unwrap_or("").trim();
     line.chars().take(200).collect()
-}
-
-/// A URL safe to print: any password in it is replaced.
-pub fn redact_url(url: &Url) -> String {
-    if url.password().is_some() {
-        let mut copy = url.clone();
-        let _ = copy.set_password(Some("REDACTED"));
-        copy.to_string()
-    } else {
-        url.to_string()
-    }
 }
 
 #[cfg(test)]

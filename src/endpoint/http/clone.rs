@@ -49,8 +49,9 @@ impl<'d> Cloner<'d> {
         let map = self.map();
         let (method, url, body) = match map.get(&resource.uri) {
             Some(new_uri) => {
-                let url = Url::parse(new_uri)
-                    .map_err(|error| anyhow!("id map entry {new_uri}: {error}"))?;
+                // Rebased like a pushed self link: an id map written by an older version
+                // (or through another address of the API) never sends a body elsewhere.
+                let url = endpoint.rebase(new_uri)?;
                 (
                     Method::PUT,
                     url,
@@ -81,11 +82,14 @@ impl<'d> Cloner<'d> {
         if request.method != Method::POST {
             return Ok(redact_url(&request.url));
         }
-        let new_uri = new_uri(reply, &request.url, self.dialect).ok_or_else(|| {
+        let (new_uri, source) = new_uri(reply, &request.url, self.dialect).ok_or_else(|| {
             anyhow!(
                 "created, but the response named no new uri (no Location header, self link or id)"
             )
         })?;
+        let new_uri = same_origin(new_uri, &request.url, source)
+            .map_err(|error| anyhow!("created, but {error:#}"))?
+            .to_string();
         self.map().record(resource.uri.clone(), new_uri.clone())?;
         Ok(new_uri)
     }
@@ -96,23 +100,35 @@ impl<'d> Cloner<'d> {
     }
 }
 
-fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<String> {
+/// The created resource's uri, and where it came from.
+fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<(Url, &'static str)> {
     if let Some(location) = reply
         .headers
         .get(LOCATION)
         .and_then(|value| value.to_str().ok())
     {
-        return collection.join(location).ok().map(String::from);
+        return Some((collection.join(location).ok()?, "the Location header"));
     }
-    let body: Value = serde_json::from_slice(&reply.body).ok()?;
+    let body: Value = crate::format::json_read::json_document(&reply.body).ok()?;
     if let Some(uri) = dialect.own_uri(&body) {
-        return collection.join(uri).ok().map(String::from);
+        return Some((collection.join(uri).ok()?, "the self link"));
     }
     let id = crate::resource::scalar_text(body.get("id")?)?;
-    Some(format!(
-        "{}/{id}",
-        collection.as_str().trim_end_matches('/')
-    ))
+    let uri = format!("{}/{id}", collection.as_str().trim_end_matches('/'));
+    Some((Url::parse(&uri).ok()?, "the id"))
+}
+
+/// A server-named uri is kept only on the destination's own origin (scheme, host, port),
+/// and never with a `user:pass@` in it (SPEC section 9).
+fn same_origin(url: Url, destination: &Url, source: &str) -> Result<Url> {
+    let url = super::client::without_userinfo(&url);
+    if url.origin() != destination.origin() {
+        return Err(anyhow!(
+            "{source} names {url}, which is not on the destination {}; refused",
+            destination.origin().ascii_serialization()
+        ));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -138,13 +154,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(LOCATION, HeaderValue::from_static("/api/team/9"));
         assert_eq!(
-            new_uri(&reply(headers, "{}"), &collection, &Hal).as_deref(),
-            Some("http://d/api/team/9")
+            new_uri(&reply(headers, "{}"), &collection, &Hal).map(|(u, _)| u.to_string()),
+            Some("http://d/api/team/9".to_string())
         );
         let body = r#"{"id": 5, "_links": {"self": {"href": "http://d/api/team/5"}}}"#;
         assert_eq!(
-            new_uri(&reply(HeaderMap::new(), body), &collection, &Hal).as_deref(),
-            Some("http://d/api/team/5")
+            new_uri(&reply(HeaderMap::new(), body), &collection, &Hal).map(|(u, _)| u.to_string()),
+            Some("http://d/api/team/5".to_string())
         );
         assert_eq!(
             new_uri(
@@ -152,12 +168,22 @@ mod tests {
                 &collection,
                 &Simple
             )
-            .as_deref(),
-            Some("http://d/api/team/6")
+            .map(|(u, _)| u.to_string()),
+            Some("http://d/api/team/6".to_string())
         );
         assert_eq!(
-            new_uri(&reply(HeaderMap::new(), "{}"), &collection, &Simple),
+            new_uri(&reply(HeaderMap::new(), "{}"), &collection, &Simple).map(|(u, _)| u),
             None
         );
+    }
+
+    #[test]
+    fn foreign_or_userinfo_uris_are_not_kept() {
+        let destination = Url::parse("http://d/api/team").unwrap();
+        let foreign = Url::parse("http://127.0.0.2:8701/stolen/team/9").unwrap();
+        assert!(same_origin(foreign, &destination, "the Location header").is_err());
+        let with_password = Url::parse("http://u:pw@d/api/team/9").unwrap();
+        let kept = same_origin(with_password, &destination, "the Location header").unwrap();
+        assert_eq!(kept.as_str(), "http://d/api/team/9");
     }
 }

@@ -13,9 +13,10 @@ use super::{client, links, redact_url, Reply, Request};
 use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
 use crate::exit_code::remote;
+use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
-use crate::schema::{is_page_relation, Dialect, FollowMode, Link};
+use crate::schema::{is_page_relation, Dialect, FollowMode, IdentityError, Link};
 
 /// One traversal from a starting URL: every distinct URL fetched at most once.
 pub(super) struct Crawl<'a> {
@@ -88,7 +89,11 @@ impl<'a> Crawl<'a> {
                 parsed => parsed?,
             };
             documents += 1;
-            let harvest = self.harvest(document, &reply);
+            let harvest = harvest(
+                (self.schema, self.follow, !self.destination),
+                document,
+                &reply,
+            )?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
             for link in harvest.links {
@@ -173,44 +178,82 @@ impl<'a> Crawl<'a> {
             reply.attempts
         )))
     }
+}
 
-    /// Resources and links of one page. Members are moved out of a container (never
-    /// copied); a page that is itself a resource keeps its members in its body.
-    fn harvest(&self, mut document: Value, reply: &Reply) -> Harvest {
-        let is_resource = self.schema.identity(&document).is_ok();
-        let members: Vec<Value> = match &mut document {
-            Value::Array(items) => std::mem::take(items),
-            _ if is_resource => self
-                .schema
-                .members(&document)
-                .into_iter()
-                .cloned()
-                .collect(),
-            container => self.schema.take_members(container),
-        };
-        let mut links = self.schema.followed_links(&document, self.follow);
-        if self.follow != FollowMode::None {
-            links.extend(links::next_links(&reply.headers));
-        }
-        if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation))
-        {
-            eprintln!(
-                "resource-sync: warning: {} has no members but links another page; not following it",
-                redact_url(&reply.url)
-            );
-            links.retain(|link| !is_page_relation(&link.relation));
-        }
-        for member in &members {
-            links.extend(self.schema.followed_links(member, self.follow));
-        }
-        let page_resource = is_resource.then_some(document);
-        let resources = page_resource
-            .into_iter()
-            .chain(members)
-            .filter_map(|body| self.schema.resource(body).ok())
-            .collect();
-        Harvest { resources, links }
+/// Resources and links of one page. Members are moved out of a container (never
+/// copied); a page that is itself a resource keeps its members in its body. A member
+/// with an `id` that is still no resource (a broken self link) fails the page.
+fn harvest(
+    (schema, follow, strict): (&dyn Dialect, FollowMode, bool),
+    mut document: Value,
+    reply: &Reply,
+) -> Result<Harvest> {
+    let is_resource = schema.identity(&document).is_ok();
+    let members: Vec<Value> = match &mut document {
+        Value::Array(items) => std::mem::take(items),
+        _ if is_resource => schema.members(&document).into_iter().cloned().collect(),
+        container => schema.take_members(container),
+    };
+    let mut links = schema.followed_links(&document, follow);
+    if follow != FollowMode::None {
+        links.extend(links::next_links(&reply.headers));
     }
+    if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation)) {
+        eprintln!(
+            "resource-sync: warning: {} has no members but links another page; not following it",
+            redact_url(&reply.url)
+        );
+        links.retain(|link| !is_page_relation(&link.relation));
+    }
+    for member in &members {
+        links.extend(schema.followed_links(member, follow));
+    }
+    let mut resources: Vec<Resource> = is_resource
+        .then(|| schema.resource(document).ok())
+        .flatten()
+        .into_iter()
+        .collect();
+    for (position, body) in members.into_iter().enumerate() {
+        match schema.resource(body) {
+            Ok(resource) => resources.push(resource),
+            Err(IdentityError::NotAMapping | IdentityError::MissingId) => {}
+            // A destination is only surveyed: what is not a resource there is not compared.
+            Err(_) if !strict => {}
+            Err(error) => {
+                return Err(remote(format!(
+                    "reading {}: member {}: not a resource: {error}",
+                    redact_url(&reply.url),
+                    position + 1
+                )))
+            }
+        }
+    }
+    Ok(Harvest { resources, links })
+}
+
+/// The resources and followed links of one HTTP body, as a crawl reads them (for the
+/// `http_body` fuzz target).
+pub fn read_page(
+    body: Vec<u8>,
+    media_type: &str,
+    url: Url,
+    schema: &dyn Dialect,
+    follow: FollowMode,
+) -> Result<(Vec<Resource>, Vec<Link>)> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(value) = reqwest::header::HeaderValue::from_str(media_type) {
+        headers.insert(reqwest::header::CONTENT_TYPE, value);
+    }
+    let reply = Reply {
+        status: 200,
+        headers,
+        body,
+        url,
+        attempts: 1,
+    };
+    let document = parse_body(&reply)?;
+    let harvest = harvest((schema, follow, true), document, &reply)?;
+    Ok((harvest.resources, harvest.links))
 }
 
 /// A stable 64-bit hash of a uri (SipHash with fixed keys); two uris of one pull sharing
@@ -265,7 +308,7 @@ pub(super) fn parse_body(reply: &Reply) -> Result<Value> {
         };
     }
     if is_json_media_type(&media_type) || media_type.is_empty() {
-        return serde_json::from_slice(&reply.body).map_err(|error| {
+        return json_document(&reply.body).map_err(|error| {
             remote(format!(
                 "reading {place}: response is not valid JSON: {error}"
             ))

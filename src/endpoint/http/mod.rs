@@ -12,6 +12,7 @@ mod walk;
 mod write;
 
 pub use client::{redact_url, HttpClient, Reply, Request};
+pub use crawl::read_page;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -48,7 +49,8 @@ impl HttpEndpoint {
         }
     }
 
-    /// A resource's uri with scheme, host and port replaced by this endpoint's.
+    /// A resource's uri with scheme, host and port replaced by this endpoint's; never with
+    /// userinfo (the client adds the user's own credentials by origin).
     pub fn rebase(&self, uri: &str) -> Result<Url> {
         let mut target = self
             .url
@@ -59,7 +61,7 @@ impl HttpEndpoint {
             .set_host(self.url.host_str())
             .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
         let _ = target.set_port(self.url.port());
-        Ok(target)
+        Ok(client::without_userinfo(&target))
     }
 }
 
