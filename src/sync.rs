@@ -158,7 +158,7 @@ async fn write(
     };
     if config.dry_run {
         let decisions = decide_all(set, march)?;
-        let changes = changes(set, &decisions, &stale, config.format);
+        let changes = changes(set, (&decisions, march), &stale, config.format);
         plan::print_plan(&changes, diff, config.json_output, context.report)?;
     } else {
         if let Some(stage) = stage {
@@ -166,7 +166,7 @@ async fn write(
         } else {
             let decisions = decide_all(set, march)?;
             if diff {
-                plan::print_diffs(&changes(set, &decisions, &stale, config.format))?;
+                plan::print_diffs(&changes(set, (&decisions, march), &stale, config.format))?;
             }
             destination.write(set, &decisions, context).await?;
         }
@@ -187,15 +187,16 @@ fn decide_all(set: &WriteSet<'_>, march: &March<'_>) -> Result<Vec<Decision>> {
 /// The decisions in write order, as plan lines and diffs, deletions last.
 fn changes(
     set: &WriteSet<'_>,
-    decisions: &[Decision],
+    (decisions, march): (&[Decision], &March<'_>),
     stale: &[Stale],
     format: Format,
 ) -> Vec<Change> {
     let writes = set.order.iter().map(|&index| {
         let (resource, decision) = (&set.resources[index], &decisions[index]);
         let before = decision.before.as_ref().map(|body| format.serialize(body));
+        let after = format.serialize(&march.comparable(resource));
         Change::for_resource(decision.op, resource, decision.target.clone())
-            .with_texts(before, Some(format.serialize(&resource.body)))
+            .with_texts(before, Some(after))
             .with_source(decision.source.clone())
     });
     let deletions = stale.iter().map(|stale| {

@@ -210,6 +210,11 @@ impl<'i> March<'i> {
         &self.comparison
     }
 
+    /// The resource as the destination would get it (what `--diff` shows).
+    pub fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
+        self.inventory.comparable(resource)
+    }
+
     /// See `Inventory::survey`: called once the run's resources are known.
     pub async fn survey(&self, kept: &[Resource]) -> Result<()> {
         self.inventory.survey(kept).await

@@ -20,6 +20,7 @@ mod json_server;
 mod plain_server;
 mod plan;
 mod profiles_read;
+mod profiles_write;
 mod progress;
 mod properties;
 mod tls;

@@ -106,7 +106,8 @@ impl ProfileState {
             return Ok(());
         }
         let mut held = HashMap::new();
-        if self.compare || context.config.remove || self.needs_keys() {
+        let read = self.compare || context.config.remove || self.needs_keys();
+        if read {
             let mut members: Vec<Resource> = Vec::new();
             Walk::new(&self.root, &self.profile, context)
                 .run(&mut |resource: Resource| {
@@ -118,7 +119,7 @@ impl ProfileState {
                 held.insert((member.kind.clone(), member.id_text()), member.body);
             }
         }
-        self.settle_ids(kept, &held)?;
+        self.settle_ids(kept, &held, read)?;
         let _ = self.held.set(held);
         Ok(())
     }
@@ -129,16 +130,21 @@ impl ProfileState {
 
     /// Destination ids known before writing, type by type, parents first (a key may hold
     /// a parent field, compared after mapping to destination ids).
-    fn settle_ids(&self, kept: &[Resource], held: &HashMap<Key, Value>) -> Result<()> {
+    fn settle_ids(&self, kept: &[Resource], held: &HashMap<Key, Value>, read: bool) -> Result<()> {
         for kind in self.profile.parents_first() {
             let keys = self.key_index(kind, held)?;
+            // A mapped clone the destination no longer lists is created again.
+            let still_there =
+                |id: &String| !read || held.contains_key(&(kind.name.clone(), id.clone()));
             for resource in kept.iter().filter(|r| r.kind == kind.name) {
                 let known = match kind.create {
                     CreateMethod::Put => Some(resource.id_text()),
-                    CreateMethod::Post => self.mapped_id(resource).or_else(|| {
-                        let key = self.origin_key(kind, &resource.body)?;
-                        keys.get(&key).cloned()
-                    }),
+                    CreateMethod::Post => {
+                        self.mapped_id(resource).filter(still_there).or_else(|| {
+                            let key = self.origin_key(kind, &resource.body)?;
+                            keys.get(&key).cloned()
+                        })
+                    }
                 };
                 if let Some(id) = known {
                     self.ids()
@@ -278,6 +284,20 @@ impl ProfileState {
         join_path(&self.root, &path_of(kind, template, body, id)?)
     }
 
+    /// Where a resource goes: its destination item URL, or the collection it is POSTed to.
+    pub(super) fn target(&self, resource: &Resource) -> Result<String> {
+        let kind = self.kind(resource)?;
+        let url = match self.destination_id(resource) {
+            Some(id) => self.item_url(resource, &id)?,
+            None => {
+                let body = self.outgoing(kind, &resource.body, None);
+                let collection = kind.path.split('?').next().unwrap_or(&kind.path);
+                self.url(kind, collection, &body, None)?
+            }
+        };
+        Ok(redact_url(&url))
+    }
+
     fn item_url(&self, resource: &Resource, id: &str) -> Result<Url> {
         join_path(&self.root, &self.item_path(resource, id)?)
     }
@@ -290,9 +310,19 @@ impl ProfileState {
     }
 }
 
-/// The id and parent fields as text: `14` and `"14"` are one id (SPEC section 8), so a
-/// server that stores a parent id from its URL as a string holds the same resource.
-fn ids_as_text(kind: &TypeProfile, mut body: Value) -> Value {
+/// A body as compared: readonly fields left out, the id and parent fields as text (`14`
+/// and `"14"` are one id, SPEC section 8: a server that stores a parent id from its URL
+/// as a string holds the same resource).
+fn as_compared(kind: &TypeProfile, mut body: Value) -> Value {
+    let owner = match kind.format {
+        ApiFormat::Json => Some(&mut body),
+        ApiFormat::JsonApi => body.get_mut("attributes"),
+    };
+    if let Some(Value::Object(fields)) = owner {
+        for field in &kind.readonly {
+            fields.remove(field);
+        }
+    }
     let paths = std::iter::once(kind.field_path(&kind.id)).chain(
         kind.parents
             .iter()
@@ -356,17 +386,7 @@ impl Inventory for ProfileInventory<'_> {
     }
 
     fn target(&self, resource: &Resource) -> Result<String> {
-        let state = &self.state;
-        let kind = state.kind(resource)?;
-        let url = match state.destination_id(resource) {
-            Some(id) => state.item_url(resource, &id)?,
-            None => {
-                let body = state.outgoing(kind, &resource.body, None);
-                let collection = kind.path.split('?').next().unwrap_or(&kind.path);
-                state.url(kind, collection, &body, None)?
-            }
-        };
-        Ok(redact_url(&url))
+        self.state.target(resource)
     }
 
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
@@ -382,7 +402,7 @@ impl Inventory for ProfileInventory<'_> {
         }
         let kind = state.kind(resource)?;
         Ok(match held.get(&(resource.kind.clone(), id)) {
-            Some(member) => Held::Copy(ids_as_text(kind, member.clone())),
+            Some(member) => Held::Copy(as_compared(kind, member.clone())),
             None if kind.create == CreateMethod::Put => Held::Nothing,
             None => Held::Unseen,
         })
@@ -395,7 +415,7 @@ impl Inventory for ProfileInventory<'_> {
         };
         let id = state.destination_id(resource);
         let outgoing = state.outgoing(kind, &resource.body, id.as_deref());
-        Cow::Owned(ids_as_text(kind, outgoing))
+        Cow::Owned(as_compared(kind, outgoing))
     }
 
     fn source(&self, resource: &Resource) -> Option<String> {

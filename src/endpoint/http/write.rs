@@ -396,7 +396,12 @@ impl HttpEndpoint {
         };
         for (&index, target) in sent.indices.iter().zip(&sent.targets) {
             let resource = &set.resources[index];
-            let op = if status == Some(201) {
+            // A POST that succeeded created (JSON:API answers 204 to a client-chosen id).
+            let posted = sent
+                .request
+                .as_ref()
+                .is_some_and(|r| r.method == Method::POST);
+            let op = if status == Some(201) || (posted && failure.is_none()) {
                 Op::Create
             } else {
                 Op::Update
@@ -431,10 +436,11 @@ impl HttpEndpoint {
 
     fn skip(&self, index: usize, set: &WriteSet<'_>, context: &Context<'_>, reason: &str) {
         let resource = &set.resources[index];
-        let target = self
-            .rebase(&resource.uri)
-            .map(|u| redact_url(&u))
-            .unwrap_or_else(|_| resource.uri.clone());
+        let target = match self.profile_state.get() {
+            Some(state) => state.target(resource).ok(),
+            None => self.rebase(&resource.uri).ok().map(|u| redact_url(&u)),
+        };
+        let target = target.unwrap_or_else(|| resource.uri.clone());
         context.report.record(Outcome::new(
             Op::Update,
             resource,

@@ -1,0 +1,2776 @@
+//! Writing to HTTP with an `--api FILE` profile (SPEC section 8, with section 5's
+//! `--dry-run`, `--exit-code`, `--verify` and `--rm`): `create: post` clones that learn the
+//! destination's ids and rewrite parent fields, `create: put` / `update: patch`, `send_id`,
+//! `readonly`, `--id-map`, natural keys, duplicate keys; against the plain-JSON test API, the
+//! real Django REST framework / JSON:API service and json-server. Reads are in
+//! `profiles_read.rs`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::json_server::{http_get, json_server_available, JsonServer};
+use crate::server::django::{django_available, DjangoServer};
+use crate::server::plain::{Envelope, Pagination, PlainConfig, PlainServer};
+use crate::util::*;
+
+// --- helpers -------------------------------------------------------------------------------
+
+/// A DRF-like plain server (`{"count", "next", "results"}`, next page URL in the body, page
+/// size from `page_size`, 5 without it); seeded with 3 teams, 2 players each, one stat each
+/// when `seeded`.
+fn drf_like(seeded: bool) -> PlainServer {
+    let mut config = PlainConfig::new(
+        Envelope::Results,
+        Pagination::BodyNext { object_href: false },
+    );
+    config.size_param = Some("page_size".to_string());
+    config.page_size = 5;
+    if seeded {
+        config = config.seeded(3, 2);
+    }
+    PlainServer::start(config)
+}
+
+/// Members the origin does not have: team 10, its player 20, that player's stat 30. Ids
+/// the destination assigns after them are 11.., 21.., 31.., never the origin's.
+fn add_strangers(server: &PlainServer) {
+    server.insert(
+        "teams",
+        json!({"id": 10, "name": "Strangers", "city": "Nowhere"}),
+    );
+    server.insert("players", json!({"id": 20, "name": "Stranger", "team": 10}));
+    server.insert("stats", json!({"id": 30, "points": 1, "player": 20}));
+}
+
+/// A profile of the plain API: `settings` (top-level lines, each ending in a newline), then
+/// the three flat types with `team`, `player` and `stat` (lines indented by 4, each ending
+/// in a newline) added to each.
+fn profile_text(settings: &str, team: &str, player: &str, stat: &str) -> String {
+    format!(
+        "records: results\nnext: body:next\nsize: page_size\nreadonly: [created]\n{settings}types:\n  team:\n    path: teams/\n{team}  player:\n    path: players/\n    parents: {{team: team}}\n{player}  stat:\n    path: stats/\n    parents: {{player: player}}\n{stat}"
+    )
+}
+
+fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    write_file(&path, text);
+    path
+}
+
+/// Pulls `server` with `profile` into `dir/tree`; returns the tree.
+fn pull_tree(server: &PlainServer, profile: &Path, dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    let api = server.url("/api");
+    let run = run(&["--api", path_str(profile), &api, path_str(&tree)]).ok();
+    assert_eq!(list_files(&tree).len(), 15, "{}", run.stderr);
+    tree
+}
+
+/// `resource-sync --api PROFILE EXTRA... ORIGIN DESTINATION`.
+fn push(profile: &Path, extra: &[&str], origin: &str, destination: &str) -> Run {
+    let mut args = vec!["--api", path_str(profile)];
+    args.extend_from_slice(extra);
+    args.push(origin);
+    args.push(destination);
+    run(&args)
+}
+
+/// `METHOD path` of every write the server saw (POST, PUT, PATCH, DELETE), in order.
+fn writes(server: &PlainServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|request| request.method != "GET" && request.method != "OPTIONS")
+        .map(|request| format!("{} {}", request.method, request.path_and_query))
+        .collect()
+}
+
+/// A field's value as text (`14` and `"14"` alike).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The id of the only member of `collection` whose `field` is `value`.
+fn id_where(server: &PlainServer, collection: &str, field: &str, value: &Value) -> u64 {
+    let found: Vec<u64> = server
+        .collection(collection)
+        .iter()
+        .filter(|member| &member[field] == value)
+        .map(|member| member["id"].as_u64().expect("an integer id"))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "{collection} with {field} = {value}: {:?}",
+        server.collection(collection)
+    );
+    found[0]
+}
+
+/// Points of the seeded stat of player `j` (unique for j = 1..=6).
+fn points_of(player: u64) -> u64 {
+    (player * 7) % 30
+}
+
+/// The seeded origin's 15 resources are at the destination under the destination's ids:
+/// every team by name, every player by name pointing at its team's new id (a number), every
+/// stat by points pointing at its player's new id (a number).
+fn assert_cloned(destination: &PlainServer) {
+    for team in 1..=3u64 {
+        let id = id_where(destination, "teams", "name", &json!(format!("Team {team}")));
+        let member = destination.member("teams", id).unwrap();
+        assert_eq!(member["city"], format!("City {team}"));
+    }
+    for player in 1..=6u64 {
+        let id = id_where(
+            destination,
+            "players",
+            "name",
+            &json!(format!("Player {player}")),
+        );
+        let member = destination.member("players", id).unwrap();
+        let team = (player - 1) / 2 + 1;
+        let team_id = id_where(destination, "teams", "name", &json!(format!("Team {team}")));
+        assert_eq!(member["team"], json!(team_id), "player {player}: {member}");
+        let stat = id_where(destination, "stats", "points", &json!(points_of(player)));
+        let stat = destination.member("stats", stat).unwrap();
+        assert_eq!(stat["player"], json!(id), "stat of player {player}: {stat}");
+    }
+}
+
+fn replace_in_file(path: &Path, from: &str, to: &str) {
+    let old = read(path);
+    assert!(
+        old.contains(from),
+        "{} lacks {from:?}:\n{old}",
+        path.display()
+    );
+    write_file(path, &old.replacen(from, to, 1));
+}
+
+// --- 1. create: post from a pulled tree ------------------------------------------------------
+
+#[test]
+fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+
+    let first = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    let counts = summary(&first.stderr);
+    assert_eq!(
+        (
+            counts.created,
+            counts.updated,
+            counts.failed,
+            counts.skipped
+        ),
+        (15, 0, 0, 0),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(destination.collection("teams").len(), 4);
+    assert_eq!(destination.collection("players").len(), 7);
+    assert_eq!(destination.collection("stats").len(), 7);
+    assert_cloned(&destination);
+
+    // POSTs to the collections, parents first, without the id and the readonly `created`.
+    let posts: Vec<_> = destination
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .collect();
+    let mut paths: Vec<&str> = posts.iter().map(|request| request.path()).collect();
+    paths.sort();
+    let mut expected = vec!["/api/players/"; 6];
+    expected.extend(["/api/stats/"; 6]);
+    expected.extend(["/api/teams/"; 3]);
+    assert_eq!(paths, expected, "{}", first.stderr);
+    // Parents first: each POST naming a parent comes after the POST that created it.
+    let position = |collection: &str, field: &str, value: &Value| -> usize {
+        posts
+            .iter()
+            .position(|request| {
+                request.path() == format!("/api/{collection}/")
+                    && request.body.as_ref().unwrap()[field] == *value
+            })
+            .unwrap_or_else(|| panic!("no POST of {collection} with {field} = {value}"))
+    };
+    for player in 1..=6u64 {
+        let name = json!(format!("Player {player}"));
+        let team = format!("Team {}", (player - 1) / 2 + 1);
+        assert!(
+            position("teams", "name", &json!(team)) < position("players", "name", &name),
+            "player {player}"
+        );
+        assert!(
+            position("players", "name", &name)
+                < position("stats", "points", &json!(points_of(player))),
+            "stat of player {player}"
+        );
+    }
+    for request in &posts {
+        let body = request.body.as_ref().expect("a POST body");
+        let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+        let want: Vec<&str> = match request.path() {
+            "/api/teams/" => vec!["city", "name"],
+            "/api/players/" => vec!["name", "team"],
+            _ => vec!["player", "points"],
+        };
+        assert_eq!(keys, want, "POST {}: {body}", request.path());
+    }
+    assert_eq!(writes(&destination).len(), 15, "{:?}", writes(&destination));
+
+    // The id map: origin item path -> destination item URL, one per resource.
+    let map_text = read(&map);
+    assert_eq!(map_text.lines().count(), 15, "{map_text}");
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    // Item paths on both sides (SPEC 8: "mapping item paths"), sorted (SPEC 6).
+    let line = format!("teams/2/: teams/{team2}/");
+    assert_eq!(
+        map_text.lines().collect::<Vec<_>>(),
+        sorted_lines(&map_text),
+        "{map_text}"
+    );
+    assert!(
+        map_text.lines().any(|l| l.trim_matches('\'') == line
+            || l.replace('\'', "") == line
+            || l.replace('"', "") == line),
+        "{line:?} not in:\n{map_text}"
+    );
+
+    // Same run with the map: nothing written, everything unchanged.
+    destination.clear_log();
+    let second = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        second.stderr
+    );
+    let counts = summary(&second.stderr);
+    assert_eq!(
+        (
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.failed
+        ),
+        (0, 0, 15, 0),
+        "{}",
+        second.stderr
+    );
+
+    // Without the map, natural keys on teams and players (the player's key holds its parent
+    // field, compared after mapping): only the stats, which have no key, are created again.
+    let keyed = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text(
+            "create: post\n",
+            "    key: [name]\n",
+            "    key: [name, team]\n",
+            "",
+        ),
+    );
+    destination.clear_log();
+    let third = push(&keyed, &[], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        vec!["POST /api/stats/".to_string(); 6],
+        "{}",
+        third.stderr
+    );
+    let counts = summary(&third.stderr);
+    assert_eq!(
+        (
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.failed
+        ),
+        (6, 0, 9, 0),
+        "{}",
+        third.stderr
+    );
+    // The new stats point at the players the keys found.
+    for player in 1..=6u64 {
+        let player_id = id_where(
+            &destination,
+            "players",
+            "name",
+            &json!(format!("Player {player}")),
+        );
+        let stats: Vec<Value> = destination
+            .collection("stats")
+            .into_iter()
+            .filter(|stat| stat["points"] == json!(points_of(player)))
+            .collect();
+        assert_eq!(stats.len(), 2, "{stats:?}");
+        assert!(stats.iter().all(|stat| stat["player"] == json!(player_id)));
+    }
+}
+
+// --- 2. create: put, update: patch ---------------------------------------------------------
+
+#[test]
+fn profile_write_put_uses_origin_ids_and_sends_only_changes() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let api = destination.url("/api");
+
+    let first = push(&profile, &[], path_str(&tree), &api).ok();
+    let mut puts = destination.paths("PUT");
+    puts.sort();
+    let mut expected: Vec<String> = Vec::new();
+    for id in 1..=6 {
+        expected.push(format!("/api/players/{id}/"));
+        expected.push(format!("/api/stats/{id}/"));
+    }
+    expected.extend((1..=3).map(|id| format!("/api/teams/{id}/")));
+    expected.sort();
+    assert_eq!(puts, expected, "{}", first.stderr);
+    assert_eq!(destination.count("POST"), 0);
+    assert_eq!(destination.count("PATCH"), 0);
+    for request in destination.requests() {
+        if request.method == "PUT" {
+            let body = request.body.as_ref().expect("a PUT body");
+            assert!(body.get("created").is_none(), "readonly sent: {body}");
+        }
+    }
+    let counts = summary(&first.stderr);
+    assert_eq!((counts.created, counts.failed), (15, 0), "{}", first.stderr);
+    for (collection, count) in [("teams", 3), ("players", 6), ("stats", 6)] {
+        for id in 1..=count {
+            let mut want = origin.member(collection, id).unwrap();
+            let mut got = destination.member(collection, id).unwrap();
+            want.as_object_mut().unwrap().remove("created");
+            got.as_object_mut().unwrap().remove("created");
+            assert_eq!(got, want, "{collection} {id}");
+        }
+    }
+
+    // A rerun sends nothing.
+    destination.clear_log();
+    let second = push(&profile, &[], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(summary(&second.stderr).unchanged, 15, "{}", second.stderr);
+
+    // One field changed in one file: exactly one PUT.
+    replace_in_file(&tree.join("team/2.yaml"), "City 2", "Town 2");
+    destination.clear_log();
+    let third = push(&profile, &[], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        vec!["PUT /api/teams/2/".to_string()],
+        "{}",
+        third.stderr
+    );
+    let counts = summary(&third.stderr);
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (0, 1, 14),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(destination.member("teams", 2).unwrap()["city"], "Town 2");
+
+    // With `update: patch`: PATCH instead.
+    let patch = write_profile(
+        dir.path(),
+        "patch.yaml",
+        &profile_text("update: patch\n", "", "", ""),
+    );
+    replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
+    destination.clear_log();
+    let fourth = push(&patch, &[], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        vec!["PATCH /api/players/3/".to_string()],
+        "{}",
+        fourth.stderr
+    );
+    let body = destination
+        .requests()
+        .into_iter()
+        .find(|request| request.method == "PATCH")
+        .unwrap()
+        .body
+        .unwrap();
+    assert_eq!(body["name"], "Player Three");
+    assert!(body.get("created").is_none(), "{body}");
+    assert_eq!(
+        destination.member("players", 3).unwrap()["name"],
+        "Player Three"
+    );
+}
+
+// --- 3. send_id ----------------------------------------------------------------------------
+
+#[test]
+fn profile_write_send_id_puts_the_id_in_the_post_body_of_that_type_only() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "send_id.yaml",
+        &profile_text("create: post\n", "    send_id: true\n", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    let mut team_ids: Vec<Value> = Vec::new();
+    for request in destination.requests() {
+        if request.method != "POST" {
+            continue;
+        }
+        let body = request.body.expect("a POST body");
+        if request.path_and_query == "/api/teams/" {
+            team_ids.push(body["id"].clone());
+            assert!(body.get("created").is_none(), "{body}");
+        } else {
+            assert!(
+                body.get("id").is_none(),
+                "{}: {body}",
+                request.path_and_query
+            );
+        }
+    }
+    team_ids.sort_by_key(text);
+    assert_eq!(
+        team_ids,
+        vec![json!(1), json!(2), json!(3)],
+        "{}",
+        run.stderr
+    );
+    // The server chose its own ids anyway (it ignores a sent id): parents still remapped.
+    assert_cloned(&destination);
+}
+
+// --- 4. --dry-run and --exit-code ----------------------------------------------------------
+
+#[test]
+fn profile_write_dry_run_plans_what_the_run_does_and_exit_code_reports_drift() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let base = destination.base_url();
+    let args = ["--exit-code", "--id-map", path_str(&map)];
+    let dry: Vec<&str> = ["--dry-run"].iter().chain(args.iter()).copied().collect();
+
+    let plan = push(&profile, &dry, path_str(&tree), &api).expect_code(3);
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        plan.stderr
+    );
+    let mut expected: Vec<String> = Vec::new();
+    for (collection, count) in [("teams", 3), ("players", 6), ("stats", 6)] {
+        for id in 1..=count {
+            expected.push(format!(
+                "create {base}/api/{collection}/ (from {collection}/{id}/)"
+            ));
+        }
+    }
+    assert_eq!(
+        sorted_lines(&plan.stdout),
+        sorted_strings(&expected),
+        "{}",
+        plan.stderr
+    );
+    let planned = summary(&plan.stderr);
+
+    let real = push(&profile, &args, path_str(&tree), &api).expect_code(3);
+    let done = summary(&real.stderr);
+    assert_eq!(
+        (
+            planned.created,
+            planned.updated,
+            planned.deleted,
+            planned.unchanged
+        ),
+        (done.created, done.updated, done.deleted, done.unchanged),
+        "plan:\n{}\nrun:\n{}",
+        plan.stderr,
+        real.stderr
+    );
+    assert_eq!(done.created, 15, "{}", real.stderr);
+    assert_cloned(&destination);
+
+    // In sync: no plan line, exit 0 for both.
+    destination.clear_log();
+    let plan = push(&profile, &dry, path_str(&tree), &api).expect_code(0);
+    assert_eq!(plan.stdout, "", "{}", plan.stderr);
+    let real = push(&profile, &args, path_str(&tree), &api).expect_code(0);
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        real.stderr
+    );
+    assert_eq!(summary(&plan.stderr).unchanged, 15, "{}", plan.stderr);
+
+    // One change: an update at the destination's item URL, planned then made.
+    replace_in_file(&tree.join("team/2.yaml"), "City 2", "Town 2");
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    let plan = push(&profile, &dry, path_str(&tree), &api).expect_code(3);
+    assert_eq!(
+        plan.stdout,
+        format!("update {base}/api/teams/{team2}/ (from teams/2/)\n"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(writes(&destination), Vec::<String>::new());
+    let planned = summary(&plan.stderr);
+    let real = push(&profile, &args, path_str(&tree), &api).expect_code(3);
+    let done = summary(&real.stderr);
+    assert_eq!(
+        (planned.created, planned.updated, planned.unchanged),
+        (done.created, done.updated, done.unchanged)
+    );
+    assert_eq!((done.updated, done.unchanged), (1, 14), "{}", real.stderr);
+    assert_eq!(
+        writes(&destination),
+        vec![format!("PUT /api/teams/{team2}/")]
+    );
+}
+
+// --- 5. --verify and --rm ------------------------------------------------------------------
+
+#[test]
+fn profile_write_verify_checks_every_cloned_resource() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let run = push(
+        &profile,
+        &["--verify", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert!(run.stderr.contains("verified 15 of 15"), "{}", run.stderr);
+    assert!(!run.stderr.contains("mismatch"), "{}", run.stderr);
+    assert_cloned(&destination);
+    // And again once nothing needs writing.
+    let again = push(
+        &profile,
+        &["--verify", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert!(
+        again.stderr.contains("verified 15 of 15"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn profile_write_rm_deletes_what_the_origin_lacks_children_first() {
+    let origin = drf_like(true);
+    let destination = drf_like(true);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let api = destination.url("/api");
+    let base = destination.base_url();
+
+    let plan = push(&profile, &["--rm", "--dry-run"], path_str(&tree), &api).ok();
+    assert_eq!(
+        sorted_lines(&plan.stdout),
+        sorted_strings(&[
+            format!("delete {base}/api/players/20/"),
+            format!("delete {base}/api/stats/30/"),
+            format!("delete {base}/api/teams/10/"),
+        ]),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(writes(&destination), Vec::<String>::new());
+
+    let run = push(&profile, &["--rm"], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        vec![
+            "DELETE /api/stats/30/".to_string(),
+            "DELETE /api/players/20/".to_string(),
+            "DELETE /api/teams/10/".to_string(),
+        ],
+        "{}",
+        run.stderr
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (
+            counts.deleted,
+            counts.unchanged,
+            counts.created,
+            counts.updated
+        ),
+        (3, 15, 0, 0),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(destination.collection("teams").len(), 3);
+    assert_eq!(destination.collection("players").len(), 6);
+    assert_eq!(destination.collection("stats").len(), 6);
+}
+
+#[test]
+fn profile_write_rm_after_post_clone_keeps_the_mapped_resources() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let run = push(
+        &profile,
+        &["--rm", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .ok();
+    let deletes = destination.paths("DELETE");
+    assert_eq!(
+        deletes,
+        vec!["/api/stats/30/", "/api/players/20/", "/api/teams/10/"],
+        "{}",
+        run.stderr
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!((counts.created, counts.deleted), (15, 3), "{}", run.stderr);
+    assert_eq!(destination.collection("teams").len(), 3);
+    assert_cloned(&destination);
+}
+
+// --- 6. duplicate keys ---------------------------------------------------------------------
+
+#[test]
+fn profile_write_duplicate_keys_at_the_destination_fail_before_any_write() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    destination.insert("teams", json!({"id": 4, "name": "Team 1", "city": "A"}));
+    destination.insert("teams", json!({"id": 7, "name": "Team 1", "city": "B"}));
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text("create: post\n", "    key: [name]\n", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).expect_code(1);
+    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Team 1") && run.stderr.contains('4') && run.stderr.contains('7'),
+        "both duplicates named:\n{}",
+        run.stderr
+    );
+}
+
+// --- 7. Django REST framework and JSON:API ---------------------------------------------------
+
+/// Django's logged writes (`METHOD path`), in order.
+fn django_writes(server: &DjangoServer) -> Vec<Value> {
+    server
+        .request_log()
+        .into_iter()
+        .filter(|entry| entry["method"] != "GET")
+        .collect()
+}
+
+/// Every member of a DRF JSON:API collection (one page of up to 100).
+fn jsonapi_all(server: &DjangoServer, collection: &str) -> Vec<Value> {
+    let body = server.get_json(&format!("/jsonapi/{collection}?page%5Bsize%5D=100"));
+    body["data"].as_array().expect("data").clone()
+}
+
+/// Every member of a DRF collection (one page of up to 100).
+fn drf_all(server: &DjangoServer, collection: &str) -> Vec<Value> {
+    let body = server.get_json(&format!("/api/{collection}/?page_size=100"));
+    body["results"].as_array().expect("results").clone()
+}
+
+/// Seed names: team of each player, player of each stat (points 10 * player).
+const DJANGO_TEAMS: [(&str, &str); 3] =
+    [("Lions", "Leeds"), ("Tigers", "Turin"), ("Bears", "Bern")];
+const DJANGO_PLAYERS: [(&str, usize); 6] = [
+    ("Ann", 0),
+    ("Ben", 0),
+    ("Cid", 1),
+    ("Dee", 1),
+    ("Eve", 2),
+    ("Fay", 2),
+];
+
+const JSONAPI: &str = "application/vnd.api+json";
+
+#[test]
+fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes() {
+    if !django_available() {
+        return;
+    }
+    let origin = DjangoServer::start(true);
+    let destination = DjangoServer::start(false);
+    // Something already there, so the clone's ids differ from the origin's.
+    let (status, team) = destination.send(
+        "POST",
+        "/jsonapi/teams",
+        JSONAPI,
+        Some(&json!({"data": {"type": "teams", "attributes": {"name": "Pumas", "city": "Porto"}}})),
+    );
+    assert_eq!(status, 201, "{team}");
+    let (status, player) = destination.send(
+        "POST",
+        "/jsonapi/players",
+        JSONAPI,
+        Some(
+            &json!({"data": {"type": "players", "attributes": {"name": "Zed"},
+            "relationships": {"team": {"data": {"type": "teams", "id": "1"}}}}}),
+        ),
+    );
+    assert_eq!(status, 201, "{player}");
+
+    let dir = temp_dir();
+    let types = "types:\n  teams:\n    path: teams\n{teams}  players:\n    path: players\n    parents: {team: teams}\n{players}  stats:\n    path: stats\n    parents: {player: players}\n{stats}";
+    let profile_with = |teams: &str, players: &str, stats: &str| {
+        format!(
+            "format: jsonapi\n{}",
+            types
+                .replace("{teams}", teams)
+                .replace("{players}", players)
+                .replace("{stats}", stats)
+        )
+    };
+    let profile = write_profile(dir.path(), "jsonapi.yaml", &profile_with("", "", ""));
+    let tree = dir.path().join("tree");
+    let origin_api = format!("{}/jsonapi", origin.base_url());
+    let pulled = push(&profile, &[], &origin_api, path_str(&tree));
+    assert_eq!(pulled.code, 0, "{}\n{}", pulled.stderr, origin.output());
+    assert_eq!(list_files(&tree).len(), 15);
+
+    let map = dir.path().join("ids.yaml");
+    let api = format!("{}/jsonapi", destination.base_url());
+    let clone = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(clone.code, 0, "{}\n{}", clone.stderr, destination.output());
+    let counts = summary(&clone.stderr);
+    assert_eq!((counts.created, counts.failed), (15, 0), "{}", clone.stderr);
+
+    // Relationships name the new ids.
+    let teams = jsonapi_all(&destination, "teams");
+    let players = jsonapi_all(&destination, "players");
+    let stats = jsonapi_all(&destination, "stats");
+    assert_eq!((teams.len(), players.len(), stats.len()), (4, 7, 6));
+    let team_id = |name: &str| -> String {
+        let found: Vec<&Value> = teams
+            .iter()
+            .filter(|t| t["attributes"]["name"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {teams:?}");
+        text(&found[0]["id"])
+    };
+    let mut player_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (name, team) in DJANGO_PLAYERS {
+        let found: Vec<&Value> = players
+            .iter()
+            .filter(|p| p["attributes"]["name"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {players:?}");
+        assert_eq!(
+            text(&found[0]["relationships"]["team"]["data"]["id"]),
+            team_id(DJANGO_TEAMS[team].0),
+            "{name}: {}",
+            found[0]
+        );
+        assert_ne!(
+            team_id(DJANGO_TEAMS[team].0),
+            "1",
+            "the team that was already there"
+        );
+        player_ids.insert(name.to_string(), text(&found[0]["id"]));
+    }
+    for (index, (name, _)) in DJANGO_PLAYERS.iter().enumerate() {
+        let points = 10 * (index as u64 + 1);
+        let found: Vec<&Value> = stats
+            .iter()
+            .filter(|s| s["attributes"]["points"] == json!(points))
+            .collect();
+        assert_eq!(found.len(), 1, "{points}: {stats:?}");
+        assert_eq!(
+            text(&found[0]["relationships"]["player"]["data"]["id"]),
+            player_ids[*name]
+        );
+    }
+
+    // The POSTs: JSON:API media type, `data` with type, attributes and relationships only.
+    let log = django_writes(&destination);
+    let posts: Vec<&Value> = log
+        .iter()
+        .filter(|entry| entry["method"] == "POST")
+        .skip(2)
+        .collect();
+    assert_eq!(posts.len(), 15);
+    for entry in &posts {
+        assert_eq!(entry["content_type"], JSONAPI, "{entry}");
+        let data = &entry["body"]["data"];
+        let mut keys: Vec<&str> = data
+            .as_object()
+            .expect("data object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.retain(|key| *key != "relationships");
+        assert_eq!(keys, ["attributes", "type"], "{entry}");
+    }
+
+    // A changed attribute: one PATCH at the destination's id.
+    replace_in_file(&tree.join("teams/2.yaml"), "Turin", "Torino");
+    let before = django_writes(&destination).len();
+    let rerun = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stderr, destination.output());
+    let log = django_writes(&destination);
+    let new: Vec<&Value> = log[before..].iter().collect();
+    let tigers = team_id("Tigers");
+    assert_eq!(new.len(), 1, "{new:?}\n{}", rerun.stderr);
+    assert_eq!(new[0]["method"], "PATCH");
+    assert_eq!(new[0]["path"], format!("/jsonapi/teams/{tigers}"));
+    assert_eq!(new[0]["content_type"], JSONAPI);
+    assert_eq!(new[0]["body"]["data"]["id"], json!(tigers));
+    assert_eq!(new[0]["body"]["data"]["type"], "teams");
+    assert_eq!(new[0]["body"]["data"]["attributes"]["city"], "Torino");
+    assert!(new[0]["body"]["data"].get("links").is_none());
+    let counts = summary(&rerun.stderr);
+    assert_eq!(
+        (counts.updated, counts.unchanged),
+        (1, 14),
+        "{}",
+        rerun.stderr
+    );
+
+    // Without the map, natural keys (attributes; the player's holds its relationship)
+    // find every resource: nothing written.
+    let keyed = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_with(
+            "    key: [name]\n",
+            "    key: [name, team]\n",
+            "    key: [points]\n",
+        ),
+    );
+    replace_in_file(&tree.join("teams/3.yaml"), "Bern", "Basel");
+    let before = django_writes(&destination).len();
+    let keyed_run = push(&keyed, &[], path_str(&tree), &api);
+    assert_eq!(
+        keyed_run.code,
+        0,
+        "{}\n{}",
+        keyed_run.stderr,
+        destination.output()
+    );
+    let log = django_writes(&destination);
+    let new: Vec<&Value> = log[before..].iter().collect();
+    let bears = team_id("Bears");
+    assert_eq!(new.len(), 1, "{new:?}\n{}", keyed_run.stderr);
+    assert_eq!(new[0]["method"], "PATCH");
+    assert_eq!(new[0]["path"], format!("/jsonapi/teams/{bears}"));
+    assert_eq!(new[0]["body"]["data"]["id"], json!(bears));
+    let counts = summary(&keyed_run.stderr);
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (0, 1, 14),
+        "{}",
+        keyed_run.stderr
+    );
+}
+
+#[test]
+fn profile_write_django_rest_framework_clone_posts_players_under_their_new_team() {
+    if !django_available() {
+        return;
+    }
+    let origin = DjangoServer::start(true);
+    let destination = DjangoServer::start(false);
+    let (status, body) = destination.send(
+        "POST",
+        "/api/teams/",
+        "application/json",
+        Some(&json!({"name": "Pumas", "city": "Porto"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "drf.yaml",
+        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
+    );
+    let tree = dir.path().join("tree");
+    let origin_api = format!("{}/api", origin.base_url());
+    let pulled = push(&profile, &[], &origin_api, path_str(&tree));
+    assert_eq!(pulled.code, 0, "{}\n{}", pulled.stderr, origin.output());
+    assert_eq!(list_files(&tree).len(), 15);
+
+    let map = dir.path().join("ids.yaml");
+    let api = format!("{}/api", destination.base_url());
+    let clone = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(clone.code, 0, "{}\n{}", clone.stderr, destination.output());
+    assert_eq!(summary(&clone.stderr).created, 15, "{}", clone.stderr);
+
+    let teams = drf_all(&destination, "teams");
+    let players = drf_all(&destination, "players");
+    let stats = drf_all(&destination, "stats");
+    assert_eq!((teams.len(), players.len(), stats.len()), (4, 6, 6));
+    let team_id = |name: &str| -> u64 {
+        teams
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {teams:?}"))["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let log = django_writes(&destination);
+    for (index, (name, team)) in DJANGO_PLAYERS.iter().enumerate() {
+        let new_team = team_id(DJANGO_TEAMS[*team].0);
+        assert_ne!(new_team, 1, "the team that was already there");
+        let player = players
+            .iter()
+            .find(|p| p["name"] == *name)
+            .unwrap_or_else(|| panic!("{name}: {players:?}"));
+        assert_eq!(player["team"], json!(new_team), "{player}");
+        // POSTed under its new team's path.
+        let posted = log.iter().any(|entry| {
+            entry["method"] == "POST"
+                && entry["path"] == format!("/api/teams/{new_team}/players/")
+                && entry["body"]["name"] == *name
+        });
+        assert!(posted, "{name} not POSTed under team {new_team}: {log:?}");
+        let stat = stats
+            .iter()
+            .find(|s| s["points"] == json!(10 * (index as u64 + 1)))
+            .unwrap();
+        assert_eq!(stat["player"], player["id"], "{stat}");
+    }
+    // `url` (readonly) and `id` never sent.
+    for entry in log.iter().filter(|entry| entry["method"] == "POST").skip(1) {
+        assert!(entry["body"].get("url").is_none(), "{entry}");
+        assert!(entry["body"].get("id").is_none(), "{entry}");
+    }
+
+    // A rerun with the map writes nothing.
+    let before = django_writes(&destination).len();
+    let rerun = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    let log = django_writes(&destination);
+    assert_eq!(log.len(), before, "{:?}\n{}", &log[before..], rerun.stderr);
+    assert_eq!(summary(&rerun.stderr).unchanged, 15, "{}", rerun.stderr);
+
+    // A changed player: one PUT at its item URL, with its team's new id and no `url`.
+    replace_in_file(&tree.join("player/4.yaml"), "name: Dee", "name: Dora");
+    let before = django_writes(&destination).len();
+    let rerun = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stderr, destination.output());
+    let log = django_writes(&destination);
+    let new: Vec<&Value> = log[before..].iter().collect();
+    let dora = drf_all(&destination, "players")
+        .into_iter()
+        .find(|p| p["name"] == "Dora")
+        .unwrap_or_else(|| panic!("{new:?}"));
+    assert_eq!(new.len(), 1, "{new:?}\n{}", rerun.stderr);
+    assert_eq!(new[0]["method"], "PUT");
+    assert_eq!(new[0]["path"], format!("/api/players/{}/", dora["id"]));
+    assert_eq!(
+        new[0]["body"]["team"],
+        json!(team_id("Tigers")),
+        "{}",
+        new[0]
+    );
+    assert!(new[0]["body"].get("url").is_none(), "{}", new[0]);
+    assert_eq!(dora["team"], json!(team_id("Tigers")));
+}
+
+// --- 8. json-server ------------------------------------------------------------------------
+
+fn json_server_list(port: u16, path: &str) -> Vec<Value> {
+    let (status, body) = http_get(port, path).expect("json-server answers");
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str::<Value>(&body)
+        .expect("JSON")
+        .as_array()
+        .expect("a list")
+        .clone()
+}
+
+#[test]
+fn profile_write_json_server_clone_posts_and_nested_comments() {
+    if !json_server_available() {
+        return;
+    }
+    let dir = temp_dir();
+    let posts: Vec<Value> = (1..=3)
+        .map(|id| json!({"id": id, "title": format!("Post {id}")}))
+        .collect();
+    let comments: Vec<Value> = (1..=6)
+        .map(|id| json!({"id": id, "postId": (id - 1) / 2 + 1, "body": format!("Comment {id}")}))
+        .collect();
+    let origin_db = dir.path().join("origin.json");
+    write_file(
+        &origin_db,
+        &json!({"teams": [], "posts": posts, "comments": comments}).to_string(),
+    );
+    let destination_db = dir.path().join("destination.json");
+    write_file(
+        &destination_db,
+        &json!({"teams": [], "posts": [{"id": 100, "title": "Other"}],
+            "comments": [{"id": 50, "postId": 100, "body": "Other comment"}]})
+        .to_string(),
+    );
+    let origin_port = free_port();
+    let origin = JsonServer::start(&origin_db, origin_port, dir.path().join("origin.log"));
+    let destination_port = free_port();
+    let destination = JsonServer::start(
+        &destination_db,
+        destination_port,
+        dir.path().join("destination.log"),
+    );
+    let profile = write_profile(
+        dir.path(),
+        "json-server.yaml",
+        "records: \"\"\nnext: link\nsize: _limit\ncreate: post\ntypes:\n  post:\n    path: posts?_page=1\n    item: posts/{id}\n  comment:\n    path: posts/{postId}/comments?_page=1\n    item: comments/{id}\n    parents: {postId: post}\n",
+    );
+    let map = dir.path().join("ids.yaml");
+    let origin_url = format!("http://127.0.0.1:{origin_port}");
+    let destination_url = format!("http://127.0.0.1:{destination_port}");
+    let clone = push(
+        &profile,
+        &["-l", "2", "--id-map", path_str(&map)],
+        &origin_url,
+        &destination_url,
+    );
+    assert_eq!(
+        clone.code,
+        0,
+        "{}\n{}\n{}",
+        clone.stderr,
+        origin.log_text(),
+        destination.log_text()
+    );
+    assert_eq!(summary(&clone.stderr).created, 9, "{}", clone.stderr);
+
+    let new_posts = json_server_list(destination_port, "/posts");
+    let new_comments = json_server_list(destination_port, "/comments");
+    assert_eq!((new_posts.len(), new_comments.len()), (4, 7));
+    for post in 1..=3u64 {
+        let title = format!("Post {post}");
+        let found = new_posts
+            .iter()
+            .find(|p| p["title"] == title.as_str())
+            .unwrap_or_else(|| panic!("{title}: {new_posts:?}"));
+        let new_id = text(&found["id"]);
+        assert_ne!(new_id, post.to_string());
+        for comment in [2 * post - 1, 2 * post] {
+            let body = format!("Comment {comment}");
+            let found = new_comments
+                .iter()
+                .find(|c| c["body"] == body.as_str())
+                .unwrap_or_else(|| panic!("{body}: {new_comments:?}"));
+            assert_eq!(text(&found["postId"]), new_id, "{found}");
+        }
+    }
+    // Comments were POSTed under their new post.
+    let log = destination.log_text();
+    assert!(
+        log.lines().filter(|l| l.contains("POST /posts/10")).count() >= 6,
+        "{log}"
+    );
+
+    // A rerun with the map writes nothing.
+    let rerun = push(
+        &profile,
+        &["-l", "2", "--id-map", path_str(&map)],
+        &origin_url,
+        &destination_url,
+    );
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    let counts = summary(&rerun.stderr);
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (0, 0, 9),
+        "{}",
+        rerun.stderr
+    );
+    assert_eq!(json_server_list(destination_port, "/posts").len(), 4);
+    assert_eq!(json_server_list(destination_port, "/comments").len(), 7);
+}
+
+// --- more: nested paths, natural keys, --create override, text comparison -------------------
+
+/// Like `profile_text`, with players read and created through their team
+/// (`teams/{team}/players/`, items `teams/{team}/players/{id}/`).
+fn nested_profile_text(settings: &str, team: &str, player: &str) -> String {
+    format!(
+        "records: results\nnext: body:next\nsize: page_size\nreadonly: [created]\n{settings}types:\n  team:\n    path: teams/\n{team}  player:\n    path: teams/{{team}}/players/\n    parents: {{team: team}}\n{player}  stat:\n    path: stats/\n    parents: {{player: player}}\n"
+    )
+}
+
+#[test]
+fn profile_write_post_fills_nested_collection_paths_with_the_parents_new_ids() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "nested.yaml",
+        &nested_profile_text("create: post\n", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let run = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(summary(&run.stderr).created, 15, "{}", run.stderr);
+    assert_cloned(&destination);
+    let mut player_posts = destination.paths("POST");
+    player_posts.retain(|path| path.contains("/players/"));
+    player_posts.sort();
+    let mut expected: Vec<String> = Vec::new();
+    for team in 1..=3 {
+        let id = id_where(
+            &destination,
+            "teams",
+            "name",
+            &json!(format!("Team {team}")),
+        );
+        expected.push(format!("/api/teams/{id}/players/"));
+        expected.push(format!("/api/teams/{id}/players/"));
+    }
+    expected.sort();
+    assert_eq!(player_posts, expected, "{}", run.stderr);
+    // The id map holds the nested item paths, both sides.
+    let map_text = read(&map);
+    let player3 = id_where(&destination, "players", "name", &json!("Player 3"));
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    let line = format!("teams/2/players/3/: teams/{team2}/players/{player3}/");
+    assert!(
+        map_text.lines().any(|l| l.replace(['\'', '"'], "") == line),
+        "{line:?} not in:\n{map_text}"
+    );
+
+    destination.clear_log();
+    let rerun = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        rerun.stderr
+    );
+    assert_eq!(summary(&rerun.stderr).unchanged, 15, "{}", rerun.stderr);
+}
+
+#[test]
+fn profile_write_natural_key_match_is_updated_at_the_destination_id_and_adopted_by_children() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    // Team 1 and its Player 1 are already there, under other ids; the team's city differs.
+    destination.insert("teams", json!({"id": 10, "name": "Team 1", "city": "Old"}));
+    destination.insert("players", json!({"id": 20, "name": "Player 1", "team": 10}));
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text(
+            "create: post\n",
+            "    key: [name]\n",
+            "    key: [name, team]\n",
+            "",
+        ),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let api = destination.url("/api");
+    let base = destination.base_url();
+
+    let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
+    let lines = sorted_lines(&plan.stdout);
+    assert!(
+        lines.contains(&format!("update {base}/api/teams/10/ (from teams/1/)")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !lines.iter().any(|line| line.contains("(from players/1/)")),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(lines.len(), 14, "{}", plan.stdout);
+    let planned = summary(&plan.stderr);
+    assert_eq!(
+        (planned.created, planned.updated, planned.unchanged),
+        (13, 1, 1),
+        "{}",
+        plan.stderr
+    );
+
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
+    let done = summary(&run.stderr);
+    assert_eq!(
+        (done.created, done.updated, done.unchanged),
+        (13, 1, 1),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(destination.count_path("PUT", "/api/teams/10/"), 1);
+    assert_eq!(destination.count("PUT"), 1, "{:?}", writes(&destination));
+    assert_eq!(destination.count("PATCH"), 0);
+    assert_eq!(destination.count_path("POST", "/api/teams/"), 2);
+    assert_eq!(destination.count_path("POST", "/api/players/"), 5);
+    assert_eq!(destination.member("teams", 10).unwrap()["city"], "City 1");
+    assert_eq!(destination.collection("teams").len(), 3);
+    assert_eq!(destination.collection("players").len(), 6);
+    assert_cloned(&destination);
+    // Player 2 (of team 1) was created pointing at the matched team.
+    let player2 = id_where(&destination, "players", "name", &json!("Player 2"));
+    assert_eq!(destination.member("players", player2).unwrap()["team"], 10);
+    // Stat 1 points at the matched player.
+    let stat1 = id_where(&destination, "stats", "points", &json!(points_of(1)));
+    assert_eq!(destination.member("stats", stat1).unwrap()["player"], 20);
+}
+
+#[test]
+fn profile_write_create_on_the_command_line_overrides_the_profile() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(
+        &profile,
+        &["--create", "put"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .ok();
+    assert_eq!(destination.count("POST"), 0, "{:?}", writes(&destination));
+    assert_eq!(destination.count("PUT"), 15, "{}", run.stderr);
+    assert_eq!(
+        destination.count_path("PUT", "/api/players/4/"),
+        1,
+        "{:?}",
+        writes(&destination)
+    );
+    assert_eq!(destination.member("players", 4).unwrap()["team"], 2);
+}
+
+#[test]
+fn profile_write_compares_ids_and_parents_as_text_and_ignores_extra_destination_fields() {
+    let origin = drf_like(true);
+    let destination = drf_like(true);
+    // The destination has a field the origin lacks.
+    let mut team1 = destination.member("teams", 1).unwrap();
+    team1["coach"] = json!("Cole");
+    destination.insert("teams", team1);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
+    let tree = pull_tree(&origin, &profile, dir.path());
+    // Ids and parent fields as strings in the files: the same ids.
+    replace_in_file(&tree.join("team/2.yaml"), "id: 2", "id: '2'");
+    replace_in_file(&tree.join("player/3.yaml"), "team: 2", "team: '2'");
+    replace_in_file(&tree.join("stat/4.yaml"), "player: 4", "player: '4'");
+    let api = destination.url("/api");
+
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
+    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    assert_eq!(summary(&run.stderr).unchanged, 15, "{}", run.stderr);
+
+    // `create: post` with `key: [id]`: pushing a tree back where it came from.
+    let by_id = write_profile(
+        dir.path(),
+        "by_id.yaml",
+        &profile_text(
+            "create: post\n",
+            "    key: [id]\n",
+            "    key: [id]\n",
+            "    key: [id]\n",
+        ),
+    );
+    let run = push(&by_id, &[], path_str(&tree), &api).ok();
+    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    assert_eq!(summary(&run.stderr).unchanged, 15, "{}", run.stderr);
+    replace_in_file(&tree.join("stat/5.yaml"), "points: 5", "points: 6");
+    let run = push(&by_id, &[], path_str(&tree), &api).ok();
+    assert_eq!(
+        writes(&destination),
+        vec!["PUT /api/stats/5/".to_string()],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(destination.member("stats", 5).unwrap()["points"], 6);
+    assert_eq!(destination.member("teams", 1).unwrap()["coach"], "Cole");
+}
+
+#[test]
+fn profile_write_rewritten_parent_keeps_a_string_a_string() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    replace_in_file(&tree.join("player/3.yaml"), "team: 2", "team: '2'");
+    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    assert_eq!(summary(&run.stderr).created, 15, "{}", run.stderr);
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    let sent: Vec<Value> = destination
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST" && request.path() == "/api/players/")
+        .map(|request| request.body.unwrap())
+        .collect();
+    let player3 = sent.iter().find(|body| body["name"] == "Player 3").unwrap();
+    assert_eq!(player3["team"], json!(team2.to_string()), "{player3}");
+    let player4 = sent.iter().find(|body| body["name"] == "Player 4").unwrap();
+    assert_eq!(player4["team"], json!(team2), "{player4}");
+}
+
+#[test]
+fn profile_write_rm_keeps_resources_matched_by_key() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    destination.insert(
+        "teams",
+        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
+    );
+    destination.insert(
+        "teams",
+        json!({"id": 11, "name": "Nobody", "city": "Nowhere"}),
+    );
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text("create: post\n", "    key: [name]\n", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(
+        &profile,
+        &["--rm"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .ok();
+    assert_eq!(
+        destination.paths("DELETE"),
+        vec!["/api/teams/11/"],
+        "{}",
+        run.stderr
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.created, counts.unchanged, counts.deleted),
+        (14, 1, 1),
+        "{}",
+        run.stderr
+    );
+    assert!(destination.member("teams", 10).is_some());
+    assert_cloned(&destination);
+}
+
+#[test]
+fn profile_write_no_compare_writes_every_resource_at_its_mapped_url() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\nupdate: patch\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    destination.clear_log();
+    let run = push(
+        &profile,
+        &["--no-compare", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(destination.count("POST"), 0, "{:?}", writes(&destination));
+    assert_eq!(destination.count("PUT"), 0, "{:?}", writes(&destination));
+    assert_eq!(destination.count("PATCH"), 15, "{}", run.stderr);
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    assert_eq!(
+        destination.count_path("PATCH", &format!("/api/teams/{team2}/")),
+        1
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!((counts.created, counts.updated), (0, 15), "{}", run.stderr);
+    assert_eq!(destination.collection("teams").len(), 4);
+    assert_cloned(&destination);
+}
+
+#[test]
+fn profile_write_output_json_reports_each_post() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(
+        &profile,
+        &["--output", "json"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .ok();
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 16, "{}", run.stdout);
+    for action in &lines[..15] {
+        assert_eq!(action["op"], "create", "{action}");
+        assert_eq!(action["status"], 201, "{action}");
+    }
+    assert_eq!(lines[15]["summary"]["created"], 15, "{}", run.stdout);
+}
+
+#[test]
+fn profile_write_django_refused_post_fails_it_and_skips_its_children() {
+    if !django_available() {
+        return;
+    }
+    let origin = DjangoServer::start(true);
+    let destination = DjangoServer::start(false);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "drf.yaml",
+        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
+    );
+    let tree = dir.path().join("tree");
+    let pulled = push(
+        &profile,
+        &[],
+        &format!("{}/api", origin.base_url()),
+        path_str(&tree),
+    );
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    // A name longer than the model's 100 characters: DRF answers 400.
+    replace_in_file(&tree.join("team/2.yaml"), "Tigers", &"T".repeat(150));
+    let api = format!("{}/api", destination.base_url());
+    let run = push(&profile, &[], path_str(&tree), &api).expect_code(1);
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.created, counts.failed, counts.skipped),
+        (10, 1, 4),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("400"), "{}", run.stderr);
+    let players = drf_all(&destination, "players");
+    let names: Vec<&str> = players
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        !names.contains(&"Cid") && !names.contains(&"Dee"),
+        "{names:?}"
+    );
+    assert_eq!(drf_all(&destination, "stats").len(), 4);
+}
+
+#[test]
+fn profile_write_id_map_resumes_a_partial_clone() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    // First only the teams.
+    let first = push(
+        &profile,
+        &["--type", "team", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(summary(&first.stderr).created, 3, "{}", first.stderr);
+    assert_eq!(read(&map).lines().count(), 3, "{}", read(&map));
+    // Then everything: the teams come from the map, their players point at them.
+    destination.clear_log();
+    let second = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(destination.count_path("POST", "/api/teams/"), 0);
+    let counts = summary(&second.stderr);
+    assert_eq!(
+        (counts.created, counts.unchanged),
+        (12, 3),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(destination.collection("teams").len(), 4);
+    assert_cloned(&destination);
+    assert_eq!(read(&map).lines().count(), 15, "{}", read(&map));
+}
+
+#[test]
+fn profile_write_django_verify_reports_a_field_the_server_changed() {
+    if !django_available() {
+        return;
+    }
+    let origin = DjangoServer::start(true);
+    let destination = DjangoServer::start(false);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "drf.yaml",
+        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
+    );
+    let tree = dir.path().join("tree");
+    let pulled = push(
+        &profile,
+        &[],
+        &format!("{}/api", origin.base_url()),
+        path_str(&tree),
+    );
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    // DRF trims a CharField: the stored name is not the one sent.
+    replace_in_file(&tree.join("player/4.yaml"), "name: Dee", "name: '  Dee  '");
+    let api = format!("{}/api", destination.base_url());
+    let map = dir.path().join("ids.yaml");
+    let run = push(
+        &profile,
+        &["--verify", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .expect_code(1);
+    assert!(run.stderr.contains("verified 14 of 15"), "{}", run.stderr);
+    let mismatches: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("mismatch "))
+        .collect();
+    assert_eq!(mismatches.len(), 1, "{}", run.stderr);
+    let dee = drf_all(&destination, "players")
+        .into_iter()
+        .find(|p| p["name"] == "Dee")
+        .unwrap();
+    assert!(
+        mismatches[0].starts_with(&format!(
+            "mismatch {}/api/players/{}/: name",
+            destination.base_url(),
+            dee["id"]
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
+    if !django_available() {
+        return;
+    }
+    let origin = DjangoServer::start(true);
+    let destination = DjangoServer::start(false);
+    let (status, team) = destination.send(
+        "POST",
+        "/jsonapi/teams",
+        JSONAPI,
+        Some(&json!({"data": {"type": "teams", "attributes": {"name": "Pumas", "city": "Porto"}}})),
+    );
+    assert_eq!(status, 201, "{team}");
+    let dir = temp_dir();
+    // Singular profile types; `city` readonly (never sent, never compared).
+    let profile = write_profile(
+        dir.path(),
+        "jsonapi.yaml",
+        "format: jsonapi\ntypes:\n  team:\n    path: teams\n    readonly: [city]\n  player:\n    path: players\n    parents: {team: team}\n  stat:\n    path: stats\n    parents: {player: player}\n",
+    );
+    let tree = dir.path().join("tree");
+    let pulled = push(
+        &profile,
+        &[],
+        &format!("{}/jsonapi", origin.base_url()),
+        path_str(&tree),
+    );
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    let api = format!("{}/jsonapi", destination.base_url());
+    let base = destination.base_url();
+
+    let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
+    let lines = sorted_lines(&plan.stdout);
+    assert_eq!(lines.len(), 15, "{}", plan.stdout);
+    assert!(
+        lines.contains(&format!("create {base}/jsonapi/players (from players/3)")),
+        "{}",
+        plan.stdout
+    );
+
+    let map = dir.path().join("ids.yaml");
+    let run = push(
+        &profile,
+        &["--verify", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, destination.output());
+    assert!(run.stderr.contains("verified 15 of 15"), "{}", run.stderr);
+    let log = django_writes(&destination);
+    let posts: Vec<&Value> = log
+        .iter()
+        .filter(|entry| entry["method"] == "POST")
+        .skip(1)
+        .collect();
+    assert_eq!(posts.len(), 15);
+    for entry in &posts {
+        let path = entry["path"].as_str().unwrap();
+        let data = &entry["body"]["data"];
+        assert_eq!(
+            format!("/jsonapi/{}", data["type"].as_str().unwrap()),
+            path,
+            "{entry}"
+        );
+        if path == "/jsonapi/teams" {
+            assert!(data["attributes"].get("city").is_none(), "{entry}");
+        }
+        if path == "/jsonapi/players" {
+            assert_eq!(
+                data["relationships"]["team"]["data"]["type"], "teams",
+                "{entry}"
+            );
+        }
+    }
+    // Cities were not sent: the server's default (empty).
+    let teams = jsonapi_all(&destination, "teams");
+    assert_eq!(teams.len(), 4);
+    assert!(teams[1..]
+        .iter()
+        .all(|team| team["attributes"]["city"] == ""));
+
+    // --rm with a stranger team and its player: deleted, children first.
+    let (status, stranger) = destination.send(
+        "POST",
+        "/jsonapi/players",
+        JSONAPI,
+        Some(
+            &json!({"data": {"type": "players", "attributes": {"name": "Zed"},
+            "relationships": {"team": {"data": {"type": "teams", "id": "1"}}}}}),
+        ),
+    );
+    assert_eq!(status, 201, "{stranger}");
+    let zed = text(&stranger["data"]["id"]);
+    let before = django_writes(&destination).len();
+    let run = push(
+        &profile,
+        &["--rm", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, destination.output());
+    let new: Vec<String> = django_writes(&destination)[before..]
+        .iter()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["method"].as_str().unwrap(),
+                entry["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        vec![
+            format!("DELETE /jsonapi/players/{zed}"),
+            "DELETE /jsonapi/teams/1".to_string()
+        ],
+        "{}",
+        run.stderr
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.deleted, counts.unchanged),
+        (2, 15),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn profile_write_id_map_entry_whose_target_was_deleted_is_restored_consistently() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let args = ["--id-map", path_str(&map)];
+    push(&profile, &args, path_str(&tree), &api).ok();
+    // Someone deletes the clone of Team 2 (its players stay, pointing at nothing).
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    assert_eq!(
+        destination
+            .send("DELETE", &format!("/api/teams/{team2}/"), None)
+            .status,
+        204
+    );
+    let dry: Vec<&str> = ["--dry-run"].iter().chain(args.iter()).copied().collect();
+    let plan = push(&profile, &dry, path_str(&tree), &api).ok();
+    let planned = summary(&plan.stderr);
+    destination.clear_log();
+    let run = push(&profile, &args, path_str(&tree), &api).ok();
+    let done = summary(&run.stderr);
+    // Team 2 is created again under a new id, and its two players are updated to name it.
+    assert_eq!(
+        (done.created, done.updated, done.failed),
+        (1, 2, 0),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        destination.collection("teams").len(),
+        4,
+        "{:?}",
+        writes(&destination)
+    );
+    // Whatever id it has now, its players point at it.
+    assert_cloned(&destination);
+    // The plan matches the run: the read does not show the mapped item, so it is a create
+    // (SPEC 5), and the PUT that recreates it answers 201.
+    assert_eq!(
+        (planned.created, planned.updated, planned.unchanged),
+        (done.created, done.updated, done.unchanged),
+        "plan:\n{}\n{}\nrun:\n{}\n{:?}",
+        plan.stdout,
+        plan.stderr,
+        run.stderr,
+        writes(&destination)
+    );
+}
+
+#[test]
+fn profile_write_key_with_a_parent_field_does_not_match_under_another_parent() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    destination.insert(
+        "teams",
+        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
+    );
+    // "Player 3" exists, but in Team 1; the origin's Player 3 is in Team 2.
+    destination.insert("players", json!({"id": 20, "name": "Player 3", "team": 10}));
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text(
+            "create: post\n",
+            "    key: [name]\n",
+            "    key: [name, team]\n",
+            "",
+        ),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    assert_eq!(destination.count("PUT"), 0, "{:?}", writes(&destination));
+    assert_eq!(destination.count_path("POST", "/api/players/"), 6);
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (14, 0, 1),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(destination.member("players", 20).unwrap()["team"], 10);
+    let threes: Vec<Value> = destination
+        .collection("players")
+        .into_iter()
+        .filter(|p| p["name"] == "Player 3")
+        .collect();
+    assert_eq!(threes.len(), 2, "{threes:?}");
+}
+
+#[test]
+fn profile_write_mixed_create_modes_per_type() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    // Teams keep their ids (PUT), players and stats get the server's (POST).
+    let profile = write_profile(
+        dir.path(),
+        "mixed.yaml",
+        &profile_text("create: post\n", "    create: put\n", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    let mut puts = destination.paths("PUT");
+    puts.sort();
+    assert_eq!(
+        puts,
+        vec!["/api/teams/1/", "/api/teams/2/", "/api/teams/3/"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(destination.count_path("POST", "/api/teams/"), 0);
+    assert_eq!(destination.count_path("POST", "/api/players/"), 6);
+    assert_cloned(&destination);
+    assert_eq!(id_where(&destination, "teams", "name", &json!("Team 2")), 2);
+}
+
+#[test]
+fn profile_write_ignore_leaves_a_field_out_of_the_comparison() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    replace_in_file(&tree.join("team/2.yaml"), "City 2", "Town 2");
+    destination.clear_log();
+    let ignored = push(
+        &profile,
+        &["--ignore", "city", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(
+        writes(&destination),
+        Vec::<String>::new(),
+        "{}",
+        ignored.stderr
+    );
+    assert_eq!(summary(&ignored.stderr).unchanged, 15, "{}", ignored.stderr);
+}
+
+/// The old and new texts of a one-resource unified diff (context lines in both), parsed.
+fn diff_sides(diff: &str) -> (Value, Value) {
+    let (mut old, mut new) = (String::new(), String::new());
+    for line in diff.lines() {
+        if line.starts_with("---") || line.starts_with("+++") || line.starts_with("@@") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('-') {
+            old.push_str(rest);
+        } else if let Some(rest) = line.strip_prefix('+') {
+            new.push_str(rest);
+        } else if let Some(rest) = line.strip_prefix(' ') {
+            old.push_str(rest);
+            new.push_str(rest);
+        }
+    }
+    let parse = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .unwrap_or_else(|error| panic!("{error}: {text}\nin:\n{diff}"))
+    };
+    (parse(&old), parse(&new))
+}
+
+/// Top-level fields of `new` whose values differ as text from `old`'s (a field only `old`
+/// has is the destination's own, not a change).
+fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let new = new.as_object().unwrap_or(&empty);
+    new.keys()
+        .filter(|key| old.get(*key).map(text) != new.get(*key).map(text))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn profile_write_diff_shows_the_body_as_the_destination_gets_it() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
+    destination.clear_log();
+    let player3 = id_where(&destination, "players", "name", &json!("Player 3"));
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    let target = format!("{}/api/players/{player3}/", destination.base_url());
+    let diff = push(
+        &profile,
+        &["--diff", "--dry-run", "--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(writes(&destination), Vec::<String>::new());
+    let (first, rest) = diff.stdout.split_once('\n').expect("a plan line");
+    assert_eq!(first, format!("update {target} (from players/3/)"));
+    let (old, new) = diff_sides(rest);
+    // Only the name changes; the new side is what is sent: destination id and parent id,
+    // no readonly `created`.
+    assert_eq!(changed_fields(&old, &new), vec!["name"], "{}", diff.stdout);
+    assert!(new.get("created").is_none(), "{}", diff.stdout);
+    assert_eq!(text(&new["team"]), team2.to_string(), "{}", diff.stdout);
+}
+
+#[test]
+fn profile_write_update_of_a_posted_resource_sends_destination_ids() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let args = ["--id-map", path_str(&map)];
+    push(&profile, &args, path_str(&tree), &api).ok();
+    replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
+    destination.clear_log();
+    let run = push(&profile, &args, path_str(&tree), &api).ok();
+    let player3 = id_where(&destination, "players", "name", &json!("Player Three"));
+    let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
+    assert_eq!(
+        writes(&destination),
+        vec![format!("PUT /api/players/{player3}/")],
+        "{}",
+        run.stderr
+    );
+    let body = destination.requests()[destination
+        .requests()
+        .iter()
+        .position(|request| request.method == "PUT")
+        .unwrap()]
+    .body
+    .clone()
+    .unwrap();
+    assert_eq!(body["team"], json!(team2), "{body}");
+    assert!(body.get("created").is_none(), "{body}");
+    if let Some(id) = body.get("id") {
+        assert_eq!(text(id), player3.to_string(), "{body}");
+    }
+    assert_eq!(
+        destination.member("players", player3).unwrap()["team"],
+        team2
+    );
+}
+
+// --- a minimal API whose POST answers carry no id ----------------------------------------
+
+/// How `MiniServer` answers a POST.
+#[derive(Clone, Copy, PartialEq)]
+enum MiniMode {
+    /// Plain JSON lists; a POST gets a server id (from 100), answered 201 with an absolute
+    /// same-origin `Location` and a body without the id.
+    Location,
+    /// JSON:API (`{"data": [...]}`); a POST keeps the `data.id` it carries and answers 204
+    /// with no body.
+    JsonApi204,
+    /// Like `Location`, but the `Location` names another origin.
+    ForeignLocation,
+}
+
+#[derive(Default)]
+struct MiniState {
+    collections: BTreeMap<String, BTreeMap<String, Value>>,
+    next_id: u64,
+    /// `(method, path, body)` of every request.
+    log: Vec<(String, String, Option<Value>)>,
+}
+
+/// A tiny HTTP/1.1 API (one thread per connection, `Connection: close`) at
+/// `http://127.0.0.1:PORT/api/`, collections `teams` and `players` (items
+/// `/api/<name>/<id>/`, or without the trailing `/` in JSON:API mode). Its threads outlive
+/// the test harmlessly.
+struct MiniServer {
+    base: String,
+    state: std::sync::Arc<std::sync::Mutex<MiniState>>,
+}
+
+impl MiniServer {
+    fn start(mode: MiniMode) -> MiniServer {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let state = std::sync::Arc::new(std::sync::Mutex::new(MiniState {
+            next_id: 100,
+            ..MiniState::default()
+        }));
+        let (shared, origin) = (state.clone(), base.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (state, origin) = (shared.clone(), origin.clone());
+                std::thread::spawn(move || mini_exchange(stream, mode, &state, &origin));
+            }
+        });
+        MiniServer { base, state }
+    }
+
+    fn members(&self, collection: &str) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .collections
+            .get(collection)
+            .map(|members| members.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn writes(&self) -> Vec<(String, String, Option<Value>)> {
+        let state = self.state.lock().unwrap();
+        state
+            .log
+            .iter()
+            .filter(|(method, _, _)| method != "GET")
+            .cloned()
+            .collect()
+    }
+}
+
+fn mini_exchange(
+    stream: std::net::TcpStream,
+    mode: MiniMode,
+    state: &std::sync::Mutex<MiniState>,
+    origin: &str,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut raw = vec![0; length];
+    if reader.read_exact(&mut raw).is_err() {
+        return;
+    }
+    let body: Option<Value> = serde_json::from_slice(&raw).ok();
+    let path = target.split('?').next().unwrap_or("").to_string();
+    let segments: Vec<String> = path
+        .trim_start_matches("/api/")
+        .trim_end_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect();
+    let media = if mode == MiniMode::JsonApi204 {
+        "application/vnd.api+json"
+    } else {
+        "application/json"
+    };
+    let (status, headers, answer): (u16, Vec<String>, Option<Value>) = {
+        let mut state = state.lock().unwrap();
+        state.log.push((method.clone(), path.clone(), body.clone()));
+        let name = segments[0].clone();
+        match (method.as_str(), segments.len(), mode) {
+            ("GET", 1, MiniMode::Location | MiniMode::ForeignLocation) => {
+                let members: Vec<Value> = state
+                    .collections
+                    .get(&name)
+                    .map(|m| m.values().cloned().collect())
+                    .unwrap_or_default();
+                (200, vec![], Some(Value::Array(members)))
+            }
+            ("GET", 1, MiniMode::JsonApi204) => {
+                let members: Vec<Value> = state
+                    .collections
+                    .get(&name)
+                    .map(|m| m.values().cloned().collect())
+                    .unwrap_or_default();
+                (
+                    200,
+                    vec![],
+                    Some(json!({"data": members, "links": {"next": null}})),
+                )
+            }
+            ("POST", 1, MiniMode::Location | MiniMode::ForeignLocation) => {
+                let id = state.next_id;
+                state.next_id += 1;
+                let mut member = body.unwrap_or(json!({}));
+                member["id"] = json!(id);
+                state
+                    .collections
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(id.to_string(), member);
+                (
+                    201,
+                    vec![if mode == MiniMode::ForeignLocation {
+                        format!("Location: http://elsewhere.example/api/{name}/{id}/")
+                    } else {
+                        format!("Location: {origin}/api/{name}/{id}/")
+                    }],
+                    Some(json!({"status": "created"})),
+                )
+            }
+            ("POST", 1, MiniMode::JsonApi204) => {
+                let data = body.map(|b| b["data"].clone()).unwrap_or(Value::Null);
+                let id = text(&data["id"]);
+                state
+                    .collections
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(id, data);
+                (204, vec![], None)
+            }
+            ("PUT" | "PATCH", 2, _) => {
+                let mut member = body.unwrap_or(json!({}));
+                if mode == MiniMode::JsonApi204 {
+                    member = member["data"].clone();
+                } else {
+                    member["id"] = json!(segments[1].parse::<u64>().unwrap_or(0));
+                }
+                state
+                    .collections
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(segments[1].clone(), member.clone());
+                (200, vec![], Some(member))
+            }
+            _ => (404, vec![], Some(json!({"detail": "Not found."}))),
+        }
+    };
+    let text = answer.map(|a| a.to_string()).unwrap_or_default();
+    let mut response = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    if status != 204 {
+        response.push_str(&format!(
+            "Content-Type: {media}\r\nContent-Length: {}\r\n",
+            text.len()
+        ));
+    }
+    for header in headers {
+        response.push_str(&header);
+        response.push_str("\r\n");
+    }
+    response.push_str("\r\n");
+    if status != 204 {
+        response.push_str(&text);
+    }
+    let mut stream = stream;
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+}
+
+#[test]
+fn profile_write_post_learns_the_id_from_a_same_origin_location() {
+    let server = MiniServer::start(MiniMode::Location);
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    for (id, name) in [(1, "A"), (2, "B")] {
+        write_file(
+            &tree.join(format!("team/{id}.json")),
+            &json!({"id": id, "name": name}).to_string(),
+        );
+    }
+    for (id, team) in [(1, 1), (2, 2), (3, 2)] {
+        write_file(
+            &tree.join(format!("player/{id}.json")),
+            &json!({"id": id, "name": format!("P{id}"), "team": team}).to_string(),
+        );
+    }
+    let profile = write_profile(
+        dir.path(),
+        "location.yaml",
+        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
+    );
+    let map = dir.path().join("ids.yaml");
+    let api = format!("{}/api", server.base);
+    let run = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(summary(&run.stderr).created, 5, "{}", run.stderr);
+    let teams = server.members("teams");
+    let team_id = |name: &str| {
+        teams
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {teams:?}"))["id"]
+            .clone()
+    };
+    for player in server.members("players") {
+        let want = if player["name"] == "P1" {
+            team_id("A")
+        } else {
+            team_id("B")
+        };
+        assert_eq!(player["team"], want, "{player}");
+        assert!(player["team"].is_u64(), "{player}");
+    }
+    let map_text = read(&map);
+    assert_eq!(map_text.lines().count(), 5, "{map_text}");
+    let before = server.writes().len();
+    let rerun = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(
+        server.writes().len(),
+        before,
+        "{:?}",
+        &server.writes()[before..]
+    );
+    assert_eq!(summary(&rerun.stderr).unchanged, 5, "{}", rerun.stderr);
+}
+
+#[test]
+fn profile_write_jsonapi_post_answered_204_keeps_the_id_sent() {
+    let server = MiniServer::start(MiniMode::JsonApi204);
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    write_file(
+        &tree.join("teams/t1.json"),
+        &json!({"type": "teams", "id": "t1", "attributes": {"name": "A"},
+            "links": {"self": "http://elsewhere.example/teams/t1"}, "meta": {"v": 1}})
+        .to_string(),
+    );
+    write_file(
+        &tree.join("players/p1.json"),
+        &json!({"type": "players", "id": "p1", "attributes": {"name": "P1"},
+            "relationships": {"team": {"data": {"type": "teams", "id": "t1"}}}})
+        .to_string(),
+    );
+    let profile = write_profile(
+        dir.path(),
+        "jsonapi.yaml",
+        "format: jsonapi\nsend_id: true\nsize: none\ntypes:\n  teams:\n    path: teams\n  players:\n    path: players\n    parents: {team: teams}\n",
+    );
+    let api = format!("{}/api", server.base);
+    let map = dir.path().join("ids.yaml");
+    let args = ["--id-map", path_str(&map)];
+    let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
+    assert_eq!(
+        sorted_lines(&plan.stdout),
+        sorted_strings(&[
+            format!("create {api}/players (from players/p1)"),
+            format!("create {api}/teams (from teams/t1)"),
+        ]),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(summary(&plan.stderr).created, 2, "{}", plan.stderr);
+    let run = push(&profile, &args, path_str(&tree), &api);
+    assert_eq!(run.code, 0, "{}\n{:?}", run.stderr, server.writes());
+    let writes = server.writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[0].1, "/api/teams");
+    assert_eq!(
+        writes[0].2,
+        Some(json!({"data": {"type": "teams", "id": "t1", "attributes": {"name": "A"}}})),
+        "links and meta dropped"
+    );
+    assert_eq!(writes[1].1, "/api/players");
+    let sent = writes[1].2.clone().unwrap();
+    assert_eq!(sent["data"]["id"], "p1");
+    assert_eq!(
+        sent["data"]["relationships"]["team"]["data"],
+        json!({"type": "teams", "id": "t1"})
+    );
+    // Rerun with the map: nothing to write.
+    let rerun = push(&profile, &args, path_str(&tree), &api);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert_eq!(server.writes().len(), 2, "{:?}", server.writes());
+    // A 204 to a POST is a create (JSON:API: created with the client's id), as planned.
+    let counts = summary(&run.stderr);
+    assert_eq!((counts.created, counts.updated), (2, 0), "{}", run.stderr);
+}
+
+#[test]
+fn profile_write_duplicate_keys_fail_a_dry_run_too() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    destination.insert("players", json!({"id": 4, "name": "Player 1", "team": 1}));
+    destination.insert("players", json!({"id": 7, "name": "Player 1", "team": 1}));
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text("create: post\n", "", "    key: [name]\n", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(
+        &profile,
+        &["--dry-run"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .expect_code(1);
+    assert_eq!(run.stdout, "", "{}", run.stderr);
+    assert!(run.stderr.contains("Player 1"), "{}", run.stderr);
+    assert_eq!(writes(&destination), Vec::<String>::new());
+}
+
+#[test]
+fn profile_write_rm_deletes_at_nested_item_urls() {
+    let origin = drf_like(true);
+    let destination = drf_like(true);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), "nested.yaml", &nested_profile_text("", "", ""));
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let run = push(
+        &profile,
+        &["--rm", "--exit-code"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .expect_code(3);
+    assert_eq!(
+        writes(&destination),
+        vec![
+            "DELETE /api/stats/30/".to_string(),
+            "DELETE /api/teams/10/players/20/".to_string(),
+            "DELETE /api/teams/10/".to_string(),
+        ],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(summary(&run.stderr).deleted, 3, "{}", run.stderr);
+    // In sync now: exit 0.
+    push(
+        &profile,
+        &["--rm", "--exit-code"],
+        path_str(&tree),
+        &destination.url("/api"),
+    )
+    .expect_code(0);
+}
+
+#[test]
+fn profile_write_moved_child_is_updated_with_its_new_parents_destination_id() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "post.yaml",
+        &profile_text("create: post\n", "", "", ""),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    let args = ["--id-map", path_str(&map)];
+    push(&profile, &args, path_str(&tree), &api).ok();
+    // Player 1 moves from Team 1 to Team 3.
+    replace_in_file(&tree.join("player/1.yaml"), "team: 1", "team: 3");
+    destination.clear_log();
+    let run = push(&profile, &args, path_str(&tree), &api).ok();
+    let player1 = id_where(&destination, "players", "name", &json!("Player 1"));
+    let team3 = id_where(&destination, "teams", "name", &json!("Team 3"));
+    assert_eq!(
+        writes(&destination),
+        vec![format!("PUT /api/players/{player1}/")],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        destination.member("players", player1).unwrap()["team"],
+        team3
+    );
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.updated, counts.unchanged),
+        (1, 14),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn profile_write_key_plan_matches_the_run_when_the_parent_is_new() {
+    let origin = drf_like(true);
+    let destination = drf_like(false);
+    destination.insert(
+        "teams",
+        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
+    );
+    destination.insert("players", json!({"id": 20, "name": "Player 3", "team": 10}));
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "keyed.yaml",
+        &profile_text(
+            "create: post\n",
+            "    key: [name]\n",
+            "    key: [name, team]\n",
+            "",
+        ),
+    );
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let api = destination.url("/api");
+    let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
+    let base = destination.base_url();
+    assert!(
+        plan.stdout
+            .lines()
+            .any(|line| line == format!("create {base}/api/players/ (from players/3/)")),
+        "{}",
+        plan.stdout
+    );
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
+    let (planned, done) = (summary(&plan.stderr), summary(&run.stderr));
+    assert_eq!(
+        (planned.created, planned.updated, planned.unchanged),
+        (done.created, done.updated, done.unchanged),
+        "plan:\n{}\nrun:\n{}",
+        plan.stderr,
+        run.stderr
+    );
+    assert_eq!((done.created, done.unchanged), (14, 1), "{}", run.stderr);
+}
+
+#[test]
+fn profile_write_rm_with_verify_and_max_delete() {
+    let origin = drf_like(true);
+    let destination = drf_like(true);
+    add_strangers(&destination);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
+    let tree = pull_tree(&origin, &profile, dir.path());
+    let api = destination.url("/api");
+    let base = destination.base_url();
+    // More deletions than allowed: none made, each listed and skipped, exit 1.
+    let limited = push(
+        &profile,
+        &["--rm", "--max-delete", "2"],
+        path_str(&tree),
+        &api,
+    )
+    .expect_code(1);
+    assert_eq!(destination.count("DELETE"), 0, "{}", limited.stderr);
+    for target in ["stats/30/", "players/20/", "teams/10/"] {
+        assert!(
+            limited
+                .stderr
+                .lines()
+                .any(|line| line == format!("delete {base}/api/{target}")),
+            "{target}:\n{}",
+            limited.stderr
+        );
+    }
+    assert_eq!(summary(&limited.stderr).skipped, 3, "{}", limited.stderr);
+    // Allowed: deleted, and the verify counts what should remain.
+    let run = push(
+        &profile,
+        &["--rm", "--max-delete", "3", "--verify"],
+        path_str(&tree),
+        &api,
+    )
+    .ok();
+    assert_eq!(destination.count("DELETE"), 3, "{}", run.stderr);
+    assert!(run.stderr.contains("verified 15 of 15"), "{}", run.stderr);
+}
+
+#[test]
+fn profile_write_django_push_back_with_id_keys() {
+    if !django_available() {
+        return;
+    }
+    let server = DjangoServer::start(true);
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "drf.yaml",
+        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n    key: [id]\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n    key: [id]\n  stat:\n    path: stats/\n    parents: {player: player}\n    key: [id]\n",
+    );
+    let tree = dir.path().join("tree");
+    let api = format!("{}/api", server.base_url());
+    let pulled = push(&profile, &[], &api, path_str(&tree));
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    let before = django_writes(&server).len();
+    let same = push(&profile, &[], path_str(&tree), &api);
+    assert_eq!(same.code, 0, "{}\n{}", same.stderr, server.output());
+    assert_eq!(django_writes(&server).len(), before, "{}", same.stderr);
+    assert_eq!(summary(&same.stderr).unchanged, 15, "{}", same.stderr);
+
+    replace_in_file(&tree.join("stat/2.yaml"), "points: 20", "points: 25");
+    let changed = push(&profile, &[], path_str(&tree), &api);
+    assert_eq!(changed.code, 0, "{}\n{}", changed.stderr, server.output());
+    let log = django_writes(&server);
+    let new: Vec<String> = log[before..]
+        .iter()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["method"].as_str().unwrap(),
+                entry["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        vec!["PUT /api/stats/2/".to_string()],
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(server.get_json("/api/stats/2/")["points"], 25);
+}
+
+#[test]
+fn profile_write_post_never_learns_an_id_from_a_foreign_location() {
+    let server = MiniServer::start(MiniMode::ForeignLocation);
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    write_file(
+        &tree.join("team/1.json"),
+        &json!({"id": 1, "name": "A"}).to_string(),
+    );
+    write_file(
+        &tree.join("player/1.json"),
+        &json!({"id": 1, "name": "P1", "team": 1}).to_string(),
+    );
+    let profile = write_profile(
+        dir.path(),
+        "location.yaml",
+        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
+    );
+    let map = dir.path().join("ids.yaml");
+    let api = format!("{}/api", server.base);
+    let run = push(
+        &profile,
+        &["--id-map", path_str(&map)],
+        path_str(&tree),
+        &api,
+    )
+    .expect_code(1);
+    // The team was created, but its id is unknown: it fails, its player is skipped.
+    let writes = server.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].1, "/api/teams/");
+    let counts = summary(&run.stderr);
+    assert_eq!(
+        (counts.created, counts.failed, counts.skipped),
+        (0, 1, 1),
+        "{}",
+        run.stderr
+    );
+    assert!(!read(&map).contains("teams/1/"), "{}", read(&map));
+}
+
+#[test]
+fn profile_write_skipped_resource_is_named_by_its_destination_url() {
+    let server = MiniServer::start(MiniMode::ForeignLocation);
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    write_file(
+        &tree.join("team/1.json"),
+        &json!({"id": 1, "name": "A"}).to_string(),
+    );
+    write_file(
+        &tree.join("player/1.json"),
+        &json!({"id": 1, "name": "P1", "team": 1}).to_string(),
+    );
+    let profile = write_profile(
+        dir.path(),
+        "location.yaml",
+        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
+    );
+    let api = format!("{}/api", server.base);
+    let run = push(&profile, &[], path_str(&tree), &api).expect_code(1);
+    let wrong = format!("{}/players/", server.base);
+    assert!(!run.stderr.contains(&wrong), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{api}/players/")),
+        "{}",
+        run.stderr
+    );
+    let json_run = push(&profile, &["--output", "json"], path_str(&tree), &api).expect_code(1);
+    let skipped: Vec<Value> = json_run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON"))
+        .filter(|line| line["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{}", json_run.stdout);
+    let target = skipped[0]["target"].as_str().unwrap_or("");
+    assert!(
+        target.starts_with(&format!("{api}/players/")),
+        "{}",
+        json_run.stdout
+    );
+}
