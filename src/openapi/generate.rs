@@ -8,39 +8,10 @@ use serde_json::Value;
 use url::Url;
 
 use super::refs::Document;
+use super::render::{render, Parent, Setting, SettingValue, TypeOut};
 use crate::exit_code::usage;
 
 const JSONAPI: &str = "application/vnd.api+json";
-
-/// One setting of a type (or, when every type agrees, of the whole profile).
-#[derive(Debug, Clone, PartialEq)]
-struct Setting {
-    key: &'static str,
-    value: SettingValue,
-    /// Why the value is a guess; `None` when the document settles it.
-    guess: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum SettingValue {
-    Text(String),
-    List(Vec<String>),
-}
-
-impl Setting {
-    fn text(key: &'static str, value: &str, guess: Option<String>) -> Setting {
-        let value = SettingValue::Text(value.to_string());
-        Setting { key, value, guess }
-    }
-}
-
-/// A member field holding the id of a parent type.
-#[derive(Debug, Clone, PartialEq)]
-struct Parent {
-    field: String,
-    kind: String,
-    guess: Option<String>,
-}
 
 /// A path whose GET answers a list of objects, as the document describes it.
 struct Collection {
@@ -64,19 +35,6 @@ struct Collection {
     post_body: Option<Value>,
     item_put: bool,
     item_patch: bool,
-}
-
-/// A type as it will be printed.
-struct TypeOut {
-    name: String,
-    path: String,
-    item: Option<String>,
-    /// Why the profile's default item path is used.
-    item_guess: Option<String>,
-    parents: Vec<Parent>,
-    settings: Vec<Setting>,
-    /// Why the type is printed commented out.
-    skipped: Option<String>,
 }
 
 /// The profile text for `root`, read from `source` (`url` when it came over HTTP).
@@ -110,6 +68,11 @@ pub fn profile(root: &Value, source: &str, url: Option<&Url>) -> Result<String> 
     let mut notes = notes;
     notes.extend(drop_parent_cycles(&mut types));
     skip_orphans(&mut types);
+    // Parents first, as they are read and written (ties by name).
+    let depths: Vec<usize> = types.iter().map(|t| depth(&types, t, 0)).collect();
+    let mut ordered: Vec<(usize, TypeOut)> = depths.into_iter().zip(types).collect();
+    ordered.sort_by_key(|(depth, _)| *depth);
+    let types: Vec<TypeOut> = ordered.into_iter().map(|(_, t)| t).collect();
     if types.iter().all(|t| t.skipped.is_some()) {
         let reasons: Vec<String> = types
             .iter()
@@ -309,14 +272,11 @@ fn item_path(paths: &serde_json::Map<String, Value>, path: &str) -> Option<(Stri
     let collection = segments(path);
     paths.keys().find_map(|candidate| {
         let item = segments(candidate);
-        let same_prefix = item.len() == collection.len() + 1
-            && candidate.ends_with('/') == path.ends_with('/')
-            && collection
-                .iter()
-                .zip(&item)
-                .all(|(a, b)| a == b || (placeholder(a).is_some() && placeholder(b).is_some()));
-        let param = placeholder(item.last()?)?;
-        same_prefix.then(|| (candidate.clone(), param.to_string()))
+        let (last, prefix) = item.split_last()?;
+        let param = placeholder(last)?;
+        let pairs =
+            same_segments(prefix, &collection) && candidate.ends_with('/') == path.ends_with('/');
+        pairs.then(|| (candidate.clone(), param.to_string()))
     })
 }
 
@@ -507,6 +467,44 @@ fn is_read_only(schema: &Value) -> bool {
     schema.get("readOnly") == Some(&Value::Bool(true))
 }
 
+/// What a member holds: its fields (JSON:API: attributes) and, in JSON:API, its to-one
+/// relationships with the type their `data.type` names, if the schema names one.
+struct Member {
+    fields: Vec<(String, Value)>,
+    relations: Vec<(String, Option<String>)>,
+    jsonapi: bool,
+}
+
+impl Member {
+    fn read(document: &Document, collection: &Collection) -> Result<Member> {
+        let relations = match collection.jsonapi {
+            true => relationships(document, &collection.member)?,
+            false => Vec::new(),
+        };
+        Ok(Member {
+            fields: member_fields(document, collection)?,
+            relations,
+            jsonapi: collection.jsonapi,
+        })
+    }
+
+    fn has_field(&self, name: &str) -> bool {
+        self.fields.iter().any(|(field, _)| field == name)
+    }
+
+    /// The names a `parents` entry may take: relationships in JSON:API, else fields.
+    fn parent_names(&self) -> Vec<&str> {
+        match self.jsonapi {
+            true => self
+                .relations
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect(),
+            false => self.fields.iter().map(|(name, _)| name.as_str()).collect(),
+        }
+    }
+}
+
 /// The type `collection` becomes: its paths, parents and settings, or why it is skipped.
 fn describe(
     document: &Document,
@@ -514,12 +512,7 @@ fn describe(
     all: &[Collection],
     names: &[&str],
 ) -> Result<TypeOut> {
-    let fields = member_fields(document, collection)?;
-    let has_field = |name: &str| fields.iter().any(|(field, _)| field == name);
-    let relations = match collection.jsonapi {
-        true => relationships(document, &collection.member)?,
-        false => Vec::new(),
-    };
+    let member = Member::read(document, collection)?;
     let mut out = TypeOut {
         name: collection.name.clone(),
         path: relative(&collection.path),
@@ -532,175 +525,233 @@ fn describe(
     if collection.jsonapi {
         out.settings.push(Setting::text("format", "jsonapi", None));
     }
-    out.settings
-        .push(Setting::text("records", &collection.records, None));
-
-    // The id: JSON:API's own; `id`; else the field named like the item's parameter.
-    let item_param = collection.item.as_ref().map(|(_, param)| param.as_str());
-    let id = match (collection.jsonapi, item_param) {
-        (true, _) => Some(("id".to_string(), None)),
-        (false, _) if has_field("id") => Some(("id".to_string(), None)),
-        (false, Some(param)) if has_field(param) => Some((
-            param.to_string(),
-            Some(format!(
-                "no `id` property: the item path's {{{param}}} names it"
-            )),
-        )),
-        _ => None,
-    };
-    let Some((id, id_guess)) = id else {
-        out.skipped = Some(
-            "its members have no `id` property (nor one named like the item path's parameter)"
-                .into(),
-        );
+    let records = Setting::text("records", &collection.records, None);
+    out.settings.push(records);
+    let Some((id, id_guess)) = id_field(collection, &member) else {
+        let reason =
+            "its members have no `id` property (nor one named like the item path's parameter)";
+        out.skipped = Some(reason.into());
         return Ok(out);
     };
     if id != "id" {
         out.settings.push(Setting::text("id", &id, id_guess));
     }
+    match path_parents(collection, all, names, &member, &id) {
+        Ok((path, item, parents)) => {
+            out.path = path;
+            out.item_guess = item.is_none().then(|| {
+                "the document has no item path: the profile's default, path + /{id}".into()
+            });
+            out.item = item;
+            out.parents = parents;
+        }
+        Err(reason) => {
+            out.skipped = Some(reason);
+            return Ok(out);
+        }
+    }
+    let placed: Vec<String> = out.parents.iter().map(|p| p.field.clone()).collect();
+    let more = field_parents(document, collection, &member, &id, names, &placed)?;
+    out.parents.extend(more);
+    out.settings.extend(pages(document, collection)?);
+    let parent_fields: Vec<&str> = out.parents.iter().map(|p| p.field.as_str()).collect();
+    out.settings
+        .extend(writes(document, collection, &member, &id, &parent_fields)?);
+    Ok(out)
+}
 
-    // Parents named by placeholders before the item's own.
-    let mut path_segments: Vec<String> = segments(&collection.path)
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for (index, segment) in segments(&collection.path).iter().enumerate() {
+/// The id field and, when the document does not settle it, why it was chosen: JSON:API's
+/// own; the property `id`; else the one named like the item path's parameter.
+fn id_field(collection: &Collection, member: &Member) -> Option<(String, Option<String>)> {
+    let item_param = collection.item.as_ref().map(|(_, param)| param.as_str());
+    match item_param {
+        _ if collection.jsonapi || member.has_field("id") => Some(("id".to_string(), None)),
+        Some(param) if member.has_field(param) => {
+            let guess = format!("no `id` property: the item path's {{{param}}} names it");
+            Some((param.to_string(), Some(guess)))
+        }
+        _ => None,
+    }
+}
+
+/// The collection and item paths with each placeholder before the item's own renamed to the
+/// member field holding that parent's id, and those parents; or why the type is skipped.
+fn path_parents(
+    collection: &Collection,
+    all: &[Collection],
+    names: &[&str],
+    member: &Member,
+    id: &str,
+) -> std::result::Result<(String, Option<String>, Vec<Parent>), String> {
+    let original = segments(&collection.path);
+    let mut renamed: Vec<String> = original.iter().map(|s| s.to_string()).collect();
+    let mut parents = Vec::new();
+    for (index, segment) in original.iter().enumerate() {
         let Some(param) = placeholder(segment) else {
             continue;
         };
-        let prefix = &segments(&collection.path)[..=index];
-        let structural = all.iter().find(|other| {
-            other.item.as_ref().is_some_and(|(item, _)| {
-                let item = segments(item);
-                item.len() == prefix.len()
-                    && item.iter().zip(prefix).all(|(a, b)| {
-                        a == b || (placeholder(a).is_some() && placeholder(b).is_some())
-                    })
-            })
-        });
-        let base = strip_id_suffix(param);
-        let kind = match structural {
-            Some(parent) => Some(parent.name.clone()),
-            None => names
-                .iter()
-                .find(|name| names_type(base, name))
-                .map(|name| name.to_string()),
-        };
-        let Some(kind) = kind else {
-            out.skipped = Some(format!(
-                "its path's {{{param}}} names no collection of the document"
-            ));
-            return Ok(out);
-        };
-        let parent_fields: Vec<String> = match collection.jsonapi {
-            true => relations.iter().map(|(name, _)| name.clone()).collect(),
-            false => fields.iter().map(|(name, _)| name.clone()).collect(),
-        };
-        let singular = kind.strip_suffix('s').unwrap_or(&kind).to_string();
-        let mut candidates: Vec<String> = Vec::new();
-        for name in [
-            param.to_string(),
-            base.to_string(),
-            singular.clone(),
-            format!("{singular}_id"),
-            format!("{singular}Id"),
-        ] {
-            if !candidates.contains(&name) {
-                candidates.push(name);
-            }
-        }
-        let Some(field) = candidates
-            .iter()
-            .find(|c| **c != id && parent_fields.contains(*c))
-        else {
-            out.skipped = Some(format!(
-                "its path's {{{param}}} has no member field (looked for {})",
-                candidates.join(", ")
-            ));
-            return Ok(out);
-        };
-        path_segments[index] = format!("{{{field}}}");
-        out.parents.push(Parent {
-            field: field.clone(),
-            kind: kind.clone(),
-            guess: Some(format!("the path's {{{param}}} is the member field `{field}`, holding a {kind} id (from the parameter's name)")),
+        let kind = parent_of_placeholder(&original[..=index], all, names, param)?;
+        let field = placeholder_field(param, &kind, member, id)?;
+        renamed[index] = format!("{{{field}}}");
+        let guess = format!("the path's {{{param}}} is the member field `{field}`, holding a {kind} id (from the parameter's name)");
+        parents.push(Parent {
+            field,
+            kind,
+            guess: Some(guess),
         });
     }
-    out.path = rebuild(&collection.path, &path_segments);
-    if let Some((item, _)) = &collection.item {
-        let mut item_segments: Vec<String> = segments(item).iter().map(|s| s.to_string()).collect();
-        for (index, segment) in path_segments.iter().enumerate() {
-            item_segments[index] = segment.clone();
-        }
-        let last = item_segments.len() - 1;
-        item_segments[last] = "{id}".to_string();
-        out.item = Some(rebuild(item, &item_segments));
-    } else {
-        let guess = "the document has no item path: the profile's default, path + /{id}";
-        out.item_guess = Some(guess.into());
-    }
+    let item = collection.item.as_ref().map(|(item, _)| {
+        let mut item_segments: Vec<String> = renamed.clone();
+        item_segments.push("{id}".to_string());
+        rebuild(item, &item_segments)
+    });
+    Ok((rebuild(&collection.path, &renamed), item, parents))
+}
 
-    // Parents named by member fields or JSON:API relationships.
-    let placed: Vec<String> = out.parents.iter().map(|p| p.field.clone()).collect();
+/// The type a path's placeholder names: the collection whose item path is the path up to
+/// it (`/teams/{team}` for `/teams/{team}/players/`), else the type named like it.
+fn parent_of_placeholder(
+    prefix: &[&str],
+    all: &[Collection],
+    names: &[&str],
+    param: &str,
+) -> std::result::Result<String, String> {
+    let structural = all.iter().find(|other| {
+        other
+            .item
+            .as_ref()
+            .is_some_and(|(item, _)| same_segments(&segments(item), prefix))
+    });
+    if let Some(parent) = structural {
+        return Ok(parent.name.clone());
+    }
+    let base = strip_id_suffix(param);
+    match names.iter().find(|name| names_type(base, name)) {
+        Some(name) => Ok(name.to_string()),
+        None => Err(format!(
+            "its path's {{{param}}} names no collection of the document"
+        )),
+    }
+}
+
+/// The member field a placeholder stands for: the parameter's name, it without an
+/// `_pk`/`_id`/`Id` suffix, or the parent type's singular name (`team`, `team_id`, `teamId`).
+fn placeholder_field(
+    param: &str,
+    kind: &str,
+    member: &Member,
+    id: &str,
+) -> std::result::Result<String, String> {
+    let singular = kind.strip_suffix('s').unwrap_or(kind);
+    let mut candidates: Vec<String> = Vec::new();
+    for name in [
+        param.to_string(),
+        strip_id_suffix(param).to_string(),
+        singular.to_string(),
+        format!("{singular}_id"),
+        format!("{singular}Id"),
+    ] {
+        if !candidates.contains(&name) {
+            candidates.push(name);
+        }
+    }
+    let names = member.parent_names();
+    match candidates
+        .iter()
+        .find(|c| *c != id && names.contains(&c.as_str()))
+    {
+        Some(field) => Ok(field.clone()),
+        None => Err(format!(
+            "its path's {{{param}}} has no member field (looked for {})",
+            candidates.join(", ")
+        )),
+    }
+}
+
+/// Segment lists that are equal, any placeholder matching any other.
+fn same_segments(a: &[&str], b: &[&str]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (placeholder(x).is_some() && placeholder(y).is_some()))
+}
+
+/// Parents a member names itself: a JSON:API relationship (settled when its `data.type`
+/// names a type), or a field named after another type holding its id (guessed).
+fn field_parents(
+    document: &Document,
+    collection: &Collection,
+    member: &Member,
+    id: &str,
+    names: &[&str],
+    placed: &[String],
+) -> Result<Vec<Parent>> {
+    let mut out = Vec::new();
+    for (name, named) in &member.relations {
+        if placed.contains(name) {
+            continue;
+        }
+        let parent = match named {
+            Some(kind) if names.contains(&kind.as_str()) => Some((kind.clone(), None)),
+            _ => names
+                .iter()
+                .find(|kind| names_type(name, kind))
+                .map(|kind| {
+                    let guess =
+                        format!("relationship `{name}` holds a {kind} resource (from its name)");
+                    (kind.to_string(), Some(guess))
+                }),
+        };
+        if let Some((kind, guess)) = parent {
+            let field = name.clone();
+            out.push(Parent { field, kind, guess });
+        }
+    }
     if collection.jsonapi {
-        for (name, named) in &relations {
-            if placed.contains(name) {
-                continue;
-            }
-            let parent = match named {
-                Some(kind) if names.contains(&kind.as_str()) => Some((kind.clone(), None)),
-                _ => names
-                    .iter()
-                    .find(|kind| names_type(name, kind))
-                    .map(|kind| {
-                        let guess = format!(
-                            "relationship `{name}` holds a {kind} resource (from its name)"
-                        );
-                        (kind.to_string(), Some(guess))
-                    }),
-            };
-            if let Some((kind, guess)) = parent {
-                out.parents.push(Parent {
-                    field: name.clone(),
-                    kind,
-                    guess,
-                });
-            }
+        return Ok(out); // attributes are not parents: relationships are
+    }
+    for (name, schema) in &member.fields {
+        if name == id || placed.contains(name) || !holds_id(document, schema)? {
+            continue;
         }
-    } else {
-        for (name, schema) in &fields {
-            if *name == id || placed.contains(name) || !holds_id(document, schema)? {
-                continue;
-            }
-            let base = strip_id_suffix(name);
-            let found = names
-                .iter()
-                .find(|kind| **kind != collection.name && names_type(base, kind));
-            if let Some(kind) = found {
-                out.parents.push(Parent {
-                    field: name.clone(),
-                    kind: kind.to_string(),
-                    guess: Some(format!("field `{name}` holds a {kind} id (from its name)")),
-                });
-            }
+        let base = strip_id_suffix(name);
+        let found = names
+            .iter()
+            .find(|kind| **kind != collection.name && names_type(base, kind));
+        if let Some(kind) = found {
+            out.push(Parent {
+                field: name.clone(),
+                kind: kind.to_string(),
+                guess: Some(format!("field `{name}` holds a {kind} id (from its name)")),
+            });
         }
     }
+    Ok(out)
+}
 
-    out.settings.extend(pages(document, collection)?);
+/// `create`, `update` and `readonly`, from the methods and the schemas.
+fn writes(
+    document: &Document,
+    collection: &Collection,
+    member: &Member,
+    id: &str,
+    parent_fields: &[&str],
+) -> Result<Vec<Setting>> {
     let create = match collection.post {
         true => "post",
         false => "put",
     };
-    out.settings.push(Setting::text("create", create, None));
     let update = match collection.item_patch && !collection.item_put {
         true => "patch",
         false => "put",
     };
-    out.settings.push(Setting::text("update", update, None));
-    let parent_fields: Vec<&str> = out.parents.iter().map(|p| p.field.as_str()).collect();
-    let readonly = readonly(document, collection, &fields, &id, &parent_fields)?;
+    let mut out = vec![
+        Setting::text("create", create, None),
+        Setting::text("update", update, None),
+    ];
+    let readonly = readonly(document, collection, &member.fields, id, parent_fields)?;
     if !readonly.is_empty() {
-        out.settings.push(Setting {
+        out.push(Setting {
             key: "readonly",
             value: SettingValue::List(readonly),
             guess: None,
@@ -755,6 +806,13 @@ fn pages(document: &Document, collection: &Collection) -> Result<Vec<Setting>> {
         Setting::text("next", &format!("page:{param}"), from_name(param))
     } else if query.contains(&"offset") {
         Setting::text("next", "offset:offset", from_name("offset"))
+    } else if let Some(token) =
+        cursor_token(document, &collection.list)?.filter(|_| query.contains(&"cursor"))
+    {
+        let guess = format!(
+            "a `cursor` query parameter, its value from the response's {token} (from their names)"
+        );
+        Setting::text("next", &format!("cursor:cursor=body:{token}"), Some(guess))
     } else if collection.link_header {
         Setting::text("next", "link", None)
     } else {
@@ -775,6 +833,27 @@ fn pages(document: &Document, collection: &Collection) -> Result<Vec<Setting>> {
         None => {}
     }
     Ok(out)
+}
+
+/// The dotted path of a list response's string property named like a cursor
+/// (`next_cursor`, `meta.cursor`): where a `cursor` parameter's next value is found.
+fn cursor_token(document: &Document, list: &Value) -> Result<Option<String>> {
+    let mut holders = vec![(String::new(), list.clone())];
+    if let Some(meta) = document.property(list, "meta")? {
+        holders.push(("meta.".to_string(), meta));
+    }
+    for (prefix, holder) in holders {
+        for (name, schema) in properties(document, &holder)? {
+            let is_text = document
+                .variants(&schema)?
+                .iter()
+                .any(|v| v.get("type").and_then(Value::as_str) == Some("string"));
+            if is_text && name.to_ascii_lowercase().contains("cursor") {
+                return Ok(Some(format!("{prefix}{name}")));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Fields the server owns: `readOnly` ones, and those the POST body lacks (the id and
@@ -813,19 +892,21 @@ fn readonly(
         .collect())
 }
 
-/// Guessed parents that would close a cycle among the types are dropped (with a note): a
-/// profile whose parents form a cycle is refused. Parents the document settles, and those a
-/// path's placeholder needs, are kept first; guesses are then added in type order.
+/// Parents that would close a cycle among the types are dropped (with a note): a profile
+/// whose parents form a cycle is refused. Those a path's placeholder needs are kept first;
+/// the others are then added in type order, the ones the document settles first.
 fn drop_parent_cycles(types: &mut [TypeOut]) -> Vec<String> {
     let mut guesses = Vec::new();
     for (index, t) in types.iter_mut().enumerate() {
         let path = t.path.clone();
         let (kept, guessed): (Vec<Parent>, Vec<Parent>) = std::mem::take(&mut t.parents)
             .into_iter()
-            .partition(|p| p.guess.is_none() || path.contains(&format!("{{{}}}", p.field)));
+            .partition(|p| path.contains(&format!("{{{}}}", p.field)));
         t.parents = kept;
         guesses.extend(guessed.into_iter().map(|parent| (index, parent)));
     }
+    // A stable sort: type order kept, settled before guessed.
+    guesses.sort_by_key(|(_, parent)| parent.guess.is_some());
     let mut notes = Vec::new();
     for (index, parent) in guesses {
         let name = types[index].name.clone();
@@ -858,6 +939,20 @@ fn reaches(types: &[TypeOut], from: &str, to: &str) -> bool {
         }
     }
     false
+}
+
+/// How many generations of parents a type has (bounded: a cycle left in by a path's
+/// placeholders is refused later, by the profile's own check).
+fn depth(types: &[TypeOut], t: &TypeOut, seen: usize) -> usize {
+    if seen > types.len() {
+        return seen;
+    }
+    t.parents
+        .iter()
+        .filter_map(|p| types.iter().find(|other| other.name == p.kind))
+        .map(|parent| 1 + depth(types, parent, seen + 1))
+        .max()
+        .unwrap_or(0)
 }
 
 /// A type whose parent is commented out is commented out too.
@@ -935,118 +1030,6 @@ fn server_url(server: &Value) -> Option<String> {
         }
     }
     Some(text)
-}
-
-/// The profile's YAML: the header, settings every type shares, the types, then the notes.
-fn render(header: &[String], mut types: Vec<TypeOut>, notes: &[String]) -> String {
-    let mut out = String::new();
-    for line in header {
-        comment(&mut out, "", line);
-    }
-    let active: Vec<usize> = (0..types.len())
-        .filter(|&i| types[i].skipped.is_none())
-        .collect();
-    let mut shared = Vec::new();
-    for setting in types[active[0]].settings.clone() {
-        let everywhere = active.iter().all(|&i| types[i].settings.contains(&setting));
-        if everywhere {
-            for &i in &active {
-                types[i].settings.retain(|s| *s != setting);
-            }
-            shared.push(setting);
-        }
-    }
-    for setting in &shared {
-        setting_lines(&mut out, "", setting);
-    }
-    out.push_str("types:\n");
-    for t in &types {
-        let mut block = String::new();
-        type_lines(&mut block, t);
-        match &t.skipped {
-            None => out.push_str(&block),
-            Some(reason) => {
-                comment(&mut out, "  ", &format!("{} is left out: {reason}", t.name));
-                for line in block.lines() {
-                    out.push_str("  # ");
-                    out.push_str(line.strip_prefix("  ").unwrap_or(line));
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    for note in notes {
-        comment(&mut out, "", note);
-    }
-    out
-}
-
-fn type_lines(out: &mut String, t: &TypeOut) {
-    out.push_str(&format!("  {}:\n", plain_or_quoted(&t.name, false)));
-    out.push_str(&format!("    path: {}\n", plain_or_quoted(&t.path, false)));
-    if let Some(guess) = &t.item_guess {
-        comment(out, "    ", &format!("guessed: {guess}"));
-    }
-    if let Some(item) = &t.item {
-        out.push_str(&format!("    item: {}\n", plain_or_quoted(item, false)));
-    }
-    if !t.parents.is_empty() {
-        out.push_str("    parents:\n");
-        for parent in &t.parents {
-            if let Some(guess) = &parent.guess {
-                comment(out, "      ", &format!("guessed: {guess}"));
-            }
-            out.push_str(&format!(
-                "      {}: {}\n",
-                plain_or_quoted(&parent.field, false),
-                plain_or_quoted(&parent.kind, false)
-            ));
-        }
-    }
-    for setting in &t.settings {
-        setting_lines(out, "    ", setting);
-    }
-}
-
-fn setting_lines(out: &mut String, indent: &str, setting: &Setting) {
-    if let Some(guess) = &setting.guess {
-        comment(out, indent, &format!("guessed: {guess}"));
-    }
-    let value = match &setting.value {
-        SettingValue::Text(text) => plain_or_quoted(text, false),
-        SettingValue::List(items) => {
-            let items: Vec<String> = items.iter().map(|i| plain_or_quoted(i, true)).collect();
-            format!("[{}]", items.join(", "))
-        }
-    };
-    out.push_str(&format!("{indent}{}: {value}\n", setting.key));
-}
-
-fn comment(out: &mut String, indent: &str, text: &str) {
-    out.push_str(&format!("{indent}# {}\n", text.replace(['\n', '\r'], " ")));
-}
-
-/// `text` as a YAML scalar: plain when that reads back as the same string, else JSON-quoted
-/// (a JSON string is a YAML double-quoted scalar). `flow`: inside `[...]`, where `{}[],`
-/// end a plain scalar.
-fn plain_or_quoted(text: &str, flow: bool) -> String {
-    const YAML_WORDS: [&str; 10] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-    ];
-    let first_ok = text
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    let chars_ok = text.chars().all(|c| {
-        c.is_ascii_alphanumeric() || "_./-?&=".contains(c) || (!flow && "{}[]:".contains(c))
-    });
-    // `a:b` is plain in a block; `a:` would be a mapping.
-    let colon_ok = !text.ends_with(':');
-    let word = YAML_WORDS.contains(&text.to_ascii_lowercase().as_str());
-    match first_ok && chars_ok && colon_ok && !word {
-        true => text.to_string(),
-        false => serde_json::to_string(text).unwrap_or_default(),
-    }
 }
 
 #[cfg(test)]
@@ -1234,18 +1217,38 @@ mod tests {
     }
 
     #[test]
-    fn scalars_are_quoted_only_when_yaml_would_misread_them() {
+    fn a_cursor_parameter_takes_its_token_from_the_response() {
+        let root = json!({
+            "openapi": "3.0.0",
+            "paths": {"/events": {"get": {
+                "parameters": [{"name": "cursor", "in": "query"}],
+                "responses": {"200": {"content": {"application/json": {"schema": {"properties": {
+                    "items": {"type": "array", "items": {"properties": {"id": {"type": "string"}}}},
+                    "meta": {"properties": {"next_cursor": {"type": "string", "nullable": true}}},
+                }}}}}},
+            }}},
+        });
+        let (text, profile) = generated(&root);
+        let events = &profile.types["events"];
+        assert_eq!(events.records, ["items"]);
         assert_eq!(
-            plain_or_quoted("api/teams/{team}/", false),
-            "api/teams/{team}/"
+            events.next,
+            Next::Cursor {
+                param: "cursor".into(),
+                from: crate::schema::profile::CursorSource::Body(vec![
+                    "meta".into(),
+                    "next_cursor".into()
+                ]),
+            }
         );
-        assert_eq!(plain_or_quoted("page[size]", false), "page[size]");
-        assert_eq!(plain_or_quoted("page[size]", true), "\"page[size]\"");
-        assert_eq!(plain_or_quoted("", false), "\"\"");
-        assert_eq!(plain_or_quoted("yes", false), "\"yes\"");
-        assert_eq!(plain_or_quoted("1", false), "\"1\"");
-        assert_eq!(plain_or_quoted("body:next", false), "body:next");
-        assert_eq!(plain_or_quoted("a:", false), "\"a:\"");
-        assert_eq!(plain_or_quoted("a b", false), "\"a b\"");
+        assert!(
+            text.contains("# guessed: a `cursor` query parameter"),
+            "{text}"
+        );
+        assert!(text.contains("create: put"), "{text}");
+        assert!(
+            text.contains("# guessed: the document has no item path"),
+            "{text}"
+        );
     }
 }

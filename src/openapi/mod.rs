@@ -3,6 +3,7 @@
 
 mod generate;
 mod refs;
+mod render;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
