@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::Value;
 use url::Url;
 
-use super::refs::Document;
+use super::refs::{has_type, Document};
 use super::render::{render, Parent, Setting, SettingValue, TypeOut};
 use crate::exit_code::usage;
 
@@ -254,7 +254,7 @@ fn list_members(document: &Document, list: &Value) -> Result<Option<(String, Val
 }
 
 fn array_items(schema: &Value) -> Option<Value> {
-    let is_array = schema.get("type").and_then(Value::as_str) == Some("array");
+    let is_array = has_type(schema, "array");
     match (is_array, schema.get("items")) {
         (true, Some(items)) => Some(items.clone()),
         _ => None,
@@ -262,8 +262,7 @@ fn array_items(schema: &Value) -> Option<Value> {
 }
 
 fn is_object(schema: &Value) -> bool {
-    schema.get("type").and_then(Value::as_str) == Some("object")
-        || schema.get("properties").is_some()
+    has_type(schema, "object") || schema.get("properties").is_some()
 }
 
 /// The document's path that is `path` plus one `{param}` segment (keeping a trailing `/`),
@@ -455,12 +454,9 @@ fn names_type(base: &str, kind: &str) -> bool {
 /// Whether a schema (or one of its variants) is a scalar that can hold an id.
 fn holds_id(document: &Document, schema: &Value) -> Result<bool> {
     let variants = document.variants(schema)?;
-    Ok(variants.iter().any(|v| {
-        matches!(
-            v.get("type").and_then(Value::as_str),
-            Some("integer" | "string")
-        )
-    }))
+    Ok(variants
+        .iter()
+        .any(|v| has_type(v, "integer") || has_type(v, "string")))
 }
 
 fn is_read_only(schema: &Value) -> bool {
@@ -788,7 +784,7 @@ fn pages(document: &Document, collection: &Collection) -> Result<Vec<Setting>> {
         Some(next) => document
             .variants(&next)?
             .iter()
-            .any(|v| v.get("type").and_then(Value::as_str) == Some("string")),
+            .any(|v| has_type(v, "string")),
         None => false,
     };
     let links_next = match document.property(&collection.list, "links")? {
@@ -847,7 +843,7 @@ fn cursor_token(document: &Document, list: &Value) -> Result<Option<String>> {
             let is_text = document
                 .variants(&schema)?
                 .iter()
-                .any(|v| v.get("type").and_then(Value::as_str) == Some("string"));
+                .any(|v| has_type(v, "string"));
             if is_text && name.to_ascii_lowercase().contains("cursor") {
                 return Ok(Some(format!("{prefix}{name}")));
             }
@@ -996,8 +992,11 @@ fn header(root: &Value, version: &str, source: &str, url: Option<&Url>) -> Vec<S
         .and_then(Value::as_array)
         .and_then(|servers| servers.first())
         .and_then(server_url);
+    // A relative server URL is relative to where the document was found, or to the API's
+    // host when that is unknown (a file).
     let server = server.map(|text| match url {
         Some(url) => url.join(&text).map(|u| u.to_string()).unwrap_or(text),
+        None if text.starts_with('/') => format!("http://HOST{text}"),
         None => text,
     });
     match server.as_deref().map(|s| s.trim_end_matches('/')) {
@@ -1072,7 +1071,7 @@ mod tests {
             "components": {"schemas": {
                 "TeamIn": {"type": "object", "properties": {"name": {"type": "string"}}},
                 "Team": {"allOf": [{"$ref": "#/components/schemas/TeamIn"}, {"properties": {"id": {"type": "integer"}, "created_at": {"type": "string"}}}]},
-                "Player": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "team_id": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}},
+                "Player": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "team_id": {"type": ["integer", "null"]}}},
             }},
         })
     }
@@ -1080,7 +1079,10 @@ mod tests {
     #[test]
     fn collections_items_parents_and_pages_come_from_the_document() {
         let (text, profile) = generated(&fastapi());
-        assert!(text.contains("use /v1 as the endpoint URL"), "{text}");
+        assert!(
+            text.contains("use http://HOST/v1 as the endpoint URL"),
+            "{text}"
+        );
         assert_eq!(
             profile.types.keys().collect::<Vec<_>>(),
             ["players", "teams"],
@@ -1196,7 +1198,7 @@ mod tests {
             "paths": {"/teams/": list("Team"), "/players/": list("Player")},
             "components": {"schemas": {
                 "Team": {"properties": {"id": {"type": "integer"}, "captainId": {"type": "integer"}, "player": {"type": "integer"}}},
-                "Player": {"properties": {"id": {"type": "integer"}, "team": {"type": "integer"}}},
+                "Player": {"properties": {"id": {"type": "integer"}, "team": {"type": ["integer", "null"]}}},
             }},
         });
         let (text, profile) = generated(&root);

@@ -119,6 +119,15 @@ impl<'d> Document<'d> {
     }
 }
 
+/// Whether a schema's `type` is `kind`: one name (3.0), or a list holding it (3.1).
+pub fn has_type(schema: &Value, kind: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(name)) => name == kind,
+        Some(Value::Array(names)) => names.iter().any(|name| name == kind),
+        _ => false,
+    }
+}
+
 /// `{"type": "null"}` or the `nullable` empty object some generators write for null.
 fn is_null_type(schema: &Value) -> bool {
     match schema.get("type") {

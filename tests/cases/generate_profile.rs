@@ -225,7 +225,7 @@ components:
         "{text}"
     );
     let profile = write_profile(dir.path(), "shop-profile.yaml", &text);
-    // `--api` accepts it: a dry run from an empty folder reads the profile, then nothing.
+    // `--api` accepts it: a run from an empty folder checks the profile, then reads nothing.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).expect("a folder");
     let out = dir.path().join("out.jsonl");
