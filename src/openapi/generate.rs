@@ -59,20 +59,15 @@ pub fn profile(root: &Value, source: &str, url: Option<&Url>) -> Result<String> 
             "no collection found: no path's GET answers a list of objects",
         ));
     }
-    let (chosen, notes) = choose(collections);
+    let (chosen, mut notes) = choose(collections);
     let names: Vec<&str> = chosen.iter().map(|c| c.name.as_str()).collect();
     let mut types = Vec::new();
     for collection in &chosen {
         types.push(describe(&document, collection, &chosen, &names)?);
     }
-    let mut notes = notes;
     notes.extend(drop_parent_cycles(&mut types));
     skip_orphans(&mut types);
-    // Parents first, as they are read and written (ties by name).
-    let depths: Vec<usize> = types.iter().map(|t| depth(&types, t, 0)).collect();
-    let mut ordered: Vec<(usize, TypeOut)> = depths.into_iter().zip(types).collect();
-    ordered.sort_by_key(|(depth, _)| *depth);
-    let types: Vec<TypeOut> = ordered.into_iter().map(|(_, t)| t).collect();
+    let types = parents_first(types);
     if types.iter().all(|t| t.skipped.is_some()) {
         let reasons: Vec<String> = types
             .iter()
@@ -935,6 +930,14 @@ fn reaches(types: &[TypeOut], from: &str, to: &str) -> bool {
         }
     }
     false
+}
+
+/// The types in the order they are read and written: parents first, ties by name.
+fn parents_first(types: Vec<TypeOut>) -> Vec<TypeOut> {
+    let depths: Vec<usize> = types.iter().map(|t| depth(&types, t, 0)).collect();
+    let mut ordered: Vec<(usize, TypeOut)> = depths.into_iter().zip(types).collect();
+    ordered.sort_by_key(|(depth, _)| *depth);
+    ordered.into_iter().map(|(_, t)| t).collect()
 }
 
 /// How many generations of parents a type has (bounded: a cycle left in by a path's
