@@ -13,7 +13,7 @@ use clap::{ArgGroup, Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "resource-sync", version)]
 #[command(
-    override_usage = "resource-sync [OPTIONS] ORIGIN... DESTINATION\n       resource-sync --generate <WHAT>"
+    override_usage = "resource-sync [OPTIONS] ORIGIN... DESTINATION\n       resource-sync --generate <WHAT>\n       resource-sync --generate profile <SOURCE>"
 )]
 #[command(group(ArgGroup::new("format").args(["json", "yaml"])))]
 #[command(group(ArgGroup::new("schema").args(["hal", "simple"])))]
@@ -157,9 +157,16 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value = "10000")]
     pub max_pages: PositiveCount,
 
-    /// Print shell completions or the man page and exit.
-    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
-    pub generate: Option<Generate>,
+    /// Print something and exit: shell completions (complete-bash, complete-zsh,
+    /// complete-fish), the man page (man), or `profile SOURCE`: an --api profile for the API
+    /// an OpenAPI 3 document (a JSON or YAML file, or an http(s) URL) describes.
+    #[arg(
+        long,
+        value_names = ["WHAT", "SOURCE"],
+        num_args = 1..=2,
+        exclusive = true
+    )]
+    pub generate: Option<Vec<String>>,
 }
 
 /// What stdout carries.
@@ -210,12 +217,39 @@ pub enum CreateMode {
 }
 
 /// What `--generate` prints.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Generate {
     CompleteBash,
     CompleteZsh,
     CompleteFish,
     Man,
+    /// A profile from an OpenAPI document (SOURCE).
+    Profile,
+}
+
+impl Generate {
+    /// `--generate WHAT [SOURCE]`: SOURCE comes with `profile` and only with it.
+    pub fn parse(values: &[String]) -> Result<(Generate, Option<String>), String> {
+        let names = "complete-bash, complete-zsh, complete-fish, man or profile SOURCE";
+        let (what, source) = match values {
+            [what] => (what, None),
+            [what, source] => (what, Some(source.clone())),
+            _ => return Err(format!("--generate takes WHAT: {names}")),
+        };
+        let what = <Generate as ValueEnum>::from_str(what, false)
+            .map_err(|_| format!("--generate {what}: use {names}"))?;
+        match (what, source) {
+            (Generate::Profile, None) => {
+                Err("--generate profile needs SOURCE (a file or URL)".into())
+            }
+            (Generate::Profile, source) => Ok((what, source)),
+            (_, Some(extra)) => Err(format!(
+                "--generate {}: takes no SOURCE (got {extra})",
+                values[0]
+            )),
+            (_, None) => Ok((what, None)),
+        }
+    }
 }
 
 /// An integer of at least 1 (sizes, counts, attempts).
@@ -333,6 +367,21 @@ mod tests {
         assert_eq!(expr.value, "ana=b");
         assert!("novalue".parse::<MatchExpr>().is_err());
         assert!("a..b=1".parse::<MatchExpr>().is_err());
+    }
+
+    #[test]
+    fn generate_takes_a_source_only_for_profile() {
+        let parse = |values: &[&str]| {
+            Generate::parse(&values.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(parse(&["man"]), Ok((Generate::Man, None)));
+        assert_eq!(
+            parse(&["profile", "api.json"]),
+            Ok((Generate::Profile, Some("api.json".into())))
+        );
+        assert!(parse(&["profile"]).unwrap_err().contains("needs SOURCE"));
+        assert!(parse(&["man", "x"]).is_err());
+        assert!(parse(&["manual"]).unwrap_err().contains("complete-bash"));
     }
 
     #[test]

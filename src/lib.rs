@@ -13,6 +13,7 @@ mod filter;
 pub mod format;
 pub mod graph;
 pub mod interrupt;
+pub mod openapi;
 mod plan;
 mod progress;
 mod remap;

@@ -1,12 +1,13 @@
 //! The `resource-sync` binary: parse, configure, run, and print any error once.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use clap_complete::Shell;
 use resource_sync::cli::{Cli, Generate};
 use resource_sync::config::{Config, ProcessSecrets};
-use resource_sync::exit_code::{exit_for_error, Exit};
+use resource_sync::exit_code::{exit_for_error, usage, Exit};
 use resource_sync::interrupt::Interrupt;
 
 fn main() -> ExitCode {
@@ -22,8 +23,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<Exit> {
     let cli = Cli::parse();
-    if let Some(what) = cli.generate {
-        generate(what)?;
+    if let Some(values) = &cli.generate {
+        let (what, source) = Generate::parse(values).map_err(usage)?;
+        generate(what, source.as_deref())?;
         return Ok(Exit::Success);
     }
     let config = Config::from_cli(cli, &ProcessSecrets)?;
@@ -33,15 +35,20 @@ fn run() -> anyhow::Result<Exit> {
     runtime.block_on(async { resource_sync::sync::run(&config, Interrupt::on_ctrl_c()).await })
 }
 
-/// Shell completions or the man page on stdout.
-fn generate(what: Generate) -> std::io::Result<()> {
+/// Shell completions, the man page or a profile on stdout.
+fn generate(what: Generate, source: Option<&str>) -> anyhow::Result<()> {
     let mut command = Cli::command();
     let mut out = std::io::stdout().lock();
-    let shell = match what {
-        Generate::CompleteBash => Shell::Bash,
-        Generate::CompleteZsh => Shell::Zsh,
-        Generate::CompleteFish => Shell::Fish,
-        Generate::Man => return clap_mangen::Man::new(command).render(&mut out),
+    let shell = match (what, source) {
+        (Generate::CompleteBash, _) => Shell::Bash,
+        (Generate::CompleteZsh, _) => Shell::Zsh,
+        (Generate::CompleteFish, _) => Shell::Fish,
+        (Generate::Man, _) => return Ok(clap_mangen::Man::new(command).render(&mut out)?),
+        (Generate::Profile, source) => {
+            let source = source.ok_or_else(|| usage("--generate profile needs SOURCE"))?;
+            let text = resource_sync::openapi::generate_profile(source)?;
+            return Ok(out.write_all(text.as_bytes())?);
+        }
     };
     clap_complete::generate(shell, &mut command, "resource-sync", &mut out);
     Ok(())

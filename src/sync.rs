@@ -78,6 +78,13 @@ fn endpoint_urls(config: &Config) -> Vec<url::Url> {
         .collect()
 }
 
+/// The path and query of an absolute `scheme://authority/...` uri, or `None`.
+fn path_and_query(uri: &str) -> Option<&str> {
+    let rest = &uri[uri.find("://")? + 3..];
+    let start = rest.find(['/', '?'])?;
+    Some(rest[start..].split('#').next().unwrap_or_default())
+}
+
 /// Two resources bound for one file or one URL (ids `1` and `"1"`, one id under two
 /// uris) would overwrite each other, the winner varying between runs: the run stops
 /// before any write, naming both (SPEC section 9).
@@ -94,6 +101,10 @@ fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
     for resource in resources {
         let target = match &http {
             None => format!("the file {}/{}", resource.kind, resource.id_text()),
+            // Rebasing keeps an absolute uri's path and query: compare those, unparsed.
+            Some(_) if let Some(path) = path_and_query(&resource.uri) => {
+                format!("the destination path {path}")
+            }
             Some(http) => match http.rebase(&resource.uri) {
                 Ok(url) => redact_url(&url),
                 Err(_) => continue,

@@ -12,6 +12,7 @@ mod django_services;
 mod faults;
 mod files;
 mod filters;
+mod generate_profile;
 mod hostile;
 mod hostile_servers;
 mod http_read;

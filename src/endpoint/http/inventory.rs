@@ -120,6 +120,10 @@ impl Inventory for PushInventory<'_> {
         let Some(snapshot) = self.compared() else {
             return Ok(Held::Unseen);
         };
+        // An empty destination (a first push) holds nothing: no uri to rebase and key.
+        if snapshot.resources.is_empty() {
+            return Ok(Held::Nothing);
+        }
         let key = self.endpoint.key_of(&resource.uri);
         Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
             Some(held) => Held::Copy(held.body.clone()),
