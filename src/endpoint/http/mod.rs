@@ -34,6 +34,8 @@ use write::{Bodies, HttpStage, WriteMode};
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
     url: Url,
+    /// `url` without userinfo: what rebased uris start from.
+    bare: Url,
     /// With `--api`: what the destination holds and the destination ids, once surveyed.
     profile_state: OnceLock<Arc<ProfileState>>,
     /// Whether `OPTIONS` on a collection allows PATCH, asked once per collection.
@@ -43,6 +45,7 @@ pub struct HttpEndpoint {
 impl HttpEndpoint {
     pub fn new(url: Url) -> Self {
         HttpEndpoint {
+            bare: client::without_userinfo(&url),
             url,
             profile_state: OnceLock::new(),
             batch_support: Mutex::new(HashMap::new()),
@@ -52,6 +55,9 @@ impl HttpEndpoint {
     /// A resource's uri with scheme, host and port replaced by this endpoint's; never with
     /// userinfo (the client adds the user's own credentials by origin).
     pub fn rebase(&self, uri: &str) -> Result<Url> {
+        if let Some(rebased) = self.rebase_absolute(uri) {
+            return Ok(rebased);
+        }
         let mut target = self
             .url
             .join(uri)
@@ -62,6 +68,30 @@ impl HttpEndpoint {
             .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
         let _ = target.set_port(self.url.port());
         Ok(client::without_userinfo(&target))
+    }
+
+    /// An absolute `scheme://authority/path?query` uri keeps its path and query on this
+    /// endpoint's scheme, host and port: set on a copy, so no host is parsed (hosts go
+    /// through IDNA processing, the main cost of a rebase per resource).
+    fn rebase_absolute(&self, uri: &str) -> Option<Url> {
+        let (scheme, rest) = uri.split_once("://")?;
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return None;
+        }
+        let tail = &rest[rest.find(['/', '?', '#']).unwrap_or(rest.len())..];
+        let (before_fragment, fragment) = match tail.split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (tail, None),
+        };
+        let (path, query) = match before_fragment.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (before_fragment, None),
+        };
+        let mut target = self.bare.clone();
+        target.set_path(if path.is_empty() { "/" } else { path });
+        target.set_query(query);
+        target.set_fragment(fragment);
+        Some(target)
     }
 }
 
@@ -188,6 +218,22 @@ mod tests {
             .rebase("http://prod.example/api/team/1?x=2")
             .unwrap();
         assert_eq!(url.as_str(), "https://staging.example:8443/api/team/1?x=2");
+        let joined = |uri: &str| {
+            let mut target = endpoint.url.join(uri).unwrap();
+            target.set_host(endpoint.url.host_str()).unwrap();
+            let _ = target.set_port(endpoint.url.port());
+            let _ = target.set_scheme(endpoint.url.scheme());
+            client::without_userinfo(&target)
+        };
+        for uri in [
+            "http://a.example/api/team/1",
+            "HTTP://user:pw@a.example:81/api/a/../team/2/?b=1&a=2#frag",
+            "https://a.example",
+            "http://a.example?x=1",
+            "http://a.example/%7Euser/caf%C3%A9",
+        ] {
+            assert_eq!(endpoint.rebase(uri).unwrap(), joined(uri), "{uri}");
+        }
         let url = endpoint.rebase("/api/team/2").unwrap();
         assert_eq!(url.as_str(), "https://staging.example:8443/api/team/2");
     }
