@@ -361,6 +361,11 @@ async fn read_origins(
         let origin = endpoint::open(spec);
         origin
             .read(context, &mut |mut resource: Resource| {
+                // A local read runs between awaits: Ctrl-C (noted by the listener on a
+                // runtime worker) is seen at the next resource.
+                if context.interrupt.is_requested() {
+                    return Err(Interrupted.into());
+                }
                 context.report.progress().advance();
                 omit_fields(&mut resource, &context.config.omit);
                 resource.references = reference_keys(&context.config.refs, &resource.body);

@@ -11,7 +11,6 @@ use futures::future::BoxFuture;
 
 use super::inventory::ReadBack;
 use super::parse::{read_resources, Encoding};
-use super::reader_thread::read_on_thread;
 use super::spill::{Sequence, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::atomic::write_atomically_with;
@@ -85,7 +84,8 @@ impl Endpoint for FileEndpoint {
                 found,
             )
         };
-        Box::pin(read_on_thread("file reader", read, found))
+        // A file does not block for good: read here, Ctrl-C seen at the next resource.
+        Box::pin(async move { read(found) })
     }
 
     /// The file as written, read back through this endpoint.

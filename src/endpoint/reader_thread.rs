@@ -1,7 +1,8 @@
-//! Local reads (files, directories, stdin) run on a thread of their own: blocking I/O
-//! never holds up the runtime, and once the run stops waiting (Ctrl-C, an error
-//! elsewhere) the thread stops at its next resource. A thread blocked for good (stdin
-//! that never ends) is left behind; the process does not wait for it.
+//! Stdin is read on a thread of its own: a pipe may block for good, and the run must still
+//! end at once on Ctrl-C (the thread stops at its next resource, or is left behind; the
+//! process does not wait for it). Files and directories are read on the run's thread —
+//! moving every parsed body to another thread costs cross-thread frees — and see Ctrl-C
+//! between resources.
 
 use anyhow::{anyhow, Result};
 

@@ -15,7 +15,6 @@ use serde_json::Value;
 use walkdir::WalkDir;
 
 use super::parse::{read_resources, Encoding};
-use super::reader_thread::read_on_thread;
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::atomic::write_atomically_with;
 use crate::endpoint_spec::FileKind;
@@ -52,7 +51,8 @@ impl Endpoint for Directory {
         let root = self.root.clone();
         let dialect = Arc::clone(context.dialect);
         let read = move |found: &mut Found<'_>| read_tree(&root, &*dialect, found);
-        Box::pin(read_on_thread("directory reader", read, found))
+        // Files do not block for good: read here, Ctrl-C seen at the next resource.
+        Box::pin(async move { read(found) })
     }
 
     /// The resource files there now; each is read when a resource would replace it.
