@@ -86,6 +86,67 @@ fn number(text: &str) -> Result<Value, String> {
         .map_err(|_| invalid())
 }
 
+/// A mapping key: serde_json's number marker (compared without allocating), or a name.
+enum Key {
+    Number,
+    Name(String),
+}
+
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a mapping key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+        Ok(match key == NUMBER_TOKEN {
+            true => Key::Number,
+            false => Key::Name(key.to_string()),
+        })
+    }
+
+    fn visit_string<E>(self, key: String) -> Result<Key, E> {
+        Ok(match key == NUMBER_TOKEN {
+            true => Key::Number,
+            false => Key::Name(key),
+        })
+    }
+}
+
+/// A number's text, read into a value without an intermediate string where possible.
+struct NumberSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NumberSeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberSeed {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a number's text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Value, E> {
+        number(text).map_err(E::custom)
+    }
+}
+
 /// A value whose mappings were read without duplicate keys.
 struct Strict(Value);
 
@@ -142,16 +203,24 @@ impl<'de> Visitor<'de> for StrictVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Strict, A::Error> {
         let mut map = Map::new();
-        while let Some(key) = entries.next_key::<String>()? {
-            if map.is_empty() && key == NUMBER_TOKEN {
-                let text: String = entries.next_value()?;
-                return number(&text).map(Strict).map_err(A::Error::custom);
+        while let Some(key) = entries.next_key_seed(KeySeed)? {
+            let key = match key {
+                Key::Number if map.is_empty() => {
+                    return entries.next_value_seed(NumberSeed).map(Strict);
+                }
+                Key::Number => NUMBER_TOKEN.to_string(),
+                Key::Name(key) => key,
+            };
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(entry) => {
+                    let message = format!("duplicate key {:?}", entry.key());
+                    return Err(A::Error::custom(message));
+                }
+                serde_json::map::Entry::Vacant(entry) => {
+                    let Strict(value) = entries.next_value()?;
+                    entry.insert(value);
+                }
             }
-            if map.contains_key(&key) {
-                return Err(A::Error::custom(format!("duplicate key {key:?}")));
-            }
-            let Strict(value) = entries.next_value()?;
-            map.insert(key, value);
         }
         Ok(Strict(Value::Object(map)))
     }
