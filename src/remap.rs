@@ -190,7 +190,7 @@ pub fn id_of_uri(uri: &str) -> &str {
 }
 
 /// `new_id` typed like `old`: a number stays a number when the new id is numeric.
-fn typed_like(old: &Value, new_id: &str) -> Value {
+pub fn typed_like(old: &Value, new_id: &str) -> Value {
     match (old, new_id.parse::<i64>(), new_id.parse::<u64>()) {
         (Value::Number(_), Ok(number), _) => Value::from(number),
         (Value::Number(_), _, Ok(number)) => Value::from(number),

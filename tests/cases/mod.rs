@@ -20,6 +20,7 @@ mod http_write;
 mod json_server;
 mod plain_server;
 mod plan;
+mod profiles_common;
 mod profiles_read;
 mod profiles_write;
 mod progress;

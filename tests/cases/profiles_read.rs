@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::json_server::{json_server_available, JsonServer};
+use super::profiles_common::*;
 use crate::server::django::{django_available, DjangoServer};
 use crate::server::plain::{encode_cursor, Envelope, Pagination, PlainConfig, PlainServer};
 use crate::util::*;
@@ -64,6 +65,83 @@ fn pull(server: &PlainServer, profile: &Path, extra: &[&str], destination: &str)
     run(&args)
 }
 
+/// Pulls `server` with the profile `text` (and `extra`) into `name` in a new temporary
+/// directory, expecting exit `code`: (the directory, the destination, the run).
+fn pull_into(
+    server: &PlainServer,
+    text: &str,
+    extra: &[&str],
+    name: &str,
+    code: i32,
+) -> (tempfile::TempDir, PathBuf, Run) {
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), text);
+    let out = dir.path().join(name);
+    let run = pull(server, &profile, extra, path_str(&out)).expect_code(code);
+    (dir, out, run)
+}
+
+/// A failed pull left `out` missing or empty.
+fn assert_nothing_written(out: &Path) {
+    assert!(
+        !out.exists() || list_files(out).is_empty(),
+        "nothing written"
+    );
+}
+
+/// `out` holds the three seeded teams and nothing else.
+fn assert_teams_only(out: &Path, run: &Run) {
+    assert_eq!(
+        list_files(out),
+        ["team/1.yaml", "team/2.yaml", "team/3.yaml"],
+        "{}",
+        run.stderr
+    );
+}
+
+/// `pull_into` `out` with `extra`, which must succeed.
+fn pull_out_with(
+    server: &PlainServer,
+    text: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, PathBuf, Run) {
+    pull_into(server, text, extra, "out", 0)
+}
+
+/// `pull_into` `out`, which must succeed.
+fn pull_out(server: &PlainServer, text: &str) -> (tempfile::TempDir, PathBuf, Run) {
+    pull_out_with(server, text, &[])
+}
+
+/// Each seeded team's players were read once, through the team.
+fn assert_players_read_once_per_team(server: &PlainServer) {
+    for team in 1..=3 {
+        assert_eq!(
+            server.count_path("GET", &format!("/api/teams/{team}/players/")),
+            1
+        );
+    }
+}
+
+/// Pulling `server` with the profile `text` fails (exit 1) naming the URL of `path` and
+/// `word`, and writes nothing.
+fn assert_pull_fails_naming(server: &PlainServer, text: &str, path: &str, word: &str) {
+    let (_dir, out, run) = pull_into(server, text, &[], "out", 1);
+    assert!(run.stderr.contains(&server.url(path)), "{}", run.stderr);
+    assert!(run.stderr.contains(word), "{}", run.stderr);
+    assert_nothing_written(&out);
+}
+
+/// The seeded server paging by Link, and the profile `text` in a new temporary directory:
+/// (the server, the directory, the profile, its `out`).
+fn link_setup(text: &str) -> (PlainServer, tempfile::TempDir, PathBuf, PathBuf) {
+    let server = plain(Envelope::Bare, Pagination::Link);
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), text);
+    let out = dir.path().join("out");
+    (server, dir, profile, out)
+}
+
 /// A path and query with its query pairs decoded and sorted, so the order the client puts
 /// its parameters in does not matter.
 fn normalized(path_and_query: &str) -> String {
@@ -106,17 +184,12 @@ fn expected_gets(teams: &[&str], players: &[&str], stats: &[&str]) -> Vec<String
 
 /// The tree a pull of the seeded plain server (3 teams, 2 players each) leaves.
 fn seeded_tree() -> Vec<String> {
-    let mut files: Vec<String> = Vec::new();
-    for id in 1..=6 {
-        files.push(format!("player/{id}.yaml"));
-    }
-    for id in 1..=6 {
-        files.push(format!("stat/{id}.yaml"));
-    }
-    for id in 1..=3 {
-        files.push(format!("team/{id}.yaml"));
-    }
-    files
+    seeded_files("team", "player", "stat")
+}
+
+/// The files of the seeded members, sorted, with these type names.
+fn seeded_files(team: &str, player: &str, stat: &str) -> Vec<String> {
+    seeded_paths("", [team, player, stat], ".yaml")
 }
 
 fn yaml_to_json(yaml: &yaml_rust2::Yaml) -> Value {
@@ -195,11 +268,11 @@ fn assert_seeded_tree(server: &PlainServer, out: &Path, run: &Run) {
     assert_eq!(summary(&run.stderr).read, 15, "{}", run.stderr);
 }
 
-/// Pulls the seeded server with `profile` into a directory: exit 0, the seeded tree, and
-/// exactly `expected` GETs (each URL once).
-fn assert_pull(server: &PlainServer, profile: &str, expected: Vec<String>) {
+/// Pulls the seeded server with `flat_profile(settings)` into a directory: exit 0, the
+/// seeded tree, and exactly `expected` GETs (each URL once).
+fn assert_pull(server: &PlainServer, settings: &str, expected: Vec<String>) {
     let dir = temp_dir();
-    let profile = write_profile(dir.path(), profile);
+    let profile = write_profile(dir.path(), &flat_profile(settings));
     let out = dir.path().join("out");
     let run = pull(server, &profile, &[], path_str(&out)).ok();
     assert_seeded_tree(server, &out, &run);
@@ -212,24 +285,26 @@ fn assert_pull(server: &PlainServer, profile: &str, expected: Vec<String>) {
 const PAGES_2: [&str; 2] = ["", "page=2"];
 const PAGES_3: [&str; 3] = ["", "page=2", "page=3"];
 
+/// `expected_gets` with the same pages of players and of stats.
+fn member_pages(teams: &[&str], members: &[&str]) -> Vec<String> {
+    expected_gets(teams, members, members)
+}
+
+/// The GETs of two pages of teams, three of players and three of stats.
+fn pages_2_3_3() -> Vec<String> {
+    member_pages(&PAGES_2, &PAGES_3)
+}
+
 #[test]
 fn profile_read_link_header_pages() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    assert_pull(
-        &server,
-        &flat_profile("records: \"\"\nnext: link\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
-    );
+    assert_pull(&server, "records: \"\"\nnext: link\n", pages_2_3_3());
 }
 
 #[test]
 fn profile_read_link_is_the_default_next() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    assert_pull(
-        &server,
-        &flat_profile("records: \"\"\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
-    );
+    assert_pull(&server, "records: \"\"\n", pages_2_3_3());
 }
 
 #[test]
@@ -240,8 +315,8 @@ fn profile_read_body_next_string() {
     );
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: body:next\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
+        "records: results\nnext: body:next\n",
+        pages_2_3_3(),
     );
 }
 
@@ -253,8 +328,8 @@ fn profile_read_body_next_object_with_href() {
     );
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: body:next\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
+        "records: results\nnext: body:next\n",
+        pages_2_3_3(),
     );
 }
 
@@ -263,8 +338,8 @@ fn profile_read_body_links_next_in_data_envelope() {
     let server = plain(Envelope::Data, Pagination::BodyNext { object_href: false });
     assert_pull(
         &server,
-        &flat_profile("records: data\nnext: body:links.next\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
+        "records: data\nnext: body:links.next\n",
+        pages_2_3_3(),
     );
 }
 
@@ -273,10 +348,9 @@ fn profile_read_page_numbers_end_on_404() {
     let server = plain(Envelope::Results, Pagination::page("page"));
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: page:page\n"),
-        expected_gets(
+        "records: results\nnext: page:page\n",
+        member_pages(
             &["page=1", "page=2", "page=3"],
-            &["page=1", "page=2", "page=3", "page=4"],
             &["page=1", "page=2", "page=3", "page=4"],
         ),
     );
@@ -301,12 +375,8 @@ fn profile_read_page_numbers_from_zero() {
     );
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: page:p@0\n"),
-        expected_gets(
-            &["p=0", "p=1", "p=2"],
-            &["p=0", "p=1", "p=2", "p=3"],
-            &["p=0", "p=1", "p=2", "p=3"],
-        ),
+        "records: \"\"\nnext: page:p@0\n",
+        member_pages(&["p=0", "p=1", "p=2"], &["p=0", "p=1", "p=2", "p=3"]),
     );
 }
 
@@ -315,10 +385,9 @@ fn profile_read_offsets_end_on_an_empty_page() {
     let server = plain(Envelope::Bare, Pagination::offset("offset"));
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: offset:offset\n"),
-        expected_gets(
+        "records: \"\"\nnext: offset:offset\n",
+        member_pages(
             &["offset=0", "offset=2", "offset=3"],
-            &["offset=0", "offset=2", "offset=4", "offset=6"],
             &["offset=0", "offset=2", "offset=4", "offset=6"],
         ),
     );
@@ -331,10 +400,9 @@ fn profile_read_offsets_end_on_404() {
     });
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: offset:start\n"),
-        expected_gets(
+        "records: results\nnext: offset:start\n",
+        member_pages(
             &["start=0", "start=2", "start=3"],
-            &["start=0", "start=2", "start=4", "start=6"],
             &["start=0", "start=2", "start=4", "start=6"],
         ),
     );
@@ -361,8 +429,8 @@ fn profile_read_cursor_in_body() {
     let (teams, members) = (cursors(&[2]), cursors(&[2, 4]));
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: cursor:cursor=body:next_cursor\n"),
-        expected_gets(&as_strs(&teams), &as_strs(&members), &as_strs(&members)),
+        "records: results\nnext: cursor:cursor=body:next_cursor\n",
+        member_pages(&as_strs(&teams), &as_strs(&members)),
     );
 }
 
@@ -375,8 +443,8 @@ fn profile_read_cursor_in_header() {
     let (teams, members) = (cursors(&[2]), cursors(&[2, 4]));
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: cursor:cursor=header:X-Next-Cursor\n"),
-        expected_gets(&as_strs(&teams), &as_strs(&members), &as_strs(&members)),
+        "records: \"\"\nnext: cursor:cursor=header:X-Next-Cursor\n",
+        member_pages(&as_strs(&teams), &as_strs(&members)),
     );
 }
 
@@ -385,27 +453,19 @@ fn profile_read_next_none_is_one_request_a_type() {
     let server = plain(Envelope::Bare, Pagination::None);
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: none\n"),
-        expected_gets(&[""], &[""], &[""]),
+        "records: \"\"\nnext: none\n",
+        member_pages(&[""], &[""]),
     );
 }
 
 #[test]
 fn profile_read_without_size_sends_no_limit_parameter() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (_dir, out, run) = pull_out(
+        &server,
         "records: \"\"\ntypes:\n  team:\n    path: teams/\n",
     );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).ok();
-    assert_eq!(
-        list_files(&out),
-        ["team/1.yaml", "team/2.yaml", "team/3.yaml"],
-        "{}",
-        run.stderr
-    );
+    assert_teams_only(&out, &run);
     // The server's own page size (5) applies: one page, no size or limit parameter sent.
     assert_eq!(server.paths("GET"), ["/api/teams/"]);
 }
@@ -417,11 +477,7 @@ fn profile_read_link_pointing_back_is_not_refetched() {
     let server = plain_with(Envelope::Bare, Pagination::Link, |config| {
         config.next_points_back = true;
     });
-    assert_pull(
-        &server,
-        &flat_profile("records: \"\"\nnext: link\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
-    );
+    assert_pull(&server, "records: \"\"\nnext: link\n", pages_2_3_3());
 }
 
 #[test]
@@ -433,8 +489,8 @@ fn profile_read_body_next_pointing_back_is_not_refetched() {
     );
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: body:next\n"),
-        expected_gets(&PAGES_2, &PAGES_3, &PAGES_3),
+        "records: results\nnext: body:next\n",
+        pages_2_3_3(),
     );
 }
 
@@ -446,12 +502,8 @@ fn profile_read_link_empty_last_page_ends_the_chain() {
     // The empty page is read; the next page it still announces is not.
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: link\n"),
-        expected_gets(
-            &PAGES_3,
-            &["", "page=2", "page=3", "page=4"],
-            &["", "page=2", "page=3", "page=4"],
-        ),
+        "records: \"\"\nnext: link\n",
+        member_pages(&PAGES_3, &["", "page=2", "page=3", "page=4"]),
     );
 }
 
@@ -464,12 +516,8 @@ fn profile_read_body_links_next_empty_last_page_ends_the_chain() {
     );
     assert_pull(
         &server,
-        &flat_profile("records: data\nnext: body:links.next\n"),
-        expected_gets(
-            &PAGES_3,
-            &["", "page=2", "page=3", "page=4"],
-            &["", "page=2", "page=3", "page=4"],
-        ),
+        "records: data\nnext: body:links.next\n",
+        member_pages(&PAGES_3, &["", "page=2", "page=3", "page=4"]),
     );
 }
 
@@ -481,10 +529,9 @@ fn profile_read_page_numbers_empty_last_page_ends_the_chain() {
     // The extra page answers 200 with no members: the chain ends there, no 404 needed.
     assert_pull(
         &server,
-        &flat_profile("records: \"\"\nnext: page:page\n"),
-        expected_gets(
+        "records: \"\"\nnext: page:page\n",
+        member_pages(
             &["page=1", "page=2", "page=3"],
-            &["page=1", "page=2", "page=3", "page=4"],
             &["page=1", "page=2", "page=3", "page=4"],
         ),
     );
@@ -504,18 +551,21 @@ fn profile_read_cursor_empty_last_page_ends_the_chain() {
     let (teams, members) = (cursors(&[2, 3]), cursors(&[2, 4, 6]));
     assert_pull(
         &server,
-        &flat_profile("records: results\nnext: cursor:cursor=body:next_cursor\n"),
-        expected_gets(&as_strs(&teams), &as_strs(&members), &as_strs(&members)),
+        "records: results\nnext: cursor:cursor=body:next_cursor\n",
+        member_pages(&as_strs(&teams), &as_strs(&members)),
     );
 }
 
 #[test]
 fn profile_read_past_max_pages_fails_naming_the_url() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\nnext: link\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--max-pages", "2"], path_str(&out)).expect_code(1);
+    let (_dir, out, run) = pull_into(
+        &server,
+        &flat_profile("records: \"\"\nnext: link\n"),
+        &["--max-pages", "2"],
+        "out",
+        1,
+    );
     assert!(
         run.stderr.contains(&server.url("/api/players/")),
         "{}",
@@ -536,10 +586,7 @@ fn profile_read_nested_players_once_per_team() {
     config.size_param = Some("page_size".to_string());
     config.page_size = 5;
     let server = PlainServer::start(config);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\nnext: link\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out(&server, &nested_profile("records: \"\"\nnext: link\n"));
 
     let mut expected: Vec<String> = Vec::new();
     for id in 1..=9 {
@@ -594,17 +641,12 @@ fn profile_read_nested_players_once_per_team() {
 #[test]
 fn profile_read_nested_path_with_a_team_without_players() {
     let server = plain(Envelope::Results, Pagination::page("page"));
-    server.insert(
-        "teams",
-        json!({"id": 4, "name": "Team 4", "city": "City 4"}),
-    );
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    insert_team(&server, 4, "Team 4", "City 4");
+    let (_dir, out, run) = pull_out_with(
+        &server,
         &nested_profile("records: results\nnext: page:page\n"),
+        &["--type", "player"],
     );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--type", "player"], path_str(&out)).ok();
     // Team 4 is read (its players are asked for) but, parent of no player, not kept.
     let mut expected: Vec<String> = (1..=6).map(|id| format!("player/{id}.yaml")).collect();
     expected.extend((1..=3).map(|id| format!("team/{id}.yaml")));
@@ -757,36 +799,28 @@ fn profile_read_to_stdout_as_json_keeps_the_envelope() {
 #[test]
 fn profile_read_type_player_reads_teams_but_not_stats() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--type", "player"], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out_with(
+        &server,
+        &nested_profile("records: \"\"\n"),
+        &["--type", "player"],
+    );
     let mut expected: Vec<String> = (1..=6).map(|id| format!("player/{id}.yaml")).collect();
     expected.extend((1..=3).map(|id| format!("team/{id}.yaml")));
     assert_eq!(list_files(&out), expected, "{}", run.stderr);
     assert_eq!(server.count_path("GET", "/api/stats/"), 0);
     assert_eq!(server.count_path("GET", "/api/teams/"), 2);
-    for team in 1..=3 {
-        assert_eq!(
-            server.count_path("GET", &format!("/api/teams/{team}/players/")),
-            1
-        );
-    }
+    assert_players_read_once_per_team(&server);
 }
 
 #[test]
 fn profile_read_type_team_reads_only_teams() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--type", "team"], path_str(&out)).ok();
-    assert_eq!(
-        list_files(&out),
-        ["team/1.yaml", "team/2.yaml", "team/3.yaml"],
-        "{}",
-        run.stderr
+    let (_dir, out, run) = pull_out_with(
+        &server,
+        &nested_profile("records: \"\"\n"),
+        &["--type", "team"],
     );
+    assert_teams_only(&out, &run);
     assert_eq!(
         gets(&server),
         [
@@ -801,10 +835,7 @@ fn profile_read_type_team_reads_only_teams() {
 /// A profile that must be refused before any request: exit 2, stderr naming each of `names`.
 fn assert_refused(profile_text: &str, extra: &[&str], names: &[&str]) {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), profile_text);
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, extra, path_str(&out)).expect_code(2);
+    let (_dir, out, run) = pull_into(&server, profile_text, extra, "out", 2);
     for name in names {
         assert!(
             run.stderr.contains(name),
@@ -914,10 +945,7 @@ fn profile_error_missing_profile_file() {
 
 #[test]
 fn profile_conflicting_options_are_usage_errors() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&flat_profile("records: \"\"\n"));
     for extra in [
         &["--simple"][..],
         &["-s"],
@@ -947,13 +975,13 @@ fn profile_read_member_without_its_id_fails_naming_url_and_position() {
     server.insert("teams", json!({"name": "A", "code": "a"}));
     server.insert("teams", json!({"name": "B", "code": "b"}));
     server.insert("teams", json!({"name": "C"}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (_dir, out, run) = pull_into(
+        &server,
         "records: \"\"\nsize: page_size\ntypes:\n  team:\n    path: teams/\n    id: code\n",
+        &[],
+        "out",
+        1,
     );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).expect_code(1);
     // Team C is the first member of the second page.
     let url = server.url("/api/teams/");
     assert!(run.stderr.contains(&url), "{}", run.stderr);
@@ -964,42 +992,26 @@ fn profile_read_member_without_its_id_fails_naming_url_and_position() {
         "position: {}",
         run.stderr
     );
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "nothing written"
-    );
+    assert_nothing_written(&out);
 }
 
 #[test]
 fn profile_read_member_without_a_field_its_item_path_needs_fails() {
     let server = plain(Envelope::Bare, Pagination::Link);
     server.insert("players", json!({"id": 7, "name": "Player 7"}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "records: \"\"\nsize: page_size\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    item: teams/{team}/players/{id}/\n    parents: {team: team}\n",
-    );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).expect_code(1);
-    assert!(
-        run.stderr.contains(&server.url("/api/players/")),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("team"), "{}", run.stderr);
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "nothing written"
-    );
+    assert_pull_fails_naming(&server, "records: \"\"\nsize: page_size\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    item: teams/{team}/players/{id}/\n    parents: {team: team}\n", "/api/players/", "team");
 }
 
 #[test]
 fn profile_read_type_player_into_jsonl_keeps_its_parents() {
     let server = plain(Envelope::Bare, Pagination::None);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\nnext: none\n"));
-    let out = dir.path().join("out.jsonl");
-    pull(&server, &profile, &["--type", "player"], path_str(&out)).ok();
+    let (_dir, out, _run) = pull_into(
+        &server,
+        &nested_profile("records: \"\"\nnext: none\n"),
+        &["--type", "player"],
+        "out.jsonl",
+        0,
+    );
     let documents: Vec<Value> = read(&out)
         .lines()
         .map(|line| serde_json::from_str(line).expect("JSON"))
@@ -1023,19 +1035,10 @@ fn profile_read_json_server_posts_and_nested_comments() {
     }
     let dir = temp_dir();
     let port = free_port();
-    let posts: Vec<Value> = (1..=5)
-        .map(|id| json!({"id": id, "title": format!("Post {id}")}))
-        .collect();
     // Posts 1-3 have 3 comments each, posts 4 and 5 none.
-    let comments: Vec<Value> = (1..=9)
-        .map(|id| json!({"id": id, "postId": (id - 1) / 3 + 1, "body": format!("Comment {id}")}))
-        .collect();
+    let (posts, comments) = posts_and_comments(5, 3, 3);
     let db = dir.path().join("db.json");
-    write_file(
-        &db,
-        // `teams` only for the harness's readiness probe.
-        &json!({"teams": [], "posts": posts, "comments": comments}).to_string(),
-    );
+    write_posts_db(&db, &posts, &comments);
     let server = JsonServer::start(&db, port, dir.path().join("json-server.log"));
     let profile = write_profile(
         dir.path(),
@@ -1075,6 +1078,22 @@ fn profile_read_json_server_posts_and_nested_comments() {
 
 // --- 7. Django REST framework and JSON:API -------------------------------------------------
 
+/// Pulls `server` (its API at `root`) with the profile `text` and `-l 2` into `out` in a new
+/// temporary directory, which must succeed: (the directory, the profile, out, the run).
+fn django_pull(
+    server: &DjangoServer,
+    root: &str,
+    text: &str,
+) -> (tempfile::TempDir, PathBuf, PathBuf, Run) {
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), text);
+    let out = dir.path().join("out");
+    let api = format!("{}{root}", server.base_url());
+    let run = run(&["--api", path_str(&profile), "-l", "2", &api, path_str(&out)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, server.output());
+    (dir, profile, out, run)
+}
+
 /// The Django request log's GET paths (the readiness probes of `/api/` aside), normalized.
 fn django_gets(server: &DjangoServer) -> Vec<String> {
     server
@@ -1096,20 +1115,8 @@ fn assert_drf_pull(next: &str) {
         return;
     }
     let server = DjangoServer::start(true);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &drf_profile(next));
-    let out = dir.path().join("out");
-    let api = format!("{}/api", server.base_url());
-    let run = run(&["--api", path_str(&profile), "-l", "2", &api, path_str(&out)]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stderr, server.output());
-    let mut expected: Vec<String> = Vec::new();
-    for id in 1..=6 {
-        expected.push(format!("player/{id}.yaml"));
-        expected.push(format!("stat/{id}.yaml"));
-    }
-    expected.extend((1..=3).map(|id| format!("team/{id}.yaml")));
-    expected.sort();
-    assert_eq!(list_files(&out), expected, "{}", run.stderr);
+    let (_dir, _profile, out, run) = django_pull(&server, "/api", &drf_profile(next));
+    assert_eq!(list_files(&out), seeded_tree(), "{}", run.stderr);
     let base = server.base_url();
     assert_eq!(
         read_yaml(&out.join("team/1.yaml")),
@@ -1154,23 +1161,13 @@ fn profile_read_django_jsonapi() {
         return;
     }
     let server = DjangoServer::start(true);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "format: jsonapi\ntypes:\n  teams:\n    path: teams\n  players:\n    path: players\n    parents: {team: teams}\n  stats:\n    path: stats\n    parents: {player: players}\n",
+    let (dir, profile, out, run) = django_pull(&server, "/jsonapi", "format: jsonapi\ntypes:\n  teams:\n    path: teams\n  players:\n    path: players\n    parents: {team: teams}\n  stats:\n    path: stats\n    parents: {player: players}\n");
+    assert_eq!(
+        list_files(&out),
+        seeded_files("teams", "players", "stats"),
+        "{}",
+        run.stderr
     );
-    let out = dir.path().join("out");
-    let api = format!("{}/jsonapi", server.base_url());
-    let run = run(&["--api", path_str(&profile), "-l", "2", &api, path_str(&out)]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stderr, server.output());
-    let mut expected: Vec<String> = Vec::new();
-    for id in 1..=6 {
-        expected.push(format!("players/{id}.yaml"));
-        expected.push(format!("stats/{id}.yaml"));
-    }
-    expected.extend((1..=3).map(|id| format!("teams/{id}.yaml")));
-    expected.sort();
-    assert_eq!(list_files(&out), expected, "{}", run.stderr);
     let base = server.base_url();
     let team = read_yaml(&out.join("teams/2.yaml"));
     assert_eq!(team["type"], "teams");
@@ -1216,10 +1213,7 @@ fn profile_read_django_jsonapi() {
 #[test]
 fn profile_read_sends_the_limit_only_through_size() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    pull(&server, &profile, &[], path_str(&out)).ok();
+    let (_dir, _out, _run) = pull_out(&server, &flat_profile("records: \"\"\n"));
     let requests = server.requests();
     assert!(!requests.is_empty());
     for request in &requests {
@@ -1239,10 +1233,7 @@ fn profile_read_sends_the_limit_only_through_size() {
 
 #[test]
 fn profile_read_limit_sets_the_size_parameter() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&flat_profile("records: \"\"\n"));
     let api = server.url("/api");
     let run = run(&[
         "--api",
@@ -1270,26 +1261,17 @@ fn profile_read_limit_sets_the_size_parameter() {
 
 #[test]
 fn profile_read_endpoint_with_trailing_slash_joins_with_one_slash() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&flat_profile("records: \"\"\n"));
     let api = server.url("/api/");
     let run = run(&["--api", path_str(&profile), "-l", "2", &api, path_str(&out)]).ok();
     assert_seeded_tree(&server, &out, &run);
-    assert_eq!(gets(&server), expected_gets(&PAGES_2, &PAGES_3, &PAGES_3));
+    assert_eq!(gets(&server), pages_2_3_3());
 }
 
 #[test]
 fn profile_read_path_query_is_kept_on_every_page() {
     let server = plain(Envelope::Results, Pagination::page("page"));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "records: results\nnext: page:page\nsize: page_size\ntypes:\n  player:\n    path: players/?team=2\n",
-    );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out(&server, "records: results\nnext: page:page\nsize: page_size\ntypes:\n  player:\n    path: players/?team=2\n");
     assert_eq!(
         list_files(&out),
         ["player/3.yaml", "player/4.yaml"],
@@ -1308,13 +1290,7 @@ fn profile_read_path_query_is_kept_on_every_page() {
 #[test]
 fn profile_read_path_query_is_kept_with_offsets() {
     let server = plain(Envelope::Bare, Pagination::offset("offset"));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "records: \"\"\nnext: offset:offset\nsize: page_size\ntypes:\n  stat:\n    path: stats/?player=5\n",
-    );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out(&server, "records: \"\"\nnext: offset:offset\nsize: page_size\ntypes:\n  stat:\n    path: stats/?player=5\n");
     assert_eq!(list_files(&out), ["stat/5.yaml"], "{}", run.stderr);
     let mut expected: Vec<String> = ["offset=0", "offset=1"]
         .iter()
@@ -1329,15 +1305,9 @@ fn profile_read_type_settings_override_the_top_level() {
     // Teams: one request, no paging, the size under another name (which the server ignores,
     // so its own page size of 5 holds all three); the others page by Link with page_size.
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "records: \"\"\nnext: link\nsize: page_size\ntypes:\n  team:\n    path: teams/\n    next: none\n    size: per\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
-    );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out(&server, "records: \"\"\nnext: link\nsize: page_size\ntypes:\n  team:\n    path: teams/\n    next: none\n    size: per\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     assert_seeded_tree(&server, &out, &run);
-    let mut expected = expected_gets(&[], &PAGES_3, &PAGES_3);
+    let mut expected = member_pages(&[], &PAGES_3);
     expected.push(normalized("/api/teams/?per=2"));
     expected.sort();
     assert_eq!(gets(&server), expected);
@@ -1367,19 +1337,14 @@ fn profile_read_type_level_records_and_id() {
 fn profile_read_parent_ids_compare_as_text() {
     // Player 7's team field is the string "4"; team 4's id is the number 4.
     let server = plain(Envelope::Bare, Pagination::None);
-    server.insert(
-        "teams",
-        json!({"id": 4, "name": "Team 4", "city": "City 4"}),
-    );
-    server.insert(
-        "teams",
-        json!({"id": 5, "name": "Team 5", "city": "City 5"}),
-    );
+    insert_team(&server, 4, "Team 4", "City 4");
+    insert_team(&server, 5, "Team 5", "City 5");
     server.insert("players", json!({"id": 7, "name": "Player 7", "team": "4"}));
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\nnext: none\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--type", "player"], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out_with(
+        &server,
+        &flat_profile("records: \"\"\nnext: none\n"),
+        &["--type", "player"],
+    );
     let files = list_files(&out);
     assert!(
         files.contains(&"team/4.yaml".to_string()),
@@ -1393,38 +1358,23 @@ fn profile_read_parent_ids_compare_as_text() {
 #[test]
 fn profile_read_type_stat_reads_its_parents_transitively() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--type", "stat"], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out_with(
+        &server,
+        &nested_profile("records: \"\"\n"),
+        &["--type", "stat"],
+    );
     assert_seeded_tree(&server, &out, &run);
-    for team in 1..=3 {
-        assert_eq!(
-            server.count_path("GET", &format!("/api/teams/{team}/players/")),
-            1
-        );
-    }
+    assert_players_read_once_per_team(&server);
 }
 
 #[test]
 fn profile_read_a_404_on_a_collection_fails_naming_it() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    assert_pull_fails_naming(
+        &server,
         "records: \"\"\ntypes:\n  team:\n    path: teams/\n  coach:\n    path: coaches/\n",
-    );
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &[], path_str(&out)).expect_code(1);
-    assert!(
-        run.stderr.contains(&server.url("/api/coaches/")),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("404"), "{}", run.stderr);
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "nothing written"
+        "/api/coaches/",
+        "404",
     );
 }
 
@@ -1453,10 +1403,7 @@ fn profile_read_into_yaml_and_json_files_keeps_the_envelope() {
 #[test]
 fn profile_read_directory_as_json_files() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    pull(&server, &profile, &["--json"], path_str(&out)).ok();
+    let (_dir, out, _run) = pull_out_with(&server, &flat_profile("records: \"\"\n"), &["--json"]);
     let files = list_files(&out);
     assert_eq!(files.len(), 15, "{files:?}");
     assert!(files.contains(&"team/1.json".to_string()), "{files:?}");
@@ -1494,10 +1441,7 @@ fn profile_jsonapi_requests_accept_the_jsonapi_media_type() {
 
 #[test]
 fn profile_read_again_into_the_same_directory_changes_nothing() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&nested_profile("records: \"\"\n"));
     pull(&server, &profile, &[], path_str(&out)).ok();
     let before = file_snapshot(&out);
     let again = pull(&server, &profile, &[], path_str(&out)).ok();
@@ -1518,10 +1462,7 @@ fn profile_read_again_into_the_same_directory_changes_nothing() {
 
 #[test]
 fn profile_read_rm_removes_files_of_members_gone_from_the_api() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&nested_profile("records: \"\"\n"));
     pull(&server, &profile, &[], path_str(&out)).ok();
     assert_eq!(server.send("DELETE", "/api/stats/6/", None).status, 204);
     server.send(
@@ -1546,25 +1487,19 @@ fn profile_read_rm_removes_files_of_members_gone_from_the_api() {
 #[test]
 fn profile_read_dry_run_writes_nothing() {
     let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &flat_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
-    let run = pull(&server, &profile, &["--dry-run"], path_str(&out)).ok();
+    let (_dir, out, run) = pull_out_with(&server, &flat_profile("records: \"\"\n"), &["--dry-run"]);
     assert!(
         !out.exists() || list_files(&out).is_empty(),
         "{}",
         run.stderr
     );
     assert_eq!(summary(&run.stderr).read, 15, "{}", run.stderr);
-    assert_eq!(gets(&server), expected_gets(&PAGES_2, &PAGES_3, &PAGES_3));
+    assert_eq!(gets(&server), pages_2_3_3());
 }
 
 #[test]
 fn profile_read_match_filters_on_member_fields() {
-    let server = plain(Envelope::Bare, Pagination::Link);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), &nested_profile("records: \"\"\n"));
-    let out = dir.path().join("out");
+    let (server, _dir, profile, out) = link_setup(&nested_profile("records: \"\"\n"));
     let run = pull(
         &server,
         &profile,
@@ -1638,13 +1573,7 @@ fn profile_read_uris_are_item_paths_relative_to_the_api_root() {
     // Default item: path + "{id}" keeping the trailing "/"; nested items filled from the
     // member's own fields; an explicit `item` as written.
     let server = plain(Envelope::Bare, Pagination::None);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "records: \"\"\nnext: none\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    item: stats/{player}/s/{id}\n    parents: {player: player}\n",
-    );
-    let out = dir.path().join("plan.jsonl");
-    let run = pull(&server, &profile, &["--dry-run"], path_str(&out)).ok();
+    let (_dir, out, run) = pull_into(&server, "records: \"\"\nnext: none\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    item: stats/{player}/s/{id}\n    parents: {player: player}\n", &["--dry-run"], "plan.jsonl", 0);
     let mut expected: Vec<String> = (1..=3).map(|id| format!("create teams/{id}/")).collect();
     expected.extend((1..=6).map(|id| format!("create teams/{}/players/{id}/", (id - 1) / 2 + 1)));
     expected.extend((1..=6).map(|id| format!("create stats/{id}/s/{id}")));

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::json_server::{http_get, json_server_available, JsonServer};
+use super::profiles_common::*;
 use crate::server::django::{django_available, DjangoServer};
 use crate::server::plain::{Envelope, Pagination, PlainConfig, PlainServer};
 use crate::util::*;
@@ -36,10 +37,7 @@ fn drf_like(seeded: bool) -> PlainServer {
 /// Members the origin does not have: team 10, its player 20, that player's stat 30. Ids
 /// the destination assigns after them are 11.., 21.., 31.., never the origin's.
 fn add_strangers(server: &PlainServer) {
-    server.insert(
-        "teams",
-        json!({"id": 10, "name": "Strangers", "city": "Nowhere"}),
-    );
+    insert_team(server, 10, "Strangers", "Nowhere");
     server.insert("players", json!({"id": 20, "name": "Stranger", "team": 10}));
     server.insert("stats", json!({"id": 30, "points": 1, "player": 20}));
 }
@@ -68,6 +66,74 @@ fn pull_tree(server: &PlainServer, profile: &Path, dir: &Path) -> PathBuf {
     tree
 }
 
+/// A destination with nothing but `add_strangers`' members.
+fn strangers() -> PlainServer {
+    let destination = drf_like(false);
+    add_strangers(&destination);
+    destination
+}
+
+/// The `create: post` profile with nothing else.
+fn post_text() -> String {
+    profile_text("create: post\n", "", "", "")
+}
+
+/// The `create: post` profile with teams keyed by name and players by name and team.
+fn keyed_text() -> String {
+    profile_text(
+        "create: post\n",
+        "    key: [name]\n",
+        "    key: [name, team]\n",
+        "",
+    )
+}
+
+/// A new temporary directory with `text` written in it as `name`, and `origin` pulled with
+/// that profile into its `tree`: (the directory, the profile, the tree).
+fn pulled(origin: &PlainServer, name: &str, text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), name, text);
+    let tree = pull_tree(origin, &profile, dir.path());
+    (dir, profile, tree)
+}
+
+/// What a clone test works with: (destination, dir, profile, tree, map, api).
+type Cloned = (
+    PlainServer,
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+    PathBuf,
+    String,
+);
+
+/// The seeded origin pulled with the profile `text`, written as `name`, into `tree` in a
+/// new temporary directory `dir`, for pushing to `destination` at `api` with `map` as the
+/// id map. The origin is not needed after the pull.
+fn clone_with(destination: PlainServer, name: &str, text: &str) -> Cloned {
+    let origin = drf_like(true);
+    let (dir, profile, tree) = pulled(&origin, name, text);
+    let map = dir.path().join("ids.yaml");
+    let api = destination.url("/api");
+    (destination, dir, profile, tree, map, api)
+}
+
+/// The usual clone: `post_text()` as `post.yaml`, a destination with `add_strangers`'
+/// members.
+fn post_clone() -> Cloned {
+    clone_with(strangers(), "post.yaml", &post_text())
+}
+
+/// `post_clone()` pushed once with its map, then `from` replaced by `to` in the tree's
+/// `file` and the destination's request log cleared: the same six.
+fn cloned_then_edited(file: &str, from: &str, to: &str) -> Cloned {
+    let (destination, dir, profile, tree, map, api) = post_clone();
+    push_mapped(&profile, &map, &tree, &api).ok();
+    replace_in_file(&tree.join(file), from, to);
+    destination.clear_log();
+    (destination, dir, profile, tree, map, api)
+}
+
 /// `resource-sync --api PROFILE EXTRA... ORIGIN DESTINATION`.
 fn push(profile: &Path, extra: &[&str], origin: &str, destination: &str) -> Run {
     let mut args = vec!["--api", path_str(profile)];
@@ -75,6 +141,18 @@ fn push(profile: &Path, extra: &[&str], origin: &str, destination: &str) -> Run 
     args.push(origin);
     args.push(destination);
     run(&args)
+}
+
+/// The server holds `[teams, players, stats]` members.
+fn assert_sizes(server: &PlainServer, sizes: [usize; 3]) {
+    let found = ["teams", "players", "stats"].map(|collection| server.collection(collection).len());
+    assert_eq!(found, sizes);
+}
+
+/// Team 1 (id 10) with a Player 3 (id 20) in it; the origin's Player 3 is in Team 2.
+fn add_player3_in_team1(server: &PlainServer) {
+    insert_team(server, 10, "Team 1", "City 1");
+    server.insert("players", json!({"id": 20, "name": "Player 3", "team": 10}));
 }
 
 /// `METHOD path` of every write the server saw (POST, PUT, PATCH, DELETE), in order.
@@ -85,6 +163,28 @@ fn writes(server: &PlainServer) -> Vec<String> {
         .filter(|request| request.method != "GET" && request.method != "OPTIONS")
         .map(|request| format!("{} {}", request.method, request.path_and_query))
         .collect()
+}
+
+/// `push` with `--id-map MAP` alone.
+fn push_mapped(profile: &Path, map: &Path, tree: &Path, api: &str) -> Run {
+    push_mapped_with(profile, map, &[], tree, api)
+}
+
+/// `push` with `extra` and then `--id-map MAP`.
+fn push_mapped_with(profile: &Path, map: &Path, extra: &[&str], tree: &Path, api: &str) -> Run {
+    let mut args = extra.to_vec();
+    args.extend(["--id-map", path_str(map)]);
+    push(profile, &args, path_str(tree), api)
+}
+
+/// The server saw exactly the writes `expected` (see `writes`) during `run`.
+fn assert_writes(server: &PlainServer, expected: Vec<String>, run: &Run) {
+    assert_eq!(writes(server), expected, "{}", run.stderr);
+}
+
+/// The server saw no write during `run`.
+fn assert_no_writes(server: &PlainServer, run: &Run) {
+    assert_writes(server, Vec::new(), run);
 }
 
 /// A field's value as text (`14` and `"14"` alike).
@@ -157,26 +257,9 @@ fn replace_in_file(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
+    let (destination, dir, profile, tree, map, api) = post_clone();
 
-    let first = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let first = push_mapped(&profile, &map, &tree, &api).ok();
     let counts = summary(&first.stderr);
     assert_eq!(
         (
@@ -189,9 +272,7 @@ fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing
         "{}",
         first.stderr
     );
-    assert_eq!(destination.collection("teams").len(), 4);
-    assert_eq!(destination.collection("players").len(), 7);
-    assert_eq!(destination.collection("stats").len(), 7);
+    assert_sizes(&destination, [4, 7, 7]);
     assert_cloned(&destination);
 
     // POSTs to the collections, parents first, without the id and the readonly `created`.
@@ -261,19 +342,8 @@ fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing
 
     // Same run with the map: nothing written, everything unchanged.
     destination.clear_log();
-    let second = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        second.stderr
-    );
+    let second = push_mapped(&profile, &map, &tree, &api).ok();
+    assert_no_writes(&destination, &second);
     let counts = summary(&second.stderr);
     assert_eq!(
         (
@@ -301,11 +371,10 @@ fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing
     );
     destination.clear_log();
     let third = push(&keyed, &[], path_str(&tree), &api).ok();
-    assert_eq!(
-        writes(&destination),
+    assert_writes(
+        &destination,
         vec!["POST /api/stats/".to_string(); 6],
-        "{}",
-        third.stderr
+        &third,
     );
     let counts = summary(&third.stderr);
     assert_eq!(
@@ -343,21 +412,13 @@ fn profile_write_post_clone_learns_ids_rewrites_parents_and_reruns_write_nothing
 fn profile_write_put_uses_origin_ids_and_sends_only_changes() {
     let origin = drf_like(true);
     let destination = drf_like(false);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
-    let tree = pull_tree(&origin, &profile, dir.path());
+    let (dir, profile, tree) = pulled(&origin, "put.yaml", &profile_text("", "", "", ""));
     let api = destination.url("/api");
 
     let first = push(&profile, &[], path_str(&tree), &api).ok();
     let mut puts = destination.paths("PUT");
     puts.sort();
-    let mut expected: Vec<String> = Vec::new();
-    for id in 1..=6 {
-        expected.push(format!("/api/players/{id}/"));
-        expected.push(format!("/api/stats/{id}/"));
-    }
-    expected.extend((1..=3).map(|id| format!("/api/teams/{id}/")));
-    expected.sort();
+    let expected = seeded_paths("/api/", ["teams", "players", "stats"], "/");
     assert_eq!(puts, expected, "{}", first.stderr);
     assert_eq!(destination.count("POST"), 0);
     assert_eq!(destination.count("PATCH"), 0);
@@ -382,24 +443,14 @@ fn profile_write_put_uses_origin_ids_and_sends_only_changes() {
     // A rerun sends nothing.
     destination.clear_log();
     let second = push(&profile, &[], path_str(&tree), &api).ok();
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        second.stderr
-    );
+    assert_no_writes(&destination, &second);
     assert_eq!(summary(&second.stderr).unchanged, 15, "{}", second.stderr);
 
     // One field changed in one file: exactly one PUT.
     replace_in_file(&tree.join("team/2.yaml"), "City 2", "Town 2");
     destination.clear_log();
     let third = push(&profile, &[], path_str(&tree), &api).ok();
-    assert_eq!(
-        writes(&destination),
-        vec!["PUT /api/teams/2/".to_string()],
-        "{}",
-        third.stderr
-    );
+    assert_writes(&destination, vec!["PUT /api/teams/2/".to_string()], &third);
     let counts = summary(&third.stderr);
     assert_eq!(
         (counts.created, counts.updated, counts.unchanged),
@@ -418,11 +469,10 @@ fn profile_write_put_uses_origin_ids_and_sends_only_changes() {
     replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
     destination.clear_log();
     let fourth = push(&patch, &[], path_str(&tree), &api).ok();
-    assert_eq!(
-        writes(&destination),
+    assert_writes(
+        &destination,
         vec!["PATCH /api/players/3/".to_string()],
-        "{}",
-        fourth.stderr
+        &fourth,
     );
     let body = destination
         .requests()
@@ -443,17 +493,12 @@ fn profile_write_put_uses_origin_ids_and_sends_only_changes() {
 
 #[test]
 fn profile_write_send_id_puts_the_id_in_the_post_body_of_that_type_only() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, _map, api) = clone_with(
+        strangers(),
         "send_id.yaml",
         &profile_text("create: post\n", "    send_id: true\n", "", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
     let mut team_ids: Vec<Value> = Vec::new();
     for request in destination.requests() {
         if request.method != "POST" {
@@ -486,29 +531,13 @@ fn profile_write_send_id_puts_the_id_in_the_post_body_of_that_type_only() {
 
 #[test]
 fn profile_write_dry_run_plans_what_the_run_does_and_exit_code_reports_drift() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
+    let (destination, _dir, profile, tree, map, api) = post_clone();
     let base = destination.base_url();
     let args = ["--exit-code", "--id-map", path_str(&map)];
     let dry: Vec<&str> = ["--dry-run"].iter().chain(args.iter()).copied().collect();
 
     let plan = push(&profile, &dry, path_str(&tree), &api).expect_code(3);
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        plan.stderr
-    );
+    assert_no_writes(&destination, &plan);
     let mut expected: Vec<String> = Vec::new();
     for (collection, count) in [("teams", 3), ("players", 6), ("stats", 6)] {
         for id in 1..=count {
@@ -547,12 +576,7 @@ fn profile_write_dry_run_plans_what_the_run_does_and_exit_code_reports_drift() {
     let plan = push(&profile, &dry, path_str(&tree), &api).expect_code(0);
     assert_eq!(plan.stdout, "", "{}", plan.stderr);
     let real = push(&profile, &args, path_str(&tree), &api).expect_code(0);
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        real.stderr
-    );
+    assert_no_writes(&destination, &real);
     assert_eq!(summary(&plan.stderr).unchanged, 15, "{}", plan.stderr);
 
     // One change: an update at the destination's item URL, planned then made.
@@ -584,36 +608,13 @@ fn profile_write_dry_run_plans_what_the_run_does_and_exit_code_reports_drift() {
 
 #[test]
 fn profile_write_verify_checks_every_cloned_resource() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    let run = push(
-        &profile,
-        &["--verify", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let (destination, _dir, profile, tree, map, api) = post_clone();
+    let run = push_mapped_with(&profile, &map, &["--verify"], &tree, &api).ok();
     assert!(run.stderr.contains("verified 15 of 15"), "{}", run.stderr);
     assert!(!run.stderr.contains("mismatch"), "{}", run.stderr);
     assert_cloned(&destination);
     // And again once nothing needs writing.
-    let again = push(
-        &profile,
-        &["--verify", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let again = push_mapped_with(&profile, &map, &["--verify"], &tree, &api).ok();
     assert!(
         again.stderr.contains("verified 15 of 15"),
         "{}",
@@ -623,13 +624,9 @@ fn profile_write_verify_checks_every_cloned_resource() {
 
 #[test]
 fn profile_write_rm_deletes_what_the_origin_lacks_children_first() {
-    let origin = drf_like(true);
-    let destination = drf_like(true);
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(true), "put.yaml", &profile_text("", "", "", ""));
     add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let api = destination.url("/api");
     let base = destination.base_url();
 
     let plan = push(&profile, &["--rm", "--dry-run"], path_str(&tree), &api).ok();
@@ -668,31 +665,13 @@ fn profile_write_rm_deletes_what_the_origin_lacks_children_first() {
         "{}",
         run.stderr
     );
-    assert_eq!(destination.collection("teams").len(), 3);
-    assert_eq!(destination.collection("players").len(), 6);
-    assert_eq!(destination.collection("stats").len(), 6);
+    assert_sizes(&destination, [3, 6, 6]);
 }
 
 #[test]
 fn profile_write_rm_after_post_clone_keeps_the_mapped_resources() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let run = push(
-        &profile,
-        &["--rm", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .ok();
+    let (destination, _dir, profile, tree, map, api) = post_clone();
+    let run = push_mapped_with(&profile, &map, &["--rm"], &tree, &api).ok();
     let deletes = destination.paths("DELETE");
     assert_eq!(
         deletes,
@@ -710,19 +689,15 @@ fn profile_write_rm_after_post_clone_keeps_the_mapped_resources() {
 
 #[test]
 fn profile_write_duplicate_keys_at_the_destination_fail_before_any_write() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    destination.insert("teams", json!({"id": 4, "name": "Team 1", "city": "A"}));
-    destination.insert("teams", json!({"id": 7, "name": "Team 1", "city": "B"}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, _map, api) = clone_with(
+        drf_like(false),
         "keyed.yaml",
         &profile_text("create: post\n", "    key: [name]\n", "", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).expect_code(1);
-    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    insert_team(&destination, 4, "Team 1", "A");
+    insert_team(&destination, 7, "Team 1", "B");
+    let run = push(&profile, &[], path_str(&tree), &api).expect_code(1);
+    assert_no_writes(&destination, &run);
     assert!(
         run.stderr.contains("Team 1") && run.stderr.contains('4') && run.stderr.contains('7'),
         "both duplicates named:\n{}",
@@ -732,12 +707,44 @@ fn profile_write_duplicate_keys_at_the_destination_fail_before_any_write() {
 
 // --- 7. Django REST framework and JSON:API ---------------------------------------------------
 
+/// A new temporary directory with `text` written in it as `name`, and `server` (its API at
+/// `root`) pulled with that profile into its `tree`, which must succeed: (the directory, the
+/// profile, the tree).
+fn django_pulled(
+    server: &DjangoServer,
+    root: &str,
+    name: &str,
+    text: &str,
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = temp_dir();
+    let profile = write_profile(dir.path(), name, text);
+    let tree = dir.path().join("tree");
+    let api = format!("{}{root}", server.base_url());
+    let pulled = push(&profile, &[], &api, path_str(&tree));
+    assert_eq!(pulled.code, 0, "{}\n{}", pulled.stderr, server.output());
+    (dir, profile, tree)
+}
+
 /// Django's logged writes (`METHOD path`), in order.
 fn django_writes(server: &DjangoServer) -> Vec<Value> {
     server
         .request_log()
         .into_iter()
         .filter(|entry| entry["method"] != "GET")
+        .collect()
+}
+
+/// `METHOD path` of each of Django's logged writes after the first `before`.
+fn django_writes_since(server: &DjangoServer, before: usize) -> Vec<String> {
+    django_writes(server)[before..]
+        .iter()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["method"].as_str().unwrap(),
+                entry["path"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -765,35 +772,51 @@ const DJANGO_PLAYERS: [(&str, usize); 6] = [
     ("Fay", 2),
 ];
 
+/// POSTs `body` to `path` of `server` as `content_type`, which must answer 201; returns the
+/// answer.
+fn created(server: &DjangoServer, path: &str, content_type: &str, body: Value) -> Value {
+    let (status, answer) = server.send("POST", path, content_type, Some(&body));
+    assert_eq!(status, 201, "{answer}");
+    answer
+}
+
+/// A seeded Django origin and an empty Django destination, when Django is there.
+fn django_pair() -> Option<(DjangoServer, DjangoServer)> {
+    if !django_available() {
+        return None;
+    }
+    Some((DjangoServer::start(true), DjangoServer::start(false)))
+}
+
+/// Creates the team Pumas (of Porto) at `server` through `path`: JSON:API when
+/// `content_type` is `JSONAPI`, a plain DRF body otherwise.
+fn add_pumas(server: &DjangoServer, path: &str, content_type: &str) {
+    let attributes = json!({"name": "Pumas", "city": "Porto"});
+    let body = if content_type == JSONAPI {
+        json!({"data": {"type": "teams", "attributes": attributes}})
+    } else {
+        attributes
+    };
+    created(server, path, content_type, body);
+}
+
 const JSONAPI: &str = "application/vnd.api+json";
 
 #[test]
 fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes() {
-    if !django_available() {
+    let Some((origin, destination)) = django_pair() else {
         return;
-    }
-    let origin = DjangoServer::start(true);
-    let destination = DjangoServer::start(false);
+    };
     // Something already there, so the clone's ids differ from the origin's.
-    let (status, team) = destination.send(
-        "POST",
-        "/jsonapi/teams",
-        JSONAPI,
-        Some(&json!({"data": {"type": "teams", "attributes": {"name": "Pumas", "city": "Porto"}}})),
-    );
-    assert_eq!(status, 201, "{team}");
-    let (status, player) = destination.send(
-        "POST",
+    add_pumas(&destination, "/jsonapi/teams", JSONAPI);
+    created(
+        &destination,
         "/jsonapi/players",
         JSONAPI,
-        Some(
-            &json!({"data": {"type": "players", "attributes": {"name": "Zed"},
+        json!({"data": {"type": "players", "attributes": {"name": "Zed"},
             "relationships": {"team": {"data": {"type": "teams", "id": "1"}}}}}),
-        ),
     );
-    assert_eq!(status, 201, "{player}");
 
-    let dir = temp_dir();
     let types = "types:\n  teams:\n    path: teams\n{teams}  players:\n    path: players\n    parents: {team: teams}\n{players}  stats:\n    path: stats\n    parents: {player: players}\n{stats}";
     let profile_with = |teams: &str, players: &str, stats: &str| {
         format!(
@@ -804,21 +827,17 @@ fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes
                 .replace("{stats}", stats)
         )
     };
-    let profile = write_profile(dir.path(), "jsonapi.yaml", &profile_with("", "", ""));
-    let tree = dir.path().join("tree");
-    let origin_api = format!("{}/jsonapi", origin.base_url());
-    let pulled = push(&profile, &[], &origin_api, path_str(&tree));
-    assert_eq!(pulled.code, 0, "{}\n{}", pulled.stderr, origin.output());
+    let (dir, profile, tree) = django_pulled(
+        &origin,
+        "/jsonapi",
+        "jsonapi.yaml",
+        &profile_with("", "", ""),
+    );
     assert_eq!(list_files(&tree).len(), 15);
 
     let map = dir.path().join("ids.yaml");
     let api = format!("{}/jsonapi", destination.base_url());
-    let clone = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let clone = push_mapped(&profile, &map, &tree, &api);
     assert_eq!(clone.code, 0, "{}\n{}", clone.stderr, destination.output());
     let counts = summary(&clone.stderr);
     assert_eq!((counts.created, counts.failed), (15, 0), "{}", clone.stderr);
@@ -893,12 +912,7 @@ fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes
     // A changed attribute: one PATCH at the destination's id.
     replace_in_file(&tree.join("teams/2.yaml"), "Turin", "Torino");
     let before = django_writes(&destination).len();
-    let rerun = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let rerun = push_mapped(&profile, &map, &tree, &api);
     assert_eq!(rerun.code, 0, "{}\n{}", rerun.stderr, destination.output());
     let log = django_writes(&destination);
     let new: Vec<&Value> = log[before..].iter().collect();
@@ -958,38 +972,16 @@ fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes
 
 #[test]
 fn profile_write_django_rest_framework_clone_posts_players_under_their_new_team() {
-    if !django_available() {
+    let Some((origin, destination)) = django_pair() else {
         return;
-    }
-    let origin = DjangoServer::start(true);
-    let destination = DjangoServer::start(false);
-    let (status, body) = destination.send(
-        "POST",
-        "/api/teams/",
-        "application/json",
-        Some(&json!({"name": "Pumas", "city": "Porto"})),
-    );
-    assert_eq!(status, 201, "{body}");
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "drf.yaml",
-        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
-    );
-    let tree = dir.path().join("tree");
-    let origin_api = format!("{}/api", origin.base_url());
-    let pulled = push(&profile, &[], &origin_api, path_str(&tree));
-    assert_eq!(pulled.code, 0, "{}\n{}", pulled.stderr, origin.output());
+    };
+    add_pumas(&destination, "/api/teams/", "application/json");
+    let (dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     assert_eq!(list_files(&tree).len(), 15);
 
     let map = dir.path().join("ids.yaml");
     let api = format!("{}/api", destination.base_url());
-    let clone = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let clone = push_mapped(&profile, &map, &tree, &api);
     assert_eq!(clone.code, 0, "{}\n{}", clone.stderr, destination.output());
     assert_eq!(summary(&clone.stderr).created, 15, "{}", clone.stderr);
 
@@ -1035,12 +1027,7 @@ fn profile_write_django_rest_framework_clone_posts_players_under_their_new_team(
 
     // A rerun with the map writes nothing.
     let before = django_writes(&destination).len();
-    let rerun = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let rerun = push_mapped(&profile, &map, &tree, &api);
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
     let log = django_writes(&destination);
     assert_eq!(log.len(), before, "{:?}\n{}", &log[before..], rerun.stderr);
@@ -1049,12 +1036,7 @@ fn profile_write_django_rest_framework_clone_posts_players_under_their_new_team(
     // A changed player: one PUT at its item URL, with its team's new id and no `url`.
     replace_in_file(&tree.join("player/4.yaml"), "name: Dee", "name: Dora");
     let before = django_writes(&destination).len();
-    let rerun = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let rerun = push_mapped(&profile, &map, &tree, &api);
     assert_eq!(rerun.code, 0, "{}\n{}", rerun.stderr, destination.output());
     let log = django_writes(&destination);
     let new: Vec<&Value> = log[before..].iter().collect();
@@ -1093,23 +1075,14 @@ fn profile_write_json_server_clone_posts_and_nested_comments() {
         return;
     }
     let dir = temp_dir();
-    let posts: Vec<Value> = (1..=3)
-        .map(|id| json!({"id": id, "title": format!("Post {id}")}))
-        .collect();
-    let comments: Vec<Value> = (1..=6)
-        .map(|id| json!({"id": id, "postId": (id - 1) / 2 + 1, "body": format!("Comment {id}")}))
-        .collect();
+    let (posts, comments) = posts_and_comments(3, 3, 2);
     let origin_db = dir.path().join("origin.json");
-    write_file(
-        &origin_db,
-        &json!({"teams": [], "posts": posts, "comments": comments}).to_string(),
-    );
+    write_posts_db(&origin_db, &posts, &comments);
     let destination_db = dir.path().join("destination.json");
-    write_file(
+    write_posts_db(
         &destination_db,
-        &json!({"teams": [], "posts": [{"id": 100, "title": "Other"}],
-            "comments": [{"id": 50, "postId": 100, "body": "Other comment"}]})
-        .to_string(),
+        &[json!({"id": 100, "title": "Other"})],
+        &[json!({"id": 50, "postId": 100, "body": "Other comment"})],
     );
     let origin_port = free_port();
     let origin = JsonServer::start(&origin_db, origin_port, dir.path().join("origin.log"));
@@ -1201,25 +1174,12 @@ fn nested_profile_text(settings: &str, team: &str, player: &str) -> String {
 
 #[test]
 fn profile_write_post_fills_nested_collection_paths_with_the_parents_new_ids() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, map, api) = clone_with(
+        strangers(),
         "nested.yaml",
         &nested_profile_text("create: post\n", "", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    let run = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let run = push_mapped(&profile, &map, &tree, &api).ok();
     assert_eq!(summary(&run.stderr).created, 15, "{}", run.stderr);
     assert_cloned(&destination);
     let mut player_posts = destination.paths("POST");
@@ -1249,42 +1209,18 @@ fn profile_write_post_fills_nested_collection_paths_with_the_parents_new_ids() {
     );
 
     destination.clear_log();
-    let rerun = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        rerun.stderr
-    );
+    let rerun = push_mapped(&profile, &map, &tree, &api).ok();
+    assert_no_writes(&destination, &rerun);
     assert_eq!(summary(&rerun.stderr).unchanged, 15, "{}", rerun.stderr);
 }
 
 #[test]
 fn profile_write_natural_key_match_is_updated_at_the_destination_id_and_adopted_by_children() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(false), "keyed.yaml", &keyed_text());
     // Team 1 and its Player 1 are already there, under other ids; the team's city differs.
-    destination.insert("teams", json!({"id": 10, "name": "Team 1", "city": "Old"}));
+    insert_team(&destination, 10, "Team 1", "Old");
     destination.insert("players", json!({"id": 20, "name": "Player 1", "team": 10}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "keyed.yaml",
-        &profile_text(
-            "create: post\n",
-            "    key: [name]\n",
-            "    key: [name, team]\n",
-            "",
-        ),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let api = destination.url("/api");
     let base = destination.base_url();
 
     let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
@@ -1335,22 +1271,9 @@ fn profile_write_natural_key_match_is_updated_at_the_destination_id_and_adopted_
 
 #[test]
 fn profile_write_create_on_the_command_line_overrides_the_profile() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(
-        &profile,
-        &["--create", "put"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .ok();
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(false), "post.yaml", &post_text());
+    let run = push(&profile, &["--create", "put"], path_str(&tree), &api).ok();
     assert_eq!(destination.count("POST"), 0, "{:?}", writes(&destination));
     assert_eq!(destination.count("PUT"), 15, "{}", run.stderr);
     assert_eq!(
@@ -1364,15 +1287,12 @@ fn profile_write_create_on_the_command_line_overrides_the_profile() {
 
 #[test]
 fn profile_write_compares_ids_and_parents_as_text_and_ignores_extra_destination_fields() {
-    let origin = drf_like(true);
-    let destination = drf_like(true);
+    let (destination, dir, profile, tree, _map, _api) =
+        clone_with(drf_like(true), "put.yaml", &profile_text("", "", "", ""));
     // The destination has a field the origin lacks.
     let mut team1 = destination.member("teams", 1).unwrap();
     team1["coach"] = json!("Cole");
     destination.insert("teams", team1);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
-    let tree = pull_tree(&origin, &profile, dir.path());
     // Ids and parent fields as strings in the files: the same ids.
     replace_in_file(&tree.join("team/2.yaml"), "id: 2", "id: '2'");
     replace_in_file(&tree.join("player/3.yaml"), "team: 2", "team: '2'");
@@ -1380,7 +1300,7 @@ fn profile_write_compares_ids_and_parents_as_text_and_ignores_extra_destination_
     let api = destination.url("/api");
 
     let run = push(&profile, &[], path_str(&tree), &api).ok();
-    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    assert_no_writes(&destination, &run);
     assert_eq!(summary(&run.stderr).unchanged, 15, "{}", run.stderr);
 
     // `create: post` with `key: [id]`: pushing a tree back where it came from.
@@ -1395,34 +1315,20 @@ fn profile_write_compares_ids_and_parents_as_text_and_ignores_extra_destination_
         ),
     );
     let run = push(&by_id, &[], path_str(&tree), &api).ok();
-    assert_eq!(writes(&destination), Vec::<String>::new(), "{}", run.stderr);
+    assert_no_writes(&destination, &run);
     assert_eq!(summary(&run.stderr).unchanged, 15, "{}", run.stderr);
     replace_in_file(&tree.join("stat/5.yaml"), "points: 5", "points: 6");
     let run = push(&by_id, &[], path_str(&tree), &api).ok();
-    assert_eq!(
-        writes(&destination),
-        vec!["PUT /api/stats/5/".to_string()],
-        "{}",
-        run.stderr
-    );
+    assert_writes(&destination, vec!["PUT /api/stats/5/".to_string()], &run);
     assert_eq!(destination.member("stats", 5).unwrap()["points"], 6);
     assert_eq!(destination.member("teams", 1).unwrap()["coach"], "Cole");
 }
 
 #[test]
 fn profile_write_rewritten_parent_keeps_a_string_a_string() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
+    let (destination, _dir, profile, tree, _map, api) = post_clone();
     replace_in_file(&tree.join("player/3.yaml"), "team: 2", "team: '2'");
-    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
     assert_eq!(summary(&run.stderr).created, 15, "{}", run.stderr);
     let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
     let sent: Vec<Value> = destination
@@ -1439,30 +1345,14 @@ fn profile_write_rewritten_parent_keeps_a_string_a_string() {
 
 #[test]
 fn profile_write_rm_keeps_resources_matched_by_key() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    destination.insert(
-        "teams",
-        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
-    );
-    destination.insert(
-        "teams",
-        json!({"id": 11, "name": "Nobody", "city": "Nowhere"}),
-    );
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, _map, api) = clone_with(
+        drf_like(false),
         "keyed.yaml",
         &profile_text("create: post\n", "    key: [name]\n", "", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(
-        &profile,
-        &["--rm"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .ok();
+    insert_team(&destination, 10, "Team 1", "City 1");
+    insert_team(&destination, 11, "Nobody", "Nowhere");
+    let run = push(&profile, &["--rm"], path_str(&tree), &api).ok();
     assert_eq!(
         destination.paths("DELETE"),
         vec!["/api/teams/11/"],
@@ -1482,33 +1372,14 @@ fn profile_write_rm_keeps_resources_matched_by_key() {
 
 #[test]
 fn profile_write_no_compare_writes_every_resource_at_its_mapped_url() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, map, api) = clone_with(
+        strangers(),
         "post.yaml",
         &profile_text("create: post\nupdate: patch\n", "", "", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    push_mapped(&profile, &map, &tree, &api).ok();
     destination.clear_log();
-    let run = push(
-        &profile,
-        &["--no-compare", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let run = push_mapped_with(&profile, &map, &["--no-compare"], &tree, &api).ok();
     assert_eq!(destination.count("POST"), 0, "{:?}", writes(&destination));
     assert_eq!(destination.count("PUT"), 0, "{:?}", writes(&destination));
     assert_eq!(destination.count("PATCH"), 15, "{}", run.stderr);
@@ -1525,23 +1396,8 @@ fn profile_write_no_compare_writes_every_resource_at_its_mapped_url() {
 
 #[test]
 fn profile_write_output_json_reports_each_post() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(
-        &profile,
-        &["--output", "json"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .ok();
+    let (_destination, _dir, profile, tree, _map, api) = post_clone();
+    let run = push(&profile, &["--output", "json"], path_str(&tree), &api).ok();
     let lines: Vec<Value> = run
         .stdout
         .lines()
@@ -1557,25 +1413,10 @@ fn profile_write_output_json_reports_each_post() {
 
 #[test]
 fn profile_write_django_refused_post_fails_it_and_skips_its_children() {
-    if !django_available() {
+    let Some((origin, destination)) = django_pair() else {
         return;
-    }
-    let origin = DjangoServer::start(true);
-    let destination = DjangoServer::start(false);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "drf.yaml",
-        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
-    );
-    let tree = dir.path().join("tree");
-    let pulled = push(
-        &profile,
-        &[],
-        &format!("{}/api", origin.base_url()),
-        path_str(&tree),
-    );
-    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    };
+    let (_dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     // A name longer than the model's 100 characters: DRF answers 400.
     replace_in_file(&tree.join("team/2.yaml"), "Tigers", &"T".repeat(150));
     let api = format!("{}/api", destination.base_url());
@@ -1603,37 +1444,14 @@ fn profile_write_django_refused_post_fails_it_and_skips_its_children() {
 
 #[test]
 fn profile_write_id_map_resumes_a_partial_clone() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
+    let (destination, _dir, profile, tree, map, api) = post_clone();
     // First only the teams.
-    let first = push(
-        &profile,
-        &["--type", "team", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let first = push_mapped_with(&profile, &map, &["--type", "team"], &tree, &api).ok();
     assert_eq!(summary(&first.stderr).created, 3, "{}", first.stderr);
     assert_eq!(read(&map).lines().count(), 3, "{}", read(&map));
     // Then everything: the teams come from the map, their players point at them.
     destination.clear_log();
-    let second = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let second = push_mapped(&profile, &map, &tree, &api).ok();
     assert_eq!(destination.count_path("POST", "/api/teams/"), 0);
     let counts = summary(&second.stderr);
     assert_eq!(
@@ -1649,36 +1467,15 @@ fn profile_write_id_map_resumes_a_partial_clone() {
 
 #[test]
 fn profile_write_django_verify_reports_a_field_the_server_changed() {
-    if !django_available() {
+    let Some((origin, destination)) = django_pair() else {
         return;
-    }
-    let origin = DjangoServer::start(true);
-    let destination = DjangoServer::start(false);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "drf.yaml",
-        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n",
-    );
-    let tree = dir.path().join("tree");
-    let pulled = push(
-        &profile,
-        &[],
-        &format!("{}/api", origin.base_url()),
-        path_str(&tree),
-    );
-    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    };
+    let (dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     // DRF trims a CharField: the stored name is not the one sent.
     replace_in_file(&tree.join("player/4.yaml"), "name: Dee", "name: '  Dee  '");
     let api = format!("{}/api", destination.base_url());
     let map = dir.path().join("ids.yaml");
-    let run = push(
-        &profile,
-        &["--verify", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .expect_code(1);
+    let run = push_mapped_with(&profile, &map, &["--verify"], &tree, &api).expect_code(1);
     assert!(run.stderr.contains("verified 14 of 15"), "{}", run.stderr);
     let mismatches: Vec<&str> = run
         .stderr
@@ -1703,33 +1500,12 @@ fn profile_write_django_verify_reports_a_field_the_server_changed() {
 
 #[test]
 fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
-    if !django_available() {
+    let Some((origin, destination)) = django_pair() else {
         return;
-    }
-    let origin = DjangoServer::start(true);
-    let destination = DjangoServer::start(false);
-    let (status, team) = destination.send(
-        "POST",
-        "/jsonapi/teams",
-        JSONAPI,
-        Some(&json!({"data": {"type": "teams", "attributes": {"name": "Pumas", "city": "Porto"}}})),
-    );
-    assert_eq!(status, 201, "{team}");
-    let dir = temp_dir();
+    };
+    add_pumas(&destination, "/jsonapi/teams", JSONAPI);
     // Singular profile types; `city` readonly (never sent, never compared).
-    let profile = write_profile(
-        dir.path(),
-        "jsonapi.yaml",
-        "format: jsonapi\ntypes:\n  team:\n    path: teams\n    readonly: [city]\n  player:\n    path: players\n    parents: {team: team}\n  stat:\n    path: stats\n    parents: {player: player}\n",
-    );
-    let tree = dir.path().join("tree");
-    let pulled = push(
-        &profile,
-        &[],
-        &format!("{}/jsonapi", origin.base_url()),
-        path_str(&tree),
-    );
-    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    let (dir, profile, tree) = django_pulled(&origin, "/jsonapi", "jsonapi.yaml", "format: jsonapi\ntypes:\n  team:\n    path: teams\n    readonly: [city]\n  player:\n    path: players\n    parents: {team: team}\n  stat:\n    path: stats\n    parents: {player: player}\n");
     let api = format!("{}/jsonapi", destination.base_url());
     let base = destination.base_url();
 
@@ -1743,12 +1519,7 @@ fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
     );
 
     let map = dir.path().join("ids.yaml");
-    let run = push(
-        &profile,
-        &["--verify", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let run = push_mapped_with(&profile, &map, &["--verify"], &tree, &api);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, destination.output());
     assert!(run.stderr.contains("verified 15 of 15"), "{}", run.stderr);
     let log = django_writes(&destination);
@@ -1784,35 +1555,18 @@ fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
         .all(|team| team["attributes"]["city"] == ""));
 
     // --rm with a stranger team and its player: deleted, children first.
-    let (status, stranger) = destination.send(
-        "POST",
+    let stranger = created(
+        &destination,
         "/jsonapi/players",
         JSONAPI,
-        Some(
-            &json!({"data": {"type": "players", "attributes": {"name": "Zed"},
+        json!({"data": {"type": "players", "attributes": {"name": "Zed"},
             "relationships": {"team": {"data": {"type": "teams", "id": "1"}}}}}),
-        ),
     );
-    assert_eq!(status, 201, "{stranger}");
     let zed = text(&stranger["data"]["id"]);
     let before = django_writes(&destination).len();
-    let run = push(
-        &profile,
-        &["--rm", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    );
+    let run = push_mapped_with(&profile, &map, &["--rm"], &tree, &api);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, destination.output());
-    let new: Vec<String> = django_writes(&destination)[before..]
-        .iter()
-        .map(|entry| {
-            format!(
-                "{} {}",
-                entry["method"].as_str().unwrap(),
-                entry["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let new = django_writes_since(&destination, before);
     assert_eq!(
         new,
         vec![
@@ -1833,18 +1587,7 @@ fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
 
 #[test]
 fn profile_write_id_map_entry_whose_target_was_deleted_is_restored_consistently() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
+    let (destination, _dir, profile, tree, map, api) = post_clone();
     let args = ["--id-map", path_str(&map)];
     push(&profile, &args, path_str(&tree), &api).ok();
     // Someone deletes the clone of Team 2 (its players stay, pointing at nothing).
@@ -1891,27 +1634,11 @@ fn profile_write_id_map_entry_whose_target_was_deleted_is_restored_consistently(
 
 #[test]
 fn profile_write_key_with_a_parent_field_does_not_match_under_another_parent() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    destination.insert(
-        "teams",
-        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
-    );
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(false), "keyed.yaml", &keyed_text());
     // "Player 3" exists, but in Team 1; the origin's Player 3 is in Team 2.
-    destination.insert("players", json!({"id": 20, "name": "Player 3", "team": 10}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "keyed.yaml",
-        &profile_text(
-            "create: post\n",
-            "    key: [name]\n",
-            "    key: [name, team]\n",
-            "",
-        ),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(&profile, &[], path_str(&tree), &destination.url("/api")).ok();
+    add_player3_in_team1(&destination);
+    let run = push(&profile, &[], path_str(&tree), &api).ok();
     assert_eq!(destination.count("PUT"), 0, "{:?}", writes(&destination));
     assert_eq!(destination.count_path("POST", "/api/players/"), 6);
     let counts = summary(&run.stderr);
@@ -1933,8 +1660,7 @@ fn profile_write_key_with_a_parent_field_does_not_match_under_another_parent() {
 #[test]
 fn profile_write_mixed_create_modes_per_type() {
     let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
+    let destination = strangers();
     let dir = temp_dir();
     // Teams keep their ids (PUT), players and stats get the server's (POST).
     let profile = write_profile(
@@ -1960,40 +1686,10 @@ fn profile_write_mixed_create_modes_per_type() {
 
 #[test]
 fn profile_write_ignore_leaves_a_field_out_of_the_comparison() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
-    replace_in_file(&tree.join("team/2.yaml"), "City 2", "Town 2");
-    destination.clear_log();
-    let ignored = push(
-        &profile,
-        &["--ignore", "city", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
-    assert_eq!(
-        writes(&destination),
-        Vec::<String>::new(),
-        "{}",
-        ignored.stderr
-    );
+    let (destination, _dir, profile, tree, map, api) =
+        cloned_then_edited("team/2.yaml", "City 2", "Town 2");
+    let ignored = push_mapped_with(&profile, &map, &["--ignore", "city"], &tree, &api).ok();
+    assert_no_writes(&destination, &ignored);
     assert_eq!(summary(&ignored.stderr).unchanged, 15, "{}", ignored.stderr);
 }
 
@@ -2034,37 +1730,12 @@ fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
 
 #[test]
 fn profile_write_diff_shows_the_body_as_the_destination_gets_it() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
-    replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
-    destination.clear_log();
+    let (destination, _dir, profile, tree, map, api) =
+        cloned_then_edited("player/3.yaml", "Player 3", "Player Three");
     let player3 = id_where(&destination, "players", "name", &json!("Player 3"));
     let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
     let target = format!("{}/api/players/{player3}/", destination.base_url());
-    let diff = push(
-        &profile,
-        &["--diff", "--dry-run", "--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let diff = push_mapped_with(&profile, &map, &["--diff", "--dry-run"], &tree, &api).ok();
     assert_eq!(writes(&destination), Vec::<String>::new());
     let (first, rest) = diff.stdout.split_once('\n').expect("a plan line");
     assert_eq!(first, format!("update {target} (from players/3/)"));
@@ -2078,30 +1749,15 @@ fn profile_write_diff_shows_the_body_as_the_destination_gets_it() {
 
 #[test]
 fn profile_write_update_of_a_posted_resource_sends_destination_ids() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    let args = ["--id-map", path_str(&map)];
-    push(&profile, &args, path_str(&tree), &api).ok();
-    replace_in_file(&tree.join("player/3.yaml"), "Player 3", "Player Three");
-    destination.clear_log();
-    let run = push(&profile, &args, path_str(&tree), &api).ok();
+    let (destination, _dir, profile, tree, map, api) =
+        cloned_then_edited("player/3.yaml", "Player 3", "Player Three");
+    let run = push_mapped(&profile, &map, &tree, &api).ok();
     let player3 = id_where(&destination, "players", "name", &json!("Player Three"));
     let team2 = id_where(&destination, "teams", "name", &json!("Team 2"));
-    assert_eq!(
-        writes(&destination),
+    assert_writes(
+        &destination,
         vec![format!("PUT /api/players/{player3}/")],
-        "{}",
-        run.stderr
+        &run,
     );
     let body = destination.requests()[destination
         .requests()
@@ -2190,6 +1846,35 @@ impl MiniServer {
             .cloned()
             .collect()
     }
+}
+
+/// A new temporary directory with a `tree` of JSON files, `teams` as (id, name) and
+/// `players` as (id, team) named `P{id}`, and `location.yaml`, a `create: post` profile of
+/// the two types without paging: (the directory, the profile, the tree).
+fn location_tree(
+    teams: &[(u64, &str)],
+    players: &[(u64, u64)],
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    for (id, name) in teams {
+        write_file(
+            &tree.join(format!("team/{id}.json")),
+            &json!({"id": id, "name": name}).to_string(),
+        );
+    }
+    for (id, team) in players {
+        write_file(
+            &tree.join(format!("player/{id}.json")),
+            &json!({"id": id, "name": format!("P{id}"), "team": team}).to_string(),
+        );
+    }
+    let profile = write_profile(
+        dir.path(),
+        "location.yaml",
+        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
+    );
+    (dir, profile, tree)
 }
 
 fn mini_exchange(
@@ -2332,34 +2017,10 @@ fn mini_exchange(
 #[test]
 fn profile_write_post_learns_the_id_from_a_same_origin_location() {
     let server = MiniServer::start(MiniMode::Location);
-    let dir = temp_dir();
-    let tree = dir.path().join("tree");
-    for (id, name) in [(1, "A"), (2, "B")] {
-        write_file(
-            &tree.join(format!("team/{id}.json")),
-            &json!({"id": id, "name": name}).to_string(),
-        );
-    }
-    for (id, team) in [(1, 1), (2, 2), (3, 2)] {
-        write_file(
-            &tree.join(format!("player/{id}.json")),
-            &json!({"id": id, "name": format!("P{id}"), "team": team}).to_string(),
-        );
-    }
-    let profile = write_profile(
-        dir.path(),
-        "location.yaml",
-        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
-    );
+    let (dir, profile, tree) = location_tree(&[(1, "A"), (2, "B")], &[(1, 1), (2, 2), (3, 2)]);
     let map = dir.path().join("ids.yaml");
     let api = format!("{}/api", server.base);
-    let run = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let run = push_mapped(&profile, &map, &tree, &api).ok();
     assert_eq!(summary(&run.stderr).created, 5, "{}", run.stderr);
     let teams = server.members("teams");
     let team_id = |name: &str| {
@@ -2381,13 +2042,7 @@ fn profile_write_post_learns_the_id_from_a_same_origin_location() {
     let map_text = read(&map);
     assert_eq!(map_text.lines().count(), 5, "{map_text}");
     let before = server.writes().len();
-    let rerun = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .ok();
+    let rerun = push_mapped(&profile, &map, &tree, &api).ok();
     assert_eq!(
         server.writes().len(),
         before,
@@ -2461,24 +2116,14 @@ fn profile_write_jsonapi_post_answered_204_keeps_the_id_sent() {
 
 #[test]
 fn profile_write_duplicate_keys_fail_a_dry_run_too() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    destination.insert("players", json!({"id": 4, "name": "Player 1", "team": 1}));
-    destination.insert("players", json!({"id": 7, "name": "Player 1", "team": 1}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
+    let (destination, _dir, profile, tree, _map, api) = clone_with(
+        drf_like(false),
         "keyed.yaml",
         &profile_text("create: post\n", "", "    key: [name]\n", ""),
     );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(
-        &profile,
-        &["--dry-run"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .expect_code(1);
+    destination.insert("players", json!({"id": 4, "name": "Player 1", "team": 1}));
+    destination.insert("players", json!({"id": 7, "name": "Player 1", "team": 1}));
+    let run = push(&profile, &["--dry-run"], path_str(&tree), &api).expect_code(1);
     assert_eq!(run.stdout, "", "{}", run.stderr);
     assert!(run.stderr.contains("Player 1"), "{}", run.stderr);
     assert_eq!(writes(&destination), Vec::<String>::new());
@@ -2486,19 +2131,13 @@ fn profile_write_duplicate_keys_fail_a_dry_run_too() {
 
 #[test]
 fn profile_write_rm_deletes_at_nested_item_urls() {
-    let origin = drf_like(true);
-    let destination = drf_like(true);
+    let (destination, _dir, profile, tree, _map, api) = clone_with(
+        drf_like(true),
+        "nested.yaml",
+        &nested_profile_text("", "", ""),
+    );
     add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), "nested.yaml", &nested_profile_text("", "", ""));
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let run = push(
-        &profile,
-        &["--rm", "--exit-code"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .expect_code(3);
+    let run = push(&profile, &["--rm", "--exit-code"], path_str(&tree), &api).expect_code(3);
     assert_eq!(
         writes(&destination),
         vec![
@@ -2511,42 +2150,21 @@ fn profile_write_rm_deletes_at_nested_item_urls() {
     );
     assert_eq!(summary(&run.stderr).deleted, 3, "{}", run.stderr);
     // In sync now: exit 0.
-    push(
-        &profile,
-        &["--rm", "--exit-code"],
-        path_str(&tree),
-        &destination.url("/api"),
-    )
-    .expect_code(0);
+    push(&profile, &["--rm", "--exit-code"], path_str(&tree), &api).expect_code(0);
 }
 
 #[test]
 fn profile_write_moved_child_is_updated_with_its_new_parents_destination_id() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "post.yaml",
-        &profile_text("create: post\n", "", "", ""),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let map = dir.path().join("ids.yaml");
-    let api = destination.url("/api");
-    let args = ["--id-map", path_str(&map)];
-    push(&profile, &args, path_str(&tree), &api).ok();
     // Player 1 moves from Team 1 to Team 3.
-    replace_in_file(&tree.join("player/1.yaml"), "team: 1", "team: 3");
-    destination.clear_log();
-    let run = push(&profile, &args, path_str(&tree), &api).ok();
+    let (destination, _dir, profile, tree, map, api) =
+        cloned_then_edited("player/1.yaml", "team: 1", "team: 3");
+    let run = push_mapped(&profile, &map, &tree, &api).ok();
     let player1 = id_where(&destination, "players", "name", &json!("Player 1"));
     let team3 = id_where(&destination, "teams", "name", &json!("Team 3"));
-    assert_eq!(
-        writes(&destination),
+    assert_writes(
+        &destination,
         vec![format!("PUT /api/players/{player1}/")],
-        "{}",
-        run.stderr
+        &run,
     );
     assert_eq!(
         destination.member("players", player1).unwrap()["team"],
@@ -2563,26 +2181,9 @@ fn profile_write_moved_child_is_updated_with_its_new_parents_destination_id() {
 
 #[test]
 fn profile_write_key_plan_matches_the_run_when_the_parent_is_new() {
-    let origin = drf_like(true);
-    let destination = drf_like(false);
-    destination.insert(
-        "teams",
-        json!({"id": 10, "name": "Team 1", "city": "City 1"}),
-    );
-    destination.insert("players", json!({"id": 20, "name": "Player 3", "team": 10}));
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "keyed.yaml",
-        &profile_text(
-            "create: post\n",
-            "    key: [name]\n",
-            "    key: [name, team]\n",
-            "",
-        ),
-    );
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let api = destination.url("/api");
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(false), "keyed.yaml", &keyed_text());
+    add_player3_in_team1(&destination);
     let plan = push(&profile, &["--dry-run"], path_str(&tree), &api).ok();
     let base = destination.base_url();
     assert!(
@@ -2606,13 +2207,9 @@ fn profile_write_key_plan_matches_the_run_when_the_parent_is_new() {
 
 #[test]
 fn profile_write_rm_with_verify_and_max_delete() {
-    let origin = drf_like(true);
-    let destination = drf_like(true);
+    let (destination, _dir, profile, tree, _map, api) =
+        clone_with(drf_like(true), "put.yaml", &profile_text("", "", "", ""));
     add_strangers(&destination);
-    let dir = temp_dir();
-    let profile = write_profile(dir.path(), "put.yaml", &profile_text("", "", "", ""));
-    let tree = pull_tree(&origin, &profile, dir.path());
-    let api = destination.url("/api");
     let base = destination.base_url();
     // More deletions than allowed: none made, each listed and skipped, exit 1.
     let limited = push(
@@ -2652,16 +2249,8 @@ fn profile_write_django_push_back_with_id_keys() {
         return;
     }
     let server = DjangoServer::start(true);
-    let dir = temp_dir();
-    let profile = write_profile(
-        dir.path(),
-        "drf.yaml",
-        "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n    key: [id]\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n    key: [id]\n  stat:\n    path: stats/\n    parents: {player: player}\n    key: [id]\n",
-    );
-    let tree = dir.path().join("tree");
+    let (_dir, profile, tree) = django_pulled(&server, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n    key: [id]\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n    key: [id]\n  stat:\n    path: stats/\n    parents: {player: player}\n    key: [id]\n");
     let api = format!("{}/api", server.base_url());
-    let pulled = push(&profile, &[], &api, path_str(&tree));
-    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
     let before = django_writes(&server).len();
     let same = push(&profile, &[], path_str(&tree), &api);
     assert_eq!(same.code, 0, "{}\n{}", same.stderr, server.output());
@@ -2671,17 +2260,7 @@ fn profile_write_django_push_back_with_id_keys() {
     replace_in_file(&tree.join("stat/2.yaml"), "points: 20", "points: 25");
     let changed = push(&profile, &[], path_str(&tree), &api);
     assert_eq!(changed.code, 0, "{}\n{}", changed.stderr, server.output());
-    let log = django_writes(&server);
-    let new: Vec<String> = log[before..]
-        .iter()
-        .map(|entry| {
-            format!(
-                "{} {}",
-                entry["method"].as_str().unwrap(),
-                entry["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let new = django_writes_since(&server, before);
     assert_eq!(
         new,
         vec!["PUT /api/stats/2/".to_string()],
@@ -2694,30 +2273,10 @@ fn profile_write_django_push_back_with_id_keys() {
 #[test]
 fn profile_write_post_never_learns_an_id_from_a_foreign_location() {
     let server = MiniServer::start(MiniMode::ForeignLocation);
-    let dir = temp_dir();
-    let tree = dir.path().join("tree");
-    write_file(
-        &tree.join("team/1.json"),
-        &json!({"id": 1, "name": "A"}).to_string(),
-    );
-    write_file(
-        &tree.join("player/1.json"),
-        &json!({"id": 1, "name": "P1", "team": 1}).to_string(),
-    );
-    let profile = write_profile(
-        dir.path(),
-        "location.yaml",
-        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
-    );
+    let (dir, profile, tree) = location_tree(&[(1, "A")], &[(1, 1)]);
     let map = dir.path().join("ids.yaml");
     let api = format!("{}/api", server.base);
-    let run = push(
-        &profile,
-        &["--id-map", path_str(&map)],
-        path_str(&tree),
-        &api,
-    )
-    .expect_code(1);
+    let run = push_mapped(&profile, &map, &tree, &api).expect_code(1);
     // The team was created, but its id is unknown: it fails, its player is skipped.
     let writes = server.writes();
     assert_eq!(writes.len(), 1, "{writes:?}");
@@ -2735,21 +2294,7 @@ fn profile_write_post_never_learns_an_id_from_a_foreign_location() {
 #[test]
 fn profile_write_skipped_resource_is_named_by_its_destination_url() {
     let server = MiniServer::start(MiniMode::ForeignLocation);
-    let dir = temp_dir();
-    let tree = dir.path().join("tree");
-    write_file(
-        &tree.join("team/1.json"),
-        &json!({"id": 1, "name": "A"}).to_string(),
-    );
-    write_file(
-        &tree.join("player/1.json"),
-        &json!({"id": 1, "name": "P1", "team": 1}).to_string(),
-    );
-    let profile = write_profile(
-        dir.path(),
-        "location.yaml",
-        "records: \"\"\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n",
-    );
+    let (_dir, profile, tree) = location_tree(&[(1, "A")], &[(1, 1)]);
     let api = format!("{}/api", server.base);
     let run = push(&profile, &[], path_str(&tree), &api).expect_code(1);
     let wrong = format!("{}/players/", server.base);

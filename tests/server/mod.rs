@@ -445,7 +445,21 @@ where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
 {
-    let server = axum::serve(listener, handler::router(shared))
+    serve_until_stopped(listener, handler::router(shared), stop, "test server").await;
+}
+
+/// Serves `router` until `stop`, then lets open requests finish for at most
+/// `SHUTDOWN_GRACE`.
+pub(crate) async fn serve_until_stopped<L>(
+    listener: L,
+    router: axum::Router,
+    stop: watch::Receiver<bool>,
+    name: &str,
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let server = axum::serve(listener, router)
         .with_graceful_shutdown(stopped(stop.clone()))
         .into_future();
     // Graceful shutdown waits for open requests; the second branch bounds that wait.
@@ -456,7 +470,7 @@ where
     tokio::select! {
         result = server => {
             if let Err(error) = result {
-                eprintln!("test server stopped with error: {error}");
+                eprintln!("{name} stopped with error: {error}");
             }
         }
         () = deadline => {}

@@ -11,7 +11,6 @@
 //! Axum, tokio, serde_json, url and std only: `examples/demo_server.rs` compiles this module too.
 
 use std::collections::BTreeMap;
-use std::future::IntoFuture;
 use std::net::TcpListener as StdListener;
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -26,7 +25,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 use url::form_urlencoded;
 
-use super::{server_runtime, stopped, SHUTDOWN_GRACE};
+use super::{serve_until_stopped, server_runtime, SHUTDOWN_GRACE};
 
 /// The top-level collections, parents first.
 pub const COLLECTIONS: [&str; 3] = ["teams", "players", "stats"];
@@ -501,22 +500,7 @@ fn serve(
     };
     runtime.block_on(async move {
         let router = Router::new().fallback(handle).with_state(shared);
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(stopped(stop.clone()))
-            .into_future();
-        // Graceful shutdown waits for open requests; the second branch bounds that wait.
-        let deadline = async {
-            stopped(stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            result = server => {
-                if let Err(error) = result {
-                    eprintln!("plain test server stopped with error: {error}");
-                }
-            }
-            () = deadline => {}
-        }
+        serve_until_stopped(listener, router, stop, "plain test server").await;
     });
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }

@@ -21,7 +21,7 @@ use crate::endpoint::Context;
 use crate::exit_code::remote;
 use crate::graph::DependencyGraph;
 use crate::plan::{Held, Inventory, Stale};
-use crate::remap::IdMap;
+use crate::remap::{id_of_uri, typed_like, IdMap};
 use crate::resource::Resource;
 use crate::schema::profile::{
     field_text, fill, ApiFormat, CreateMethod, Profile, TypeProfile, UpdateMethod,
@@ -157,7 +157,7 @@ impl ProfileState {
 
     fn mapped_id(&self, resource: &Resource) -> Option<String> {
         let new_uri = self.map().get(&resource.uri)?.to_string();
-        Some(last_segment(&new_uri).to_string())
+        Some(id_of_uri(&new_uri).to_string())
     }
 
     /// The destination's members of `kind` by key; two with one key fail the run.
@@ -355,23 +355,6 @@ fn path_of(kind: &TypeProfile, template: &str, body: &Value, id: Option<&str>) -
             kind.name
         )
     })
-}
-
-/// `new_id` typed like `old`: a number stays a number when the new id is numeric.
-fn typed_like(old: &Value, new_id: &str) -> Value {
-    match (old, new_id.parse::<i64>()) {
-        (Value::Number(_), Ok(number)) => Value::from(number),
-        _ => Value::String(new_id.to_string()),
-    }
-}
-
-fn last_segment(uri: &str) -> &str {
-    let path = uri
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(uri)
-        .trim_end_matches('/');
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// The march's view of a profile destination.
@@ -573,5 +556,5 @@ fn new_id(
     let same_origin = url.scheme() == collection.scheme()
         && url.host_str() == collection.host_str()
         && url.port_or_known_default() == collection.port_or_known_default();
-    same_origin.then(|| last_segment(url.as_str()).to_string())
+    same_origin.then(|| id_of_uri(url.as_str()).to_string())
 }
