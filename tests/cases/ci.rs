@@ -384,8 +384,13 @@ fn a_rate_limited_server_gets_everything_with_few_429s() {
         "rate limit 50/s: {refused} of {} requests answered 429",
         requests.len()
     );
+    // 150 writes at 50/s fill three rate windows; in each, at most one `--concurrency`'s
+    // worth of requests is already in flight when the first 429 comes back, and then the
+    // client waits for `Retry-After` with its concurrency halved. A client that ignored
+    // 429s would have every request past a window's 50th refused.
+    let windows = 150 / 50;
     assert!(
-        refused * 10 <= requests.len(),
+        refused <= windows * 8,
         "{refused} of {} requests were 429s",
         requests.len()
     );
