@@ -234,7 +234,29 @@ impl<'i> March<'i> {
         body: &dyn Fn() -> Result<Option<Value>>,
     ) -> Result<Decision> {
         let target = self.inventory.target(resource)?;
-        let (op, before, difference) = match self.inventory.held(resource, text)? {
+        let (op, before, difference) = self.compare(resource, text, body)?;
+        Ok(Decision {
+            op,
+            target,
+            before,
+            difference,
+            source: self.inventory.source(resource),
+        })
+    }
+
+    /// Only the operation, for a writer that needs nothing else (no target is made).
+    pub fn op(&self, resource: &Resource, text: Option<&str>) -> Result<Op> {
+        Ok(self.compare(resource, text, &|| Ok(None))?.0)
+    }
+
+    /// The operation, what the destination held, and the first difference.
+    fn compare(
+        &self,
+        resource: &Resource,
+        text: Option<&str>,
+        body: &dyn Fn() -> Result<Option<Value>>,
+    ) -> Result<(Op, Option<Value>, Option<String>)> {
+        Ok(match self.inventory.held(resource, text)? {
             Held::Nothing => (Op::Create, None, None),
             Held::Unseen => (Op::Update, None, Some("(not read)".to_string())),
             Held::Identical => (Op::Unchanged, None, None),
@@ -256,13 +278,6 @@ impl<'i> March<'i> {
                     Some(field) => (Op::Update, Some(held), Some(field)),
                 }
             }
-        };
-        Ok(Decision {
-            op,
-            target,
-            before,
-            difference,
-            source: self.inventory.source(resource),
         })
     }
 

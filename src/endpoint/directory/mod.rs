@@ -204,6 +204,10 @@ impl Inventory for DirectoryInventory {
     }
 
     fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {
+        // A new destination (a first pull) holds nothing: no path to make.
+        if self.existing.is_empty() {
+            return Ok(Held::Nothing);
+        }
         let path = self.path_for(resource)?;
         if !self.existing.contains(&path) {
             return Ok(Held::Nothing);

@@ -333,7 +333,7 @@ impl Writer {
             return Ok(Entry::Unsafe(message));
         }
         let content = self.format.serialize(&resource.body);
-        let op = self.march.decide(resource, Some(&content))?.op;
+        let op = self.march.op(resource, Some(&content))?;
         if op == Op::Unchanged {
             return Ok(Entry::Unchanged);
         }
