@@ -128,21 +128,9 @@ workload_c() {
 # (d) and (e): a profile (`--api`) against the demo server's plain-JSON mode: 200 teams with
 # 100 players each, players nested under their team, one stat each (40,200 members), pages
 # of 500; then the pulled tree cloned into an empty instance (POST, server ids, keys).
-start_plain() {
-    local name=$1; shift
-    PORT=$(free_port)
-    "$SERVER" --plain --port "$PORT" "$@" > "$WORK/server-$name.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 300); do
-        grep -q listening "$WORK/server-$name.log" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "server $name did not start" >&2; exit 1
-}
-
 workload_profiles() {
     echo "(d) pull 40,200 members through a profile (players nested under 200 teams), pages of 500"
-    start_plain d --teams 200 --players-per-team 100
+    start_server d --plain --teams 200 --players-per-team 100
     for run in $(seq "$RUNS"); do
         measure d ours "$run" "$OURS" --api examples/api/league.yaml -l 500 \
             "http://127.0.0.1:$PORT/api" "$WORK/d-$run"
@@ -150,7 +138,7 @@ workload_profiles() {
     stop_server
     echo "(e) clone those 40,200 members into an empty plain-JSON server (POST, parents first)"
     for run in $(seq "$RUNS"); do
-        start_plain "e-$run" --empty
+        start_server "e-$run" --plain --empty
         measure e ours "$run" "$OURS" --api examples/api/league.yaml --concurrency 16 \
             "$WORK/d-1" "http://127.0.0.1:$PORT/api"
         stop_server

@@ -130,6 +130,16 @@ pub fn redact_url(url: &Url) -> String {
     }
 }
 
+/// An absolute `scheme://authority…` uri split into its scheme and what follows the
+/// authority (path, query, fragment; empty when there is none).
+pub fn split_authority(uri: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    Some((
+        scheme,
+        &rest[rest.find(['/', '?', '#']).unwrap_or(rest.len())..],
+    ))
+}
+
 /// The key two URLs are compared by: scheme and host lower-cased and a default port
 /// dropped (the url crate does these), no fragment, query parameters sorted, no trailing
 /// `/` on the path. `HTTP://h:80/a/?y=2&x=1` and `http://h/a?x=1&y=2` are one place.

@@ -10,6 +10,7 @@ use crate::cli::CreateMode;
 use crate::config::Config;
 use crate::endpoint::http::redact_url;
 use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
+use crate::endpoint_spec::split_authority;
 use crate::exit_code::{usage, Exit, Interrupted};
 use crate::filter;
 use crate::format::Format;
@@ -78,11 +79,11 @@ fn endpoint_urls(config: &Config) -> Vec<url::Url> {
         .collect()
 }
 
-/// The path and query of an absolute `scheme://authority/...` uri, or `None`.
+/// The path and query an absolute uri keeps when rebased (`/` when it has none), or `None`.
 fn path_and_query(uri: &str) -> Option<&str> {
-    let rest = &uri[uri.find("://")? + 3..];
-    let start = rest.find(['/', '?'])?;
-    Some(rest[start..].split('#').next().unwrap_or_default())
+    let (_, tail) = split_authority(uri)?;
+    let tail = tail.split('#').next().unwrap_or_default();
+    Some(if tail.is_empty() { "/" } else { tail })
 }
 
 /// Two resources bound for one file or one URL (ids `1` and `"1"`, one id under two

@@ -256,8 +256,13 @@ impl TypeProfile {
 
     /// A member's uri: the item path filled from its own fields (`{id}` its id).
     pub fn uri_of(&self, member: &Value) -> Option<String> {
-        fill(&self.item, &|name| match name {
-            "id" => self.id_of(member),
+        self.fill_from(&self.item, member, self.id_of(member).as_deref())
+    }
+
+    /// `template` filled from `member`'s fields, `{id}` with `id`; `None` when one lacks.
+    pub fn fill_from(&self, template: &str, member: &Value, id: Option<&str>) -> Option<String> {
+        fill(template, &|name| match name {
+            "id" => id.map(str::to_string),
             _ => self.field(member, name),
         })
     }

@@ -74,11 +74,10 @@ impl HttpEndpoint {
     /// endpoint's scheme, host and port: set on a copy, so no host is parsed (hosts go
     /// through IDNA processing, the main cost of a rebase per resource).
     fn rebase_absolute(&self, uri: &str) -> Option<Url> {
-        let (scheme, rest) = uri.split_once("://")?;
+        let (scheme, tail) = crate::endpoint_spec::split_authority(uri)?;
         if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
             return None;
         }
-        let tail = &rest[rest.find(['/', '?', '#']).unwrap_or(rest.len())..];
         let (before_fragment, fragment) = match tail.split_once('#') {
             Some((before, fragment)) => (before, Some(fragment)),
             None => (tail, None),

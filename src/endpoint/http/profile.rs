@@ -24,7 +24,7 @@ use crate::plan::{Held, Inventory, Stale};
 use crate::remap::{id_of_uri, typed_like, IdMap};
 use crate::resource::Resource;
 use crate::schema::profile::{
-    field_text, fill, ApiFormat, CreateMethod, Profile, TypeProfile, UpdateMethod,
+    field_text, ApiFormat, CreateMethod, Profile, TypeProfile, UpdateMethod,
 };
 
 /// `(type, id as text)`.
@@ -345,11 +345,7 @@ fn slot_at<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
 
 /// `template` filled from `body`'s fields (`{id}` = `id`).
 fn path_of(kind: &TypeProfile, template: &str, body: &Value, id: Option<&str>) -> Result<String> {
-    let lookup = |name: &str| match name {
-        "id" => id.map(str::to_string),
-        _ => kind.field(body, name),
-    };
-    fill(template, &lookup).ok_or_else(|| {
+    kind.fill_from(template, body, id).ok_or_else(|| {
         anyhow!(
             "type {}: a field that {template} needs is missing",
             kind.name
