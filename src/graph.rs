@@ -99,8 +99,9 @@ impl DependencyGraph {
 
 /// Each resource's position in the `(type, id)` order.
 fn sorted_rank(resources: &[Resource]) -> Vec<usize> {
+    let keys: Vec<_> = resources.iter().map(Resource::sort_key).collect();
     let mut by_key: Vec<usize> = (0..resources.len()).collect();
-    by_key.sort_by(|&a, &b| resources[a].sort_key_cmp(&resources[b]));
+    by_key.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     let mut rank = vec![0; resources.len()];
     for (position, index) in by_key.into_iter().enumerate() {
         rank[index] = position;

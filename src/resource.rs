@@ -1,6 +1,7 @@
 //! A resource: its body as read, and the identity a schema derived from it.
 //! Everything downstream (filters, graph, plan, writers) works on this type.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -67,9 +68,13 @@ impl Resource {
 
     /// The `(type, id)` order the tool uses to break ties deterministically.
     pub fn sort_key_cmp(&self, other: &Resource) -> Ordering {
-        self.kind
-            .cmp(&other.kind)
-            .then_with(|| compare_ids(&self.id, &other.id))
+        self.sort_key().cmp(&other.sort_key())
+    }
+
+    /// The `(type, id)` key of that order, made once per resource: comparing ids as
+    /// values each time parsed every number (kept as text) in every comparison.
+    pub fn sort_key(&self) -> (&str, IdKey<'_>) {
+        (&self.kind, IdKey::of(&self.id))
     }
 
     /// `type/id` for messages.
@@ -94,16 +99,40 @@ fn value_text(value: &Value) -> String {
     scalar_text(value).unwrap_or_else(|| value.to_string())
 }
 
-/// Numbers before strings; numbers by value, strings by code point (as Python sorts them).
-fn compare_ids(left: &Value, right: &Value) -> Ordering {
-    match (left, right) {
-        (Value::Number(a), Value::Number(b)) => {
-            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
-            a.partial_cmp(&b).unwrap_or(Ordering::Equal)
+/// An id as it sorts: numbers before strings; numbers by value, strings by code point
+/// (as Python sorts them), other scalars by their text.
+#[derive(Debug, PartialEq)]
+pub enum IdKey<'a> {
+    Number(f64),
+    Text(Cow<'a, str>),
+}
+
+impl<'a> IdKey<'a> {
+    fn of(id: &'a Value) -> IdKey<'a> {
+        match id {
+            Value::Number(number) => IdKey::Number(number.as_f64().unwrap_or(0.0)),
+            Value::String(text) => IdKey::Text(Cow::Borrowed(text)),
+            other => IdKey::Text(Cow::Owned(value_text(other))),
         }
-        (Value::Number(_), _) => Ordering::Less,
-        (_, Value::Number(_)) => Ordering::Greater,
-        _ => value_text(left).cmp(&value_text(right)),
+    }
+}
+
+impl Eq for IdKey<'_> {}
+
+impl PartialOrd for IdKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (IdKey::Number(a), IdKey::Number(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (IdKey::Number(_), IdKey::Text(_)) => Ordering::Less,
+            (IdKey::Text(_), IdKey::Number(_)) => Ordering::Greater,
+            (IdKey::Text(a), IdKey::Text(b)) => a.cmp(b),
+        }
     }
 }
 

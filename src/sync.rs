@@ -2,6 +2,7 @@
 //! The one place that sequences the pipeline and decides the exit status.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -98,28 +99,42 @@ fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
         }
         _ => return Ok(()),
     };
-    let mut targets: HashMap<String, &str> = HashMap::with_capacity(resources.len());
-    for resource in resources {
-        let target = match &http {
+    let target_of = |resource: &Resource| -> Option<String> {
+        Some(match &http {
             None => format!("the file {}/{}", resource.kind, resource.id_text()),
             // Rebasing keeps an absolute uri's path and query: compare those, unparsed.
             Some(_) if let Some(path) = path_and_query(&resource.uri) => {
                 format!("the destination path {path}")
             }
-            Some(http) => match http.rebase(&resource.uri) {
-                Ok(url) => redact_url(&url),
-                Err(_) => continue,
-            },
-        };
-        match targets.get(&target) {
-            Some(first) if *first != resource.uri => {
-                return Err(usage(format!(
-                    "{first} and {} would both be written to {target}; refusing to write either",
-                    resource.uri
-                )))
-            }
-            _ => {
-                targets.insert(target, &resource.uri);
+            Some(http) => redact_url(&http.rebase(&resource.uri).ok()?),
+        })
+    };
+    // Hashes of the targets (randomly keyed: a server cannot aim at them) sorted, not a
+    // map of target strings: a string per resource was most of this check's memory.
+    // Resources with equal hashes are then compared by their targets' text.
+    let keys = std::collections::hash_map::RandomState::new();
+    let mut hashed: Vec<(u64, usize)> = resources
+        .iter()
+        .enumerate()
+        .filter_map(|(index, resource)| Some((keys.hash_one(target_of(resource)?), index)))
+        .collect();
+    hashed.sort_unstable();
+    for run in hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        for (position, &(_, later)) in run.iter().enumerate() {
+            let (later, target) = (&resources[later], target_of(&resources[later]));
+            for &(_, first) in &run[..position] {
+                let first = &resources[first];
+                if first.uri != later.uri && target_of(first) == target {
+                    return Err(usage(format!(
+                        "{} and {} would both be written to {}; refusing to write either",
+                        first.uri,
+                        later.uri,
+                        target.unwrap_or_default()
+                    )));
+                }
             }
         }
     }
@@ -148,7 +163,13 @@ async fn read(
     };
     context.report.add_read(resources.len());
     let (mut resources, chosen) = without_clones(resources, chosen, config)?;
-    RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
+    // The (type, id) index costs a string pair per resource: built only when needed.
+    if resources
+        .iter()
+        .any(|resource| !resource.references.is_empty())
+    {
+        RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
+    }
     Ok(filter::keep(resources, &chosen, &config.filters))
 }
 

@@ -1,10 +1,10 @@
 //! JSON reading for files and stdin: one value after another (a value, an array, JSON
 //! Lines), with duplicate keys refused (serde_json alone keeps the last one silently).
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -22,18 +22,18 @@ fn json_values_limited<R: Read>(
     reader: R,
     limit: u64,
 ) -> impl Iterator<Item = Result<Value, serde_json::Error>> {
-    let read = Arc::new(AtomicU64::new(0));
-    let start = Arc::new(AtomicU64::new(0));
+    let read = Rc::new(Cell::new(0));
+    let start = Rc::new(Cell::new(0));
     let limited = Limited {
         inner: reader,
-        read: Arc::clone(&read),
-        start: Arc::clone(&start),
+        read: Rc::clone(&read),
+        start: Rc::clone(&start),
         limit,
     };
     serde_json::Deserializer::from_reader(limited)
         .into_iter::<Strict>()
         .map(move |value| {
-            start.store(read.load(Ordering::Relaxed), Ordering::Relaxed);
+            start.set(read.get());
             value.map(|strict| strict.0)
         })
 }
@@ -44,19 +44,22 @@ pub fn json_document(bytes: &[u8]) -> Result<Value, serde_json::Error> {
 }
 
 /// A reader that fails once the current document (from `start`) passes `limit` bytes.
-/// serde_json pulls one byte at a time, so `read` is where the parser is.
+/// serde_json pulls one byte at a time, so `read` is where the parser is; the counters
+/// are plain cells because this runs once per byte (atomics here were a third of a
+/// JSON Lines read).
 struct Limited<R> {
     inner: R,
-    read: Arc<AtomicU64>,
-    start: Arc<AtomicU64>,
+    read: Rc<Cell<u64>>,
+    start: Rc<Cell<u64>>,
     limit: u64,
 }
 
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let count = self.inner.read(buf)?;
-        let read = self.read.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
-        if read - self.start.load(Ordering::Relaxed) > self.limit {
+        let read = self.read.get() + count as u64;
+        self.read.set(read);
+        if read - self.start.get() > self.limit {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
