@@ -27,7 +27,7 @@ pub fn keep(resources: Vec<Resource>, chosen: &[bool], filters: &Filters) -> Vec
 
 /// Whether `--type` and every `--match` hold for the resource.
 pub fn selected(resource: &Resource, filters: &Filters) -> bool {
-    (filters.types.is_empty() || filters.types.contains(&resource.kind))
+    (filters.types.is_empty() || filters.types.iter().any(|kind| **kind == *resource.kind))
         && filters.matches.iter().all(|expr| matches(resource, expr))
 }
 
@@ -42,12 +42,12 @@ fn add_ancestors(resources: &[Resource], keep: &mut HashSet<usize>) {
     let by_uri: HashMap<&str, usize> = resources
         .iter()
         .enumerate()
-        .map(|(index, resource)| (resource.uri.as_str(), index))
+        .map(|(index, resource)| (&*resource.uri, index))
         .collect();
     let mut stack: Vec<usize> = keep.iter().copied().collect();
     while let Some(index) = stack.pop() {
         for parent in &resources[index].parents {
-            if let Some(&parent_index) = by_uri.get(parent.as_str()) {
+            if let Some(&parent_index) = by_uri.get(&**parent) {
                 if keep.insert(parent_index) {
                     stack.push(parent_index);
                 }
@@ -72,10 +72,10 @@ mod tests {
 
     fn resource(kind: &str, id: i64, parents: &[&str], body: serde_json::Value) -> Resource {
         Resource {
-            uri: format!("/{kind}/{id}"),
+            uri: format!("/{kind}/{id}").into(),
             id: json!(id),
             kind: kind.into(),
-            parents: parents.iter().map(|p| p.to_string()).collect(),
+            parents: parents.iter().map(|&p| p.into()).collect(),
             references: Vec::new(),
             body,
         }

@@ -23,11 +23,11 @@ impl DependencyGraph {
         let by_uri: HashMap<&str, NodeIndex> = resources
             .iter()
             .zip(&nodes)
-            .map(|(resource, node)| (resource.uri.as_str(), *node))
+            .map(|(resource, node)| (&*resource.uri, *node))
             .collect();
         for (resource, child) in resources.iter().zip(&nodes) {
             for parent in &resource.parents {
-                if let Some(parent) = by_uri.get(parent.as_str()) {
+                if let Some(parent) = by_uri.get(&**parent) {
                     graph.update_edge(*parent, *child, ());
                 }
             }
@@ -70,7 +70,7 @@ impl DependencyGraph {
             .map(|component| {
                 let mut uris: Vec<&str> = component
                     .iter()
-                    .map(|node| resources[node.index()].uri.as_str())
+                    .map(|node| &*resources[node.index()].uri)
                     .collect();
                 uris.sort_unstable();
                 uris.join(", ")
@@ -218,10 +218,10 @@ mod tests {
 
     fn resource(kind: &str, id: i64, parents: &[&str]) -> Resource {
         Resource {
-            uri: format!("/{kind}/{id}"),
+            uri: format!("/{kind}/{id}").into(),
             id: json!(id),
             kind: kind.into(),
-            parents: parents.iter().map(|p| p.to_string()).collect(),
+            parents: parents.iter().map(|&p| p.into()).collect(),
             references: Vec::new(),
             body: json!({}),
         }

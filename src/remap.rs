@@ -13,7 +13,7 @@ use crate::atomic::write_atomically_with;
 use crate::cli::RefExpr;
 use crate::exit_code::usage;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
-use crate::resource::{field_at, scalar_text, Resource};
+use crate::resource::{field_at, scalar_text, Resource, Shared};
 
 /// Old uri -> new uri. With a file, every new entry is appended at once (one line of a
 /// YAML block mapping, so the file stays valid YAML even if the run is killed) and the
@@ -125,14 +125,14 @@ fn read_map(path: &Path) -> Result<BTreeMap<String, String>> {
 /// Finds, for a `--ref` field's old id, the resource it names in the read set.
 pub struct RefIndex {
     refs: Vec<RefExpr>,
-    uri_by_type_and_id: HashMap<(String, String), String>,
+    uri_by_type_and_id: HashMap<(String, String), Shared>,
 }
 
 impl RefIndex {
     pub fn new(refs: &[RefExpr], resources: &[Resource]) -> Self {
         let uri_by_type_and_id = resources
             .iter()
-            .map(|r| ((r.kind.clone(), r.id_text()), r.uri.clone()))
+            .map(|r| ((r.kind.to_string(), r.id_text()), r.uri.clone()))
             .collect();
         RefIndex {
             refs: refs.to_vec(),
@@ -144,7 +144,7 @@ impl RefIndex {
     fn targets<'a>(
         &'a self,
         body: &'a Value,
-    ) -> impl Iterator<Item = (&'a RefExpr, &'a String)> + 'a {
+    ) -> impl Iterator<Item = (&'a RefExpr, &'a Shared)> + 'a {
         self.refs.iter().filter_map(move |expr| {
             let old_id = scalar_text(field_at(body, &expr.path)?)?;
             let uri = self.uri_by_type_and_id.get(&(expr.kind.clone(), old_id))?;
@@ -295,7 +295,8 @@ mod tests {
             [("team".to_string(), "1".to_string())]
         );
         RefIndex::new(&refs, &resources.clone()).add_parents(&mut resources);
-        assert_eq!(resources[1].parents, ["http://o/api/team/1"]);
+        assert_eq!(&*resources[1].parents[0], "http://o/api/team/1");
+        assert_eq!(resources[1].parents.len(), 1);
     }
 
     #[test]

@@ -67,9 +67,9 @@ impl Outcome {
         };
         Outcome {
             op,
-            kind: resource.kind.clone(),
+            kind: resource.kind.to_string(),
             id: resource.id.clone(),
-            uri: resource.uri.clone(),
+            uri: resource.uri.to_string(),
             target: target.into(),
             status,
             attempts: 0,

@@ -3,22 +3,27 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::format::json::to_json_line;
 
+/// Text many resources share: a type name, a uri that is also some resources' parent.
+/// Shared, a run of a million resources holds each once (`sync::read_origins` interns).
+pub type Shared = Arc<str>;
+
 /// One REST resource with the identity its schema extracted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     /// Where the resource lives (`_links.self.href` or the `uri` field).
-    pub uri: String,
+    pub uri: Shared,
     /// The `id` field as it was (a number or a string).
     pub id: Value,
     /// The type name, used for ordering and as a directory name.
-    pub kind: String,
+    pub kind: Shared,
     /// Uris of the resources this one depends on (written first).
-    pub parents: Vec<String>,
+    pub parents: Vec<Shared>,
     /// `(type, id)` of the resources its reference fields name (`--ref`, a profile's
     /// `parents`), taken while the body is at hand; they become parents once every
     /// resource is read.
@@ -39,10 +44,10 @@ pub struct Identity {
 impl Resource {
     pub fn new(identity: Identity, body: Value) -> Resource {
         Resource {
-            uri: identity.uri,
+            uri: identity.uri.into(),
             id: identity.id,
-            kind: identity.kind,
-            parents: identity.parents,
+            kind: identity.kind.into(),
+            parents: identity.parents.into_iter().map(Shared::from).collect(),
             references: Vec::new(),
             body,
         }
@@ -167,7 +172,7 @@ mod tests {
 
     fn resource(kind: &str, id: Value) -> Resource {
         Resource {
-            uri: format!("/{kind}/{id}"),
+            uri: format!("/{kind}/{id}").into(),
             id,
             kind: kind.into(),
             parents: vec![],
@@ -193,7 +198,7 @@ mod tests {
     fn type_sorts_before_id() {
         let mut items = [resource("b", json!(1)), resource("a", json!(2))];
         items.sort_by(Resource::sort_key_cmp);
-        assert_eq!(items[0].kind, "a");
+        assert_eq!(&*items[0].kind, "a");
     }
 
     #[test]

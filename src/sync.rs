@@ -1,7 +1,6 @@
 //! The run: read and layer the origins, filter, order, write, summarise.
 //! The one place that sequences the pipeline and decides the exit status.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use crate::graph::DependencyGraph;
 use crate::interrupt::Interrupt;
 use crate::plan::{self, Change, Comparison, Decision, March, Stale};
 use crate::progress::Progress;
+use crate::read_set::ReadSet;
 use crate::remap::{reference_keys, IdMap, RefIndex};
 use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::Resource;
@@ -357,7 +357,7 @@ fn without_clones(
     Ok(resources
         .into_iter()
         .zip(chosen)
-        .filter(|(resource, _)| !clones.contains(resource.uri.as_str()))
+        .filter(|(resource, _)| !clones.contains(&*resource.uri))
         .unzip())
 }
 
@@ -376,9 +376,7 @@ async fn read_origins(
     mut stage: Option<&mut (dyn Stage + '_)>,
 ) -> Result<(Vec<Resource>, Vec<bool>)> {
     let filters = &context.config.filters;
-    let mut resources: Vec<Resource> = Vec::new();
-    let mut chosen: Vec<bool> = Vec::new();
-    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut read_set = ReadSet::default();
     for spec in &context.config.origins {
         let origin = endpoint::open(spec);
         origin
@@ -391,6 +389,7 @@ async fn read_origins(
                 context.report.progress().advance();
                 omit_fields(&mut resource, &context.config.omit);
                 resource.references = reference_keys(&context.config.refs, &resource.body);
+                read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {
                     Some(stage) => {
@@ -400,17 +399,10 @@ async fn read_origins(
                     }
                     None => resource,
                 };
-                match position.get(&resource.uri) {
-                    Some(&index) => (resources[index], chosen[index]) = (resource, selected),
-                    None => {
-                        position.insert(resource.uri.clone(), resources.len());
-                        resources.push(resource);
-                        chosen.push(selected);
-                    }
-                }
+                read_set.add(resource, selected);
                 Ok(())
             })
             .await?;
     }
-    Ok((resources, chosen))
+    Ok(read_set.into_parts())
 }

@@ -22,7 +22,7 @@ pub struct WrittenWhole;
 
 impl Inventory for WrittenWhole {
     fn target(&self, resource: &Resource) -> Result<String> {
-        Ok(resource.uri.clone())
+        Ok(resource.uri.to_string())
     }
 
     fn held(&self, _resource: &Resource, _text: Option<&str>) -> Result<Held> {
@@ -45,7 +45,7 @@ impl Inventory for KeepsNothing {
 
 /// What an endpoint holds, read through the endpoint itself, by uri.
 pub struct ReadBack {
-    bodies: HashMap<String, Value>,
+    bodies: HashMap<crate::resource::Shared, Value>,
 }
 
 impl ReadBack {
@@ -63,11 +63,11 @@ impl ReadBack {
 
 impl Inventory for ReadBack {
     fn target(&self, resource: &Resource) -> Result<String> {
-        Ok(resource.uri.clone())
+        Ok(resource.uri.to_string())
     }
 
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
-        Ok(match self.bodies.get(&resource.uri) {
+        Ok(match self.bodies.get(&*resource.uri) {
             Some(body) => Held::Copy(body.clone()),
             None => Held::Nothing,
         })

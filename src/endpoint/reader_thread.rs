@@ -84,7 +84,7 @@ mod tests {
         )
         .await;
         assert_eq!(seen.len(), 600);
-        assert_eq!(seen[599], "http://h/api/team/599");
+        assert_eq!(&*seen[599], "http://h/api/team/599");
         assert_eq!(result.unwrap_err().to_string(), "bad document 601");
     }
 }

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use super::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{Resource, Shared};
 use crate::schema::Dialect;
 
 /// How the resources follow one another in a single file or on stdout.
@@ -31,7 +31,7 @@ pub struct Spill {
     /// Says what document a resource is in a file (`{"type", "body"}` with `--api`).
     dialect: Arc<dyn Dialect>,
     /// Where each uri's text is: offset and length; a later copy replaces an earlier one.
-    places: HashMap<String, (u64, usize)>,
+    places: HashMap<Shared, (u64, usize)>,
     end: u64,
 }
 
@@ -87,7 +87,7 @@ impl Spill {
         for (position, resource) in set.ordered().enumerate() {
             let (offset, length) = self
                 .places
-                .remove(&resource.uri)
+                .remove(&*resource.uri)
                 .ok_or_else(|| anyhow!("{} was read but never spilled", resource.uri))?;
             text.resize(length, 0);
             file.seek(SeekFrom::Start(offset))?;
@@ -105,7 +105,7 @@ impl Spill {
             context.report.record(Outcome::new(
                 Op::Create,
                 resource,
-                resource.uri.clone(),
+                resource.uri.to_string(),
                 Status::Done(None),
             ));
         }

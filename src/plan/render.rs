@@ -30,9 +30,9 @@ impl Change {
     pub fn for_resource(op: Op, resource: &Resource, target: impl Into<String>) -> Self {
         Change {
             op,
-            kind: resource.kind.clone(),
+            kind: resource.kind.to_string(),
             id: resource.id.clone(),
-            uri: resource.uri.clone(),
+            uri: resource.uri.to_string(),
             target: target.into(),
             before: None,
             after: None,

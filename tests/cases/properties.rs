@@ -31,10 +31,10 @@ fn build(kinds: &[usize], parents: &[Vec<usize>]) -> Vec<Resource> {
                 parent_uris.push("http://elsewhere/api/team/999".to_string());
             }
             Resource {
-                uri: uri(index, kind),
+                uri: uri(index, kind).into(),
                 id: json!(index),
-                kind: kind.to_string(),
-                parents: parent_uris,
+                kind: kind.into(),
+                parents: parent_uris.into_iter().map(Into::into).collect(),
                 references: Vec::new(),
                 body: json!({ "id": index }),
             }
@@ -66,7 +66,10 @@ fn ordered_uris(resources: &[Resource]) -> Vec<String> {
         (0..resources.len()).collect(),
         "the order is a permutation"
     );
-    order.iter().map(|&i| resources[i].uri.clone()).collect()
+    order
+        .iter()
+        .map(|&i| resources[i].uri.to_string())
+        .collect()
 }
 
 /// Shuffles `items` with a permutation given as sort keys.
@@ -93,9 +96,9 @@ proptest! {
             .collect();
         for resource in &resources {
             for parent in &resource.parents {
-                if let Some(parent_at) = position.get(parent.as_str()) {
+                if let Some(parent_at) = position.get(&**parent) {
                     prop_assert!(
-                        *parent_at < position[resource.uri.as_str()],
+                        *parent_at < position[&*resource.uri],
                         "{} written before its parent {}", resource.uri, parent
                     );
                 }
@@ -161,13 +164,13 @@ proptest! {
             .filter(|word| word.starts_with("http://"))
             .collect();
         for member in &members {
-            let member_uri = resources[*member].uri.as_str();
+            let member_uri = &*resources[*member].uri;
             prop_assert!(named.contains(member_uri), "{} not named in: {}", member_uri, error);
         }
         for (index, resource) in resources.iter().enumerate() {
             if !members.contains(&index) {
                 prop_assert!(
-                    !named.contains(resource.uri.as_str()),
+                    !named.contains(&*resource.uri),
                     "{} is not in the cycle but is named in: {}", resource.uri, error
                 );
             }

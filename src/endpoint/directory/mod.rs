@@ -257,9 +257,9 @@ impl Inventory for DirectoryInventory {
 fn stale_file(path: &Path) -> Stale {
     let outcome = Outcome::for_file(Op::Delete, path, Status::Done(None));
     let resource = Resource {
-        uri: String::new(),
+        uri: "".into(),
         id: outcome.id,
-        kind: outcome.kind,
+        kind: outcome.kind.into(),
         parents: Vec::new(),
         references: Vec::new(),
         body: Value::Null,

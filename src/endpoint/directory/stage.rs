@@ -23,7 +23,7 @@ use crate::exit_code::usage;
 use crate::format::Format;
 use crate::plan::March;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{Resource, Shared};
 
 /// Resources waiting for a writer thread; enough to keep it busy while a page is parsed.
 const QUEUE: usize = 512;
@@ -62,7 +62,7 @@ impl Temporary {
 }
 
 /// What the writer threads hand back when the read is over: what each uri became.
-type Staged = HashMap<String, Entry>;
+type Staged = HashMap<Shared, Entry>;
 
 pub struct DirectoryStage {
     root: PathBuf,
@@ -175,7 +175,7 @@ impl DirectoryStage {
             .ordered()
             .map(|resource| {
                 let entry = staged
-                    .get(&resource.uri)
+                    .get(&*resource.uri)
                     .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
                 // Every kept name is checked before the first rename, so bad input writes nothing.
                 let path = layout.path_for(resource).map_err(usage)?;
@@ -195,7 +195,7 @@ impl DirectoryStage {
                 Some(Err(error)) => Outcome::new(
                     Op::Update,
                     resource,
-                    resource.uri.clone(),
+                    resource.uri.to_string(),
                     Status::Failed(format!("{error:#}")),
                 ),
                 None => {
@@ -203,7 +203,7 @@ impl DirectoryStage {
                     Outcome::new(
                         Op::Update,
                         resource,
-                        resource.uri.clone(),
+                        resource.uri.to_string(),
                         Status::Skipped(reason),
                     )
                 }
@@ -310,7 +310,7 @@ struct Writer {
     number: u16,
     format: Format,
     march: Arc<March<'static>>,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Shared, Entry>,
     written: u32,
 }
 

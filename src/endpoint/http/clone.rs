@@ -90,7 +90,8 @@ impl<'d> Cloner<'d> {
         let new_uri = same_origin(new_uri, &request.url, source)
             .map_err(|error| anyhow!("created, but {error:#}"))?
             .to_string();
-        self.map().record(resource.uri.clone(), new_uri.clone())?;
+        self.map()
+            .record(resource.uri.to_string(), new_uri.clone())?;
         Ok(new_uri)
     }
 

@@ -141,7 +141,7 @@ impl Inventory for PushInventory<'_> {
     /// Destination resources of the types being written that no origin holds, children
     /// before parents.
     fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
-        let kinds: HashSet<&str> = kept.iter().map(|r| r.kind.as_str()).collect();
+        let kinds: HashSet<&str> = kept.iter().map(|r| &*r.kind).collect();
         let wanted: HashSet<String> = kept
             .iter()
             .filter_map(|r| self.endpoint.key_of(&r.uri))
@@ -152,9 +152,7 @@ impl Inventory for PushInventory<'_> {
         let stale: Vec<Resource> = snapshot
             .resources
             .iter()
-            .filter(|(key, resource)| {
-                kinds.contains(resource.kind.as_str()) && !wanted.contains(*key)
-            })
+            .filter(|(key, resource)| kinds.contains(&*resource.kind) && !wanted.contains(*key))
             .map(|(_, resource)| resource.clone())
             .collect();
         let graph = DependencyGraph::new(&stale);
@@ -243,6 +241,6 @@ impl Inventory for CloneInventory<'_> {
     }
 
     fn source(&self, resource: &Resource) -> Option<String> {
-        Some(resource.uri.clone())
+        Some(resource.uri.to_string())
     }
 }

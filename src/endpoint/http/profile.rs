@@ -84,7 +84,7 @@ impl ProfileState {
     }
 
     fn kind(&self, resource: &Resource) -> Result<&TypeProfile> {
-        self.profile.types.get(&resource.kind).ok_or_else(|| {
+        self.profile.types.get(&*resource.kind).ok_or_else(|| {
             anyhow!(
                 "{}: the profile has no type {:?}",
                 resource.uri,
@@ -95,7 +95,7 @@ impl ProfileState {
 
     fn destination_id(&self, resource: &Resource) -> Option<String> {
         self.ids()
-            .get(&(resource.kind.clone(), resource.id_text()))
+            .get(&(resource.kind.to_string(), resource.id_text()))
             .cloned()
     }
 
@@ -116,7 +116,7 @@ impl ProfileState {
                 })
                 .await?;
             for member in members {
-                held.insert((member.kind.clone(), member.id_text()), member.body);
+                held.insert((member.kind.to_string(), member.id_text()), member.body);
             }
         }
         self.settle_ids(kept, &held, read)?;
@@ -136,7 +136,7 @@ impl ProfileState {
             // A mapped clone the destination no longer lists is created again.
             let still_there =
                 |id: &String| !read || held.contains_key(&(kind.name.clone(), id.clone()));
-            for resource in kept.iter().filter(|r| r.kind == kind.name) {
+            for resource in kept.iter().filter(|r| *r.kind == *kind.name) {
                 let known = match kind.create {
                     CreateMethod::Put => Some(resource.id_text()),
                     CreateMethod::Post => {
@@ -148,7 +148,7 @@ impl ProfileState {
                 };
                 if let Some(id) = known {
                     self.ids()
-                        .insert((resource.kind.clone(), resource.id_text()), id);
+                        .insert((resource.kind.to_string(), resource.id_text()), id);
                 }
             }
         }
@@ -380,7 +380,7 @@ impl Inventory for ProfileInventory<'_> {
             return Ok(Held::Unseen);
         }
         let kind = state.kind(resource)?;
-        Ok(match held.get(&(resource.kind.clone(), id)) {
+        Ok(match held.get(&(resource.kind.to_string(), id)) {
             Some(member) => Held::Copy(as_compared(kind, member.clone())),
             None if kind.create == CreateMethod::Put => Held::Nothing,
             None => Held::Unseen,
@@ -399,7 +399,7 @@ impl Inventory for ProfileInventory<'_> {
 
     fn source(&self, resource: &Resource) -> Option<String> {
         let kind = self.state.kind(resource).ok()?;
-        (kind.create == CreateMethod::Post).then(|| resource.uri.clone())
+        (kind.create == CreateMethod::Post).then(|| resource.uri.to_string())
     }
 
     /// Destination members of the written types whose ids no resource of the run has.
@@ -408,10 +408,10 @@ impl Inventory for ProfileInventory<'_> {
         let Some(held) = state.held.get() else {
             return Ok(Vec::new());
         };
-        let kinds: HashSet<&str> = kept.iter().map(|r| r.kind.as_str()).collect();
+        let kinds: HashSet<&str> = kept.iter().map(|r| &*r.kind).collect();
         let wanted: HashSet<Key> = kept
             .iter()
-            .filter_map(|r| Some((r.kind.clone(), state.destination_id(r)?)))
+            .filter_map(|r| Some((r.kind.to_string(), state.destination_id(r)?)))
             .collect();
         let mut stale: Vec<Resource> = Vec::new();
         for ((name, id), member) in held {
@@ -518,10 +518,10 @@ impl ProfileWriter {
         })?;
         state
             .ids()
-            .insert((resource.kind.clone(), resource.id_text()), id.clone());
+            .insert((resource.kind.to_string(), resource.id_text()), id.clone());
         state
             .map()
-            .record(resource.uri.clone(), state.item_path(resource, &id)?)?;
+            .record(resource.uri.to_string(), state.item_path(resource, &id)?)?;
         Ok(redact_url(&state.item_url(resource, &id)?))
     }
 

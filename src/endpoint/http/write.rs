@@ -19,14 +19,14 @@ use crate::graph::Scheduler;
 use crate::plan::{Decision, March, Stale};
 use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{Resource, Shared};
 use crate::schema::Dialect;
 
 /// Serialised request bodies: made from each resource as it is sent, or staged as
 /// text while reading, so a push holds no parsed bodies in memory.
 pub(super) enum Bodies<'a> {
     Made(Format),
-    Staged(Format, &'a HashMap<String, Box<str>>),
+    Staged(Format, &'a HashMap<Shared, Box<str>>),
 }
 
 impl Bodies<'_> {
@@ -38,7 +38,7 @@ impl Bodies<'_> {
 
     fn text<'r>(&'r self, resource: &'r Resource) -> Cow<'r, str> {
         match self {
-            Bodies::Staged(_, texts) => match texts.get(&resource.uri) {
+            Bodies::Staged(_, texts) => match texts.get(&*resource.uri) {
                 Some(text) => Cow::Borrowed(text),
                 None => Cow::Owned(self.format().serialize(&resource.body)),
             },
@@ -84,7 +84,7 @@ pub(super) struct HttpStage<'e> {
     pub(super) endpoint: &'e HttpEndpoint,
     pub(super) march: &'e March<'e>,
     pub(super) format: Format,
-    pub(super) texts: HashMap<String, Box<str>>,
+    pub(super) texts: HashMap<Shared, Box<str>>,
 }
 
 impl HttpStage<'_> {
@@ -93,7 +93,7 @@ impl HttpStage<'_> {
     fn decide(&self, resource: &Resource) -> Result<Decision> {
         let text = self
             .texts
-            .get(&resource.uri)
+            .get(&*resource.uri)
             .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
         self.march
             .decide_with_body(resource, None, &|| Ok(Some(self.format.parse(text)?)))
@@ -311,7 +311,7 @@ impl HttpEndpoint {
                 }
                 Err(error) => {
                     let reason = format!("{error:#}");
-                    let targets = resources.iter().map(|r| r.uri.clone()).collect();
+                    let targets = resources.iter().map(|r| r.uri.to_string()).collect();
                     let result = Err(client::TransportFailure {
                         reason,
                         attempts: 0,
@@ -440,7 +440,7 @@ impl HttpEndpoint {
             Some(state) => state.target(resource).ok(),
             None => self.rebase(&resource.uri).ok().map(|u| redact_url(&u)),
         };
-        let target = target.unwrap_or_else(|| resource.uri.clone());
+        let target = target.unwrap_or_else(|| resource.uri.to_string());
         context.report.record(Outcome::new(
             Op::Update,
             resource,

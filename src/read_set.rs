@@ -1,0 +1,116 @@
+//! What a run keeps of the resources it reads, in read order: identities with every uri
+//! and type stored once (a child's parent link shares its parent's uri), and the later
+//! origin's copy replacing an earlier one of the same uri (layering).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::resource::{Resource, Shared};
+
+/// A uri only named as a parent so far, not read.
+const NOT_READ: usize = usize::MAX;
+
+#[derive(Default)]
+pub struct ReadSet {
+    resources: Vec<Resource>,
+    /// Whether each resource passed the filters (decided while its body was at hand).
+    chosen: Vec<bool>,
+    /// Every uri seen (read or named as a parent) and where its resource is.
+    uris: HashMap<Shared, usize>,
+    kinds: HashSet<Shared>,
+}
+
+impl ReadSet {
+    /// Point the resource's uri, type and parent links at the run's one copy of each.
+    pub fn share_text(&mut self, resource: &mut Resource) {
+        resource.uri = self.uri(&resource.uri);
+        resource.kind = match self.kinds.get(&resource.kind) {
+            Some(kind) => kind.clone(),
+            None => {
+                self.kinds.insert(resource.kind.clone());
+                resource.kind.clone()
+            }
+        };
+        for parent in &mut resource.parents {
+            *parent = self.uri(parent);
+        }
+    }
+
+    fn uri(&mut self, uri: &Shared) -> Shared {
+        match self.uris.get_key_value(uri) {
+            Some((shared, _)) => shared.clone(),
+            None => {
+                self.uris.insert(uri.clone(), NOT_READ);
+                uri.clone()
+            }
+        }
+    }
+
+    /// Keep a resource (after `share_text`); one with a uri already read replaces it.
+    pub fn add(&mut self, resource: Resource, selected: bool) {
+        let next = self.resources.len();
+        let position = self.uris.entry(resource.uri.clone()).or_insert(NOT_READ);
+        if *position == NOT_READ {
+            *position = next;
+            self.resources.push(resource);
+            self.chosen.push(selected);
+        } else {
+            (self.resources[*position], self.chosen[*position]) = (resource, selected);
+        }
+    }
+
+    /// The resources in read order and whether each passed the filters.
+    pub fn into_parts(self) -> (Vec<Resource>, Vec<bool>) {
+        (self.resources, self.chosen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(uri: &str, parents: &[&str], name: &str) -> Resource {
+        Resource {
+            uri: uri.into(),
+            id: json!(1),
+            kind: "player".into(),
+            parents: parents.iter().map(|&p| p.into()).collect(),
+            references: Vec::new(),
+            body: json!({ "name": name }),
+        }
+    }
+
+    #[test]
+    fn parents_share_the_uri_of_the_resource_they_name() {
+        let mut set = ReadSet::default();
+        let mut child = resource("/player/1", &["/team/1"], "a");
+        set.share_text(&mut child);
+        let mut parent = resource("/team/1", &[], "t");
+        set.share_text(&mut parent);
+        assert!(Shared::ptr_eq(&child.parents[0], &parent.uri));
+        let mut sibling = resource("/player/2", &[], "b");
+        set.share_text(&mut sibling);
+        assert!(Shared::ptr_eq(&sibling.kind, &child.kind));
+    }
+
+    #[test]
+    fn a_later_copy_replaces_an_earlier_one_in_place() {
+        let mut set = ReadSet::default();
+        for (uri, name, selected) in [
+            ("/a", "first", true),
+            ("/b", "b", true),
+            ("/a", "second", false),
+        ] {
+            let mut read = resource(uri, &["/a"], name);
+            set.share_text(&mut read);
+            set.add(read, selected);
+        }
+        let (resources, chosen) = set.into_parts();
+        let names: Vec<&str> = resources
+            .iter()
+            .map(|r| r.body["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["second", "b"]);
+        assert_eq!(chosen, [false, true]);
+    }
+}
