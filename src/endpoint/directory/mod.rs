@@ -282,6 +282,11 @@ impl<'a> FileLayout<'a> {
         FileLayout { root, extension }
     }
 
+    /// The folder of a type already checked safe by `path_for`.
+    fn folder_for(&self, kind: &str) -> PathBuf {
+        self.root.join(kind)
+    }
+
     /// The file path, or why the type or id would escape the root.
     fn path_for(&self, resource: &Resource) -> Result<PathBuf, String> {
         let kind = safe_segment(&resource.kind).ok_or_else(|| {

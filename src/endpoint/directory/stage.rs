@@ -61,8 +61,16 @@ impl Temporary {
     }
 }
 
-/// What the writer threads hand back when the read is over: what each uri became.
+/// What one writer thread hands back when the read is over: what each of its uris became.
 type Staged = HashMap<Shared, Entry>;
+
+/// The writer thread (of `writers`) that takes a uri: always the same one, so a later
+/// origin's copy replaces the earlier one there and the commit finds it there.
+fn writer_of(uri: &str, writers: usize) -> usize {
+    let mut hasher = DefaultHasher::new();
+    uri.hash(&mut hasher);
+    (hasher.finish() % writers as u64) as usize
+}
 
 pub struct DirectoryStage {
     root: PathBuf,
@@ -117,10 +125,11 @@ impl DirectoryStage {
         Ok(stage)
     }
 
-    /// Close the queues and merge the writers' results (the first error wins).
-    fn finish_writers(&mut self) -> Result<Staged> {
+    /// Close the queues and collect each writer's entries, in writer order (not merged:
+    /// a million-entry merge held two copies at once). The first error wins.
+    fn finish_writers(&mut self) -> Result<Vec<Staged>> {
         self.senders.clear();
-        let mut merged = Staged::new();
+        let mut staged = Vec::with_capacity(self.workers.len());
         let mut first_error = None;
         for worker in self.workers.drain(..) {
             match worker
@@ -128,11 +137,11 @@ impl DirectoryStage {
                 .map_err(|_| anyhow!("a writer thread panicked"))
                 .and_then(|result| result)
             {
-                Ok(staged) => merged.extend(staged),
+                Ok(entries) => staged.push(entries),
                 Err(error) => first_error = first_error.or(Some(error)),
             }
         }
-        first_error.map_or(Ok(merged), Err)
+        first_error.map_or(Ok(staged), Err)
     }
 }
 
@@ -141,9 +150,7 @@ impl Stage for DirectoryStage {
         if self.senders.is_empty() {
             return Err(anyhow!("the stage is closed"));
         }
-        let mut hasher = DefaultHasher::new();
-        resource.uri.hash(&mut hasher);
-        let queue = (hasher.finish() % self.senders.len() as u64) as usize;
+        let queue = writer_of(&resource.uri, self.senders.len());
         if self.senders[queue].send(resource).is_err() {
             // A writer stopped on an error; report that error, not the closed queue.
             return Err(self
@@ -167,26 +174,33 @@ impl Stage for DirectoryStage {
 }
 
 impl DirectoryStage {
-    /// Renaming is plain file work; it runs right here, on all cores.
+    /// Renaming is plain file work; it runs right here, on all cores. Paths are made
+    /// again where needed rather than held: a million of them were the commit's memory.
     fn commit_now(mut self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         let staged = self.finish_writers()?;
         let layout = FileLayout::new(&self.root, self.format.extension());
-        let targets = set
+        let entries = set
             .ordered()
             .map(|resource| {
-                let entry = staged
+                let entry = staged[writer_of(&resource.uri, staged.len())]
                     .get(&*resource.uri)
                     .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
                 // Every kept name is checked before the first rename, so bad input writes nothing.
-                let path = layout.path_for(resource).map_err(usage)?;
-                Ok(Target { path, entry })
+                layout.path_for(resource).map_err(usage)?;
+                Ok(entry)
             })
-            .collect::<Result<Vec<Target<'_>>>>()?;
-        create_folders(&targets)?;
-        let placed = place_all(&targets, &self.staging, context.config.fail_fast);
+            .collect::<Result<Vec<&Entry>>>()?;
+        create_folders(set, &entries, &layout)?;
+        let placed = place_all(
+            set,
+            &entries,
+            (&layout, &self.staging),
+            context.config.fail_fast,
+        );
         for (resource, result) in set.ordered().zip(placed) {
             let outcome = match result {
-                Some(Ok((op, path))) => {
+                Some(Ok(op)) => {
+                    let path = layout.path_for(resource).map_err(usage)?;
                     if context.config.verbose && op != Op::Unchanged {
                         eprintln!("wrote {}", path.display());
                     }
@@ -228,48 +242,45 @@ impl Drop for DirectoryStage {
     }
 }
 
-/// Where one kept resource goes, and what its writer staged for it.
-struct Target<'a> {
-    path: PathBuf,
-    entry: &'a Entry,
-}
-
 /// The type folders the staged files go into, created once each.
-fn create_folders(targets: &[Target<'_>]) -> Result<()> {
-    let folders: HashSet<&Path> = targets
-        .iter()
-        .filter(|target| matches!(target.entry, Entry::Staged { .. }))
-        .filter_map(|target| target.path.parent())
+fn create_folders(set: &WriteSet<'_>, entries: &[&Entry], layout: &FileLayout<'_>) -> Result<()> {
+    let kinds: HashSet<&str> = set
+        .ordered()
+        .zip(entries)
+        .filter(|(_, entry)| matches!(entry, Entry::Staged { .. }))
+        .map(|(resource, _)| &*resource.kind)
         .collect();
-    for folder in folders {
-        fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    for kind in kinds {
+        let folder = layout.folder_for(kind);
+        fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     }
     Ok(())
 }
 
 /// Rename every staged file into place, on all cores; `None` where `--fail-fast`
-/// stopped before reaching a target. Results come back in the targets' order.
+/// stopped before reaching a target. Results come back in write order.
 fn place_all(
-    targets: &[Target<'_>],
-    staging: &Path,
+    set: &WriteSet<'_>,
+    entries: &[&Entry],
+    (layout, staging): (&FileLayout<'_>, &Path),
     fail_fast: bool,
-) -> Vec<Option<Result<(Op, PathBuf)>>> {
-    let threads = writer_threads().min(targets.len().max(1));
+) -> Vec<Option<Result<Op>>> {
+    let threads = writer_threads().min(entries.len().max(1));
     let stop = AtomicBool::new(false);
-    let mut results: Vec<Option<Result<(Op, PathBuf)>>> =
-        (0..targets.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<Op>>> = (0..entries.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|first| {
                 let stop = &stop;
                 scope.spawn(move || {
-                    (first..targets.len())
+                    (first..entries.len())
                         .step_by(threads)
                         .map_while(|index| {
                             if stop.load(Ordering::Relaxed) {
                                 return None;
                             }
-                            let result = place(&targets[index], staging);
+                            let resource = &set.resources[set.order[index]];
+                            let result = place(resource, entries[index], (layout, staging));
                             if result.is_err() && fail_fast {
                                 stop.store(true, Ordering::Relaxed);
                             }
@@ -290,15 +301,19 @@ fn place_all(
 }
 
 /// Rename one staged file into place; returns what it did.
-fn place(target: &Target<'_>, staging: &Path) -> Result<(Op, PathBuf)> {
-    let path = &target.path;
-    match target.entry {
+fn place(
+    resource: &Resource,
+    entry: &Entry,
+    (layout, staging): (&FileLayout<'_>, &Path),
+) -> Result<Op> {
+    match entry {
         Entry::Unsafe(message) => Err(usage(message.clone())),
-        Entry::Unchanged => Ok((Op::Unchanged, path.clone())),
+        Entry::Unchanged => Ok(Op::Unchanged),
         Entry::Staged { temporary, op } => {
-            fs::rename(temporary.path(staging), path)
+            let path = layout.path_for(resource).map_err(usage)?;
+            fs::rename(temporary.path(staging), &path)
                 .with_context(|| format!("writing {}", path.display()))?;
-            Ok((*op, path.clone()))
+            Ok(*op)
         }
     }
 }
