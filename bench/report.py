@@ -357,6 +357,17 @@ def print_servers(work):
         [(row["server"], "-" if row["server"].endswith("-after") else row["startup_s"], f"{int(row['peak_rss_kb']) / 1024:,.0f}",
           seconds(row["first_page_s"]), seconds(row["last_page_s"])) for row in rows],
     )
+    paged = [row for row in rows if row["last_page_s"] != "nan"]
+    if not paged:
+        return
+    print("\nThe demo server skips to a page's offset one member at a time (`members_page` in")
+    print("`tests/server/store.rs`), so a page costs more the further it is: a pull of N pays the")
+    print("server about (last page - first page) / 2 more a page than at the start, that is, per")
+    print("resource (pages of 500): " + ", ".join(
+        f"{row['server'].split('-')[1]}: "
+        f"{(float(row['last_page_s']) - float(row['first_page_s'])) / 2 / 500 * 1e6:.1f} µs"
+        for row in paged
+    ) + ". This part of the pull's cost grows with N and is the test server's, not the tool's.")
 
 
 def write_keeping(path, text):

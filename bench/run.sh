@@ -15,7 +15,8 @@
 # directory, (ii) push a directory of about N teams, players and stats into an empty
 # server, (iii) copy that directory, and the floor of creating N files; writes
 # bench/SCALE.md (SCALE_RESULTS to change). Needs about 5 KiB of tmpfs a file, twice the
-# largest N at once (a file takes a 4 KiB page on tmpfs), and 3 GiB for the server at 1M.
+# largest N at once (a file takes a 4 KiB page on tmpfs), and about 12 GiB of memory at 1M
+# (the pull's server holds 2M resources in 6.5 GiB while its 1M files fill tmpfs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ SCALE_RUNS=${SCALE_RUNS:-1}
 # strace slows a run several times over; its counts per resource do not depend on N.
 STRACE_MAX=${STRACE_MAX:-100000}
 # diff -r of two 1M-file trees takes longer than the copy; above this, counts and sizes.
-DIFF_MAX=${DIFF_MAX:-100000}
+DIFF_MAX=${DIFF_MAX:-200000}
 # tmpfs by default: the VM's disk varies 5x from run to run for small-file creation,
 # which would measure the disk, not the tools. Set BENCH_WORK to measure a real disk.
 WORK=${BENCH_WORK:-/dev/shm/resource-sync-bench}
@@ -303,13 +304,15 @@ scale_size() {
     rm -rf "$data"
 }
 
-# check_space N: tmpfs (and memory behind it) for a dataset of N files and its copy.
+# check_space N: tmpfs for a dataset of N files and its copy (about 5 KiB a file), and
+# memory for the larger of that and the pull's server (2N resources, about 3.3 KiB each)
+# with the pull's N files.
 check_space() {
     local need_kb=$(($1 * 2 * 5)) avail_kb mem_kb
     avail_kb=$(df -Pk "$WORK" | awk 'NR == 2 {print $4}')
     mem_kb=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
     echo "  $WORK: $((avail_kb / 1024)) MiB free, memory available $((mem_kb / 1024)) MiB, about $((need_kb / 1024)) MiB needed"
-    if [ "$avail_kb" -lt "$need_kb" ] || [ "$mem_kb" -lt $((need_kb + $1 * 3)) ]; then
+    if [ "$avail_kb" -lt "$need_kb" ] || [ "$mem_kb" -lt $(($1 * 12)) ]; then
         echo "not enough room for N = $1 (tmpfs files take a 4 KiB page each); smaller SCALE_SIZES or BENCH_WORK elsewhere" >&2
         exit 1
     fi
