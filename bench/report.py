@@ -361,13 +361,18 @@ def print_servers(work):
     if not paged:
         return
     print("\nThe demo server skips to a page's offset one member at a time (`members_page` in")
-    print("`tests/server/store.rs`), so a page costs more the further it is: a pull of N pays the")
-    print("server about (last page - first page) / 2 more a page than at the start, that is, per")
-    print("resource (pages of 500): " + ", ".join(
-        f"{row['server'].split('-')[1]}: "
-        f"{(float(row['last_page_s']) - float(row['first_page_s'])) / 2 / 500 * 1e6:.1f} µs"
+    print("`tests/server/store.rs`), so a page costs more the further it is. A pull's pages come one")
+    print("after another, so serving them is on its critical path: N/500 pages at about the mean of")
+    print("the first and the last page's time come to " + "; ".join(
+        f"{row['server'].split('-')[1]}: {server_seconds(row):.1f} s"
         for row in paged
-    ) + ". This part of the pull's cost grows with N and is the test server's, not the tool's.")
+    ) + " (compare the pull's seconds above). That part of the pull's cost is the test server's.")
+
+
+def server_seconds(row):
+    """The time a pull's pages cost the demo server, from its first and last page."""
+    pages = int(row["server"].split("-")[1]) / 500
+    return pages * (float(row["first_page_s"]) + float(row["last_page_s"])) / 2
 
 
 def write_keeping(path, text):
