@@ -473,7 +473,7 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
         (Ok(limit), Ok(offset)) => (limit, offset),
         (Err(reply), _) | (_, Err(reply)) => return reply,
     };
-    let (items, count) = store::members_page(&shared.store(), kind, offset, limit);
+    let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
     let collection = format!("{}/api/{kind}", shared.base_url);
     let next = (offset.saturating_add(limit) < count)
         .then(|| format!("{collection}?offset={}", offset + limit));
