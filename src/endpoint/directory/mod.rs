@@ -1,11 +1,11 @@
 //! A directory tree in the original's layout, `<root>/<type>/<id>.yaml|.json`: every
 //! YAML/JSON file below the root is read (dot-entries skipped); writes stream through a stage.
 
+mod read;
 mod stage;
 
 use std::collections::HashSet;
-use std::fs::{self, File};
-use std::io::BufReader;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use super::parse::{read_resources, Encoding};
+use super::parse::Encoding;
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::atomic::write_atomically_with;
 use crate::endpoint_spec::FileKind;
@@ -23,7 +23,6 @@ use crate::format::Format;
 use crate::plan::{Decision, Held, Inventory, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
-use crate::schema::Dialect;
 
 pub use stage::DirectoryStage;
 
@@ -50,7 +49,7 @@ impl Endpoint for Directory {
     ) -> BoxFuture<'a, Result<()>> {
         let root = self.root.clone();
         let dialect = Arc::clone(context.dialect);
-        let read = move |found: &mut Found<'_>| read_tree(&root, &*dialect, found);
+        let read = move |found: &mut Found<'_>| read::read_tree(&root, &*dialect, found);
         // Files do not block for good: read here, Ctrl-C seen at the next resource.
         Box::pin(async move { read(found) })
     }
@@ -361,27 +360,6 @@ fn is_windows_device(name: &str) -> bool {
                 digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit() && digit != "0"
             })
         })
-}
-
-/// Every resource file below `root`, in walk order.
-fn read_tree(root: &Path, dialect: &dyn Dialect, found: &mut Found<'_>) -> Result<()> {
-    for path in resource_files(root) {
-        let path = path?;
-        let Some(encoding) = encoding_for(&path) else {
-            continue;
-        };
-        let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        let source = path.display().to_string();
-        let folder = type_folder(root, &path);
-        read_resources(
-            BufReader::new(file),
-            encoding,
-            (&source, folder.as_deref()),
-            dialect,
-            found,
-        )?;
-    }
-    Ok(())
 }
 
 /// The first folder below `root` on the way to `path`: the type of the resources in it.
