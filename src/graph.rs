@@ -1,7 +1,7 @@
 //! The dependency graph over parent links (petgraph): the deterministic write order,
 //! the cycle report, and the ready-set scheduler that lets writes run concurrently.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -9,6 +9,7 @@ use petgraph::Direction;
 
 use crate::exit_code::usage;
 use crate::resource::{IdKey, Resource};
+use crate::text_index::{position, TextIndex};
 
 /// Resources with their parent edges; node `i` is `resources[i]`.
 pub struct DependencyGraph {
@@ -19,16 +20,16 @@ impl DependencyGraph {
     /// Edges from each parent to its children; links to uris outside the set are ignored.
     pub fn new(resources: &[Resource]) -> Self {
         let mut graph = DiGraph::with_capacity(resources.len(), resources.len());
-        let nodes: Vec<NodeIndex> = resources.iter().map(|_| graph.add_node(())).collect();
-        let by_uri: HashMap<&str, NodeIndex> = resources
-            .iter()
-            .zip(&nodes)
-            .map(|(resource, node)| (&*resource.uri, *node))
-            .collect();
-        for (resource, child) in resources.iter().zip(&nodes) {
+        let uri_of = |node: u32| &*resources[node as usize].uri;
+        let mut by_uri = TextIndex::with_capacity(resources.len());
+        for (index, resource) in resources.iter().enumerate() {
+            graph.add_node(());
+            by_uri.insert(&resource.uri, position(index), uri_of);
+        }
+        for (index, resource) in resources.iter().enumerate() {
             for parent in &resource.parents {
-                if let Some(parent) = by_uri.get(&**parent) {
-                    graph.update_edge(*parent, *child, ());
+                if let Some(parent) = by_uri.get(parent, uri_of) {
+                    graph.update_edge(NodeIndex::new(parent as usize), NodeIndex::new(index), ());
                 }
             }
         }
@@ -295,7 +296,7 @@ mod tests {
         let graph = DependencyGraph::new(&resources);
         let order = graph.write_order(&resources).unwrap();
         assert_eq!(labels(&resources, &order), expected);
-        let position: HashMap<String, usize> = expected
+        let position: std::collections::HashMap<String, usize> = expected
             .iter()
             .enumerate()
             .map(|(p, l)| (l.clone(), p))

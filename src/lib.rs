@@ -22,6 +22,7 @@ pub mod report;
 pub mod resource;
 pub mod schema;
 pub mod sync;
+mod text_index;
 
 /// For the HTTP body fuzz target: a page parsed as a crawl parses it.
 pub use endpoint::http::read_page;

@@ -2,20 +2,23 @@
 //! and type stored once (a child's parent link shares its parent's uri), and the later
 //! origin's copy replacing an earlier one of the same uri (layering).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::resource::{Resource, Shared};
+use crate::text_index::{position, TextIndex};
 
-/// A uri only named as a parent so far, not read.
-const NOT_READ: usize = usize::MAX;
+/// Marks a slot of the uri index that points into `named`, not `resources`.
+const NAMED: u32 = 1 << 31;
 
 #[derive(Default)]
 pub struct ReadSet {
     resources: Vec<Resource>,
     /// Whether each resource passed the filters (decided while its body was at hand).
     chosen: Vec<bool>,
-    /// Every uri seen (read or named as a parent) and where its resource is.
-    uris: HashMap<Shared, usize>,
+    /// Uris named as parents before (or without) being read.
+    named: Vec<Shared>,
+    /// Every uri seen: a position in `resources`, or `NAMED |` a position in `named`.
+    uris: Option<TextIndex>,
     kinds: HashSet<Shared>,
 }
 
@@ -36,10 +39,16 @@ impl ReadSet {
     }
 
     fn uri(&mut self, uri: &Shared) -> Shared {
-        match self.uris.get_key_value(uri) {
-            Some((shared, _)) => shared.clone(),
+        let (resources, named) = (&self.resources, &mut self.named);
+        let uris = self.uris.get_or_insert_with(|| TextIndex::with_capacity(0));
+        let text_of = |slot: u32| text_at(resources, named, slot);
+        match uris.get(uri, text_of) {
+            Some(slot) if slot & NAMED != 0 => named[(slot & !NAMED) as usize].clone(),
+            Some(slot) => resources[slot as usize].uri.clone(),
             None => {
-                self.uris.insert(uri.clone(), NOT_READ);
+                named.push(uri.clone());
+                let slot = NAMED | position(named.len() - 1);
+                uris.insert(uri, slot, |slot| text_at(resources, named, slot));
                 uri.clone()
             }
         }
@@ -47,20 +56,33 @@ impl ReadSet {
 
     /// Keep a resource (after `share_text`); one with a uri already read replaces it.
     pub fn add(&mut self, resource: Resource, selected: bool) {
-        let next = self.resources.len();
-        let position = self.uris.entry(resource.uri.clone()).or_insert(NOT_READ);
-        if *position == NOT_READ {
-            *position = next;
-            self.resources.push(resource);
-            self.chosen.push(selected);
-        } else {
-            (self.resources[*position], self.chosen[*position]) = (resource, selected);
+        let (resources, named) = (&self.resources, &self.named);
+        let uris = self.uris.get_or_insert_with(|| TextIndex::with_capacity(0));
+        let next = position(resources.len());
+        match uris.get_mut(&resource.uri, |slot| text_at(resources, named, slot)) {
+            Some(slot) if *slot & NAMED == 0 => {
+                let at = *slot as usize;
+                (self.resources[at], self.chosen[at]) = (resource, selected);
+                return;
+            }
+            Some(slot) => *slot = next,
+            None => uris.insert(&resource.uri, next, |slot| text_at(resources, named, slot)),
         }
+        self.resources.push(resource);
+        self.chosen.push(selected);
     }
 
     /// The resources in read order and whether each passed the filters.
     pub fn into_parts(self) -> (Vec<Resource>, Vec<bool>) {
         (self.resources, self.chosen)
+    }
+}
+
+/// The uri a slot of the index stands for.
+fn text_at<'a>(resources: &'a [Resource], named: &'a [Shared], slot: u32) -> &'a str {
+    match slot & NAMED {
+        0 => &resources[slot as usize].uri,
+        _ => &named[(slot & !NAMED) as usize],
     }
 }
 
