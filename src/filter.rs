@@ -76,7 +76,7 @@ mod tests {
             id: json!(id),
             kind: kind.into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
-            references: Vec::new(),
+            references: Box::default(),
             body,
         }
     }

@@ -97,7 +97,7 @@ mod tests {
             id: json!(1),
             kind: "player".into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
-            references: Vec::new(),
+            references: Box::default(),
             body: json!({ "name": name }),
         }
     }

@@ -157,14 +157,16 @@ impl RefIndex {
     pub fn add_parents(&self, resources: &mut [Resource]) {
         for resource in resources.iter_mut() {
             let references = std::mem::take(&mut resource.references);
+            let mut parents = std::mem::take(&mut resource.parents).into_vec();
             for key in references {
                 let Some(uri) = self.uri_by_type_and_id.get(&key) else {
                     continue;
                 };
-                if !resource.parents.contains(uri) {
-                    resource.parents.push(uri.clone());
+                if !parents.contains(uri) {
+                    parents.push(uri.clone());
                 }
             }
+            resource.parents = parents.into();
         }
     }
 }
@@ -249,8 +251,8 @@ mod tests {
             uri: "http://o/api/player/7".into(),
             id: json!(7),
             kind: "player".into(),
-            parents: vec!["http://o/api/team/1".into()],
-            references: Vec::new(),
+            parents: Box::new(["http://o/api/team/1".into()]),
+            references: Box::default(),
             body: json!({"id": 7, "teamId": 1, "coach": "http://o/api/team/1",
                          "_links": {"self": {"href": "http://o/api/player/7"},
                                     "parent:team": {"href": "http://o/api/team/1"}}}),
@@ -262,8 +264,8 @@ mod tests {
             uri: "http://o/api/team/1".into(),
             id: json!(1),
             kind: "team".into(),
-            parents: vec![],
-            references: Vec::new(),
+            parents: Box::default(),
+            references: Box::default(),
             body: json!({"id": 1}),
         }
     }
@@ -287,11 +289,11 @@ mod tests {
     #[test]
     fn ref_fields_become_parents() {
         let mut resources = vec![team(), player()];
-        resources[1].parents.clear();
+        resources[1].parents = Box::default();
         let refs = ["teamId=team".parse().unwrap()];
-        resources[1].references = reference_keys(&refs, &resources[1].body);
+        resources[1].references = reference_keys(&refs, &resources[1].body).into();
         assert_eq!(
-            resources[1].references,
+            *resources[1].references,
             [("team".to_string(), "1".to_string())]
         );
         RefIndex::new(&refs, &resources.clone()).add_parents(&mut resources);

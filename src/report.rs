@@ -328,8 +328,8 @@ mod tests {
             uri: "/a/1".into(),
             id: json!(1),
             kind: "a".into(),
-            parents: vec![],
-            references: Vec::new(),
+            parents: Box::default(),
+            references: Box::default(),
             body: json!({}),
         };
         let done =
@@ -376,8 +376,8 @@ mod tests {
             uri: "/a/1".into(),
             id: json!(1),
             kind: "a".into(),
-            parents: vec![],
-            references: Vec::new(),
+            parents: Box::default(),
+            references: Box::default(),
             body: json!({}),
         };
         report.add_read(3);

@@ -23,11 +23,11 @@ pub struct Resource {
     /// The type name, used for ordering and as a directory name.
     pub kind: Shared,
     /// Uris of the resources this one depends on (written first).
-    pub parents: Vec<Shared>,
+    pub parents: Box<[Shared]>,
     /// `(type, id)` of the resources its reference fields name (`--ref`, a profile's
     /// `parents`), taken while the body is at hand; they become parents once every
     /// resource is read.
-    pub references: Vec<(String, String)>,
+    pub references: Box<[(String, String)]>,
     /// The whole mapping, written out as is.
     pub body: Value,
 }
@@ -48,7 +48,7 @@ impl Resource {
             id: identity.id,
             kind: identity.kind.into(),
             parents: identity.parents.into_iter().map(Shared::from).collect(),
-            references: Vec::new(),
+            references: Box::default(),
             body,
         }
     }
@@ -185,8 +185,8 @@ mod tests {
             uri: format!("/{kind}/{id}").into(),
             id,
             kind: kind.into(),
-            parents: vec![],
-            references: Vec::new(),
+            parents: Box::default(),
+            references: Box::default(),
             body: json!({}),
         }
     }

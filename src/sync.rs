@@ -388,7 +388,7 @@ async fn read_origins(
                 }
                 context.report.progress().advance();
                 omit_fields(&mut resource, &context.config.omit);
-                resource.references = reference_keys(&context.config.refs, &resource.body);
+                resource.references = reference_keys(&context.config.refs, &resource.body).into();
                 read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {

@@ -35,7 +35,7 @@ fn build(kinds: &[usize], parents: &[Vec<usize>]) -> Vec<Resource> {
                 id: json!(index),
                 kind: kind.into(),
                 parents: parent_uris.into_iter().map(Into::into).collect(),
-                references: Vec::new(),
+                references: Box::default(),
                 body: json!({ "id": index }),
             }
         })
@@ -129,7 +129,9 @@ proptest! {
         }
         let mut resources = build(&kinds, &parents);
         let back = resources[last].uri.clone();
-        resources[first].parents.push(back);
+        let mut with_back = resources[first].parents.to_vec();
+        with_back.push(back);
+        resources[first].parents = with_back.into();
 
         // The cycle's members: descendants of `first` that are ancestors of `last`.
         let children: Vec<Vec<usize>> = (0..n)

@@ -259,8 +259,8 @@ fn stale_file(path: &Path) -> Stale {
         uri: "".into(),
         id: outcome.id,
         kind: outcome.kind.into(),
-        parents: Vec::new(),
-        references: Vec::new(),
+        parents: Box::default(),
+        references: Box::default(),
         body: Value::Null,
     };
     Stale {

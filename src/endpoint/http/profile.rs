@@ -427,7 +427,7 @@ impl Inventory for ProfileInventory<'_> {
         }
         let refs = state.profile.references();
         for resource in &mut stale {
-            resource.references = crate::remap::reference_keys(&refs, &resource.body);
+            resource.references = crate::remap::reference_keys(&refs, &resource.body).into();
         }
         crate::remap::RefIndex::new(&refs, &stale).add_parents(&mut stale);
         let graph = DependencyGraph::new(&stale);
