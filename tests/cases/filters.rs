@@ -359,3 +359,37 @@ fn layered_directories_later_wins_and_base_only_resources_are_kept() {
     assert!(first.contains("\nname: Lions\n"), "{first}");
     assert!(first.contains("\ncity: Paris\n"), "{first}");
 }
+
+#[test]
+fn a_later_origin_moving_a_uri_to_another_id_leaves_no_file_behind_in_a_new_folder() {
+    // Into a folder the run creates, files are written in place as they are read; the
+    // earlier copy's file (team/1) must not outlive its replacement (team/10).
+    let dir = temp_dir();
+    let uri = format!("{ORIGIN_BASE}/api/team/1");
+    let copy = |id: u64, name: &str| json!({ "_links": { "self": { "href": uri } }, "id": id, "name": name });
+    let base = dir.path().join("base.yaml");
+    let overrides = dir.path().join("overrides.yaml");
+    write_file(&base, &yaml_documents(&[copy(1, "Lions")]));
+    write_file(&overrides, &yaml_documents(&[copy(10, "Tigers")]));
+    let out = dir.path().join("out");
+    run(&[path_str(&base), path_str(&overrides), path_str(&out)]).ok();
+    assert_eq!(list_files(&out), ["team/10.yaml"]);
+    assert!(read(&out.join("team/10.yaml")).contains("\nname: Tigers\n"));
+}
+
+#[test]
+fn a_run_refused_after_reading_leaves_no_new_folder() {
+    // Two uris bound for one file (ids 1 and "1") are found once everything is read,
+    // after files were written in place: the folder the run made is removed whole.
+    let dir = temp_dir();
+    let origin = dir.path().join("origin.yaml");
+    let team = |n: u64, id: Value| json!({ "_links": { "self": { "href": format!("{ORIGIN_BASE}/api/team/{n}") } }, "id": id });
+    write_file(
+        &origin,
+        &yaml_documents(&[team(1, json!(1)), team(2, json!("1"))]),
+    );
+    let out = dir.path().join("out");
+    let refused = run(&[path_str(&origin), path_str(&out)]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(!out.exists(), "{:?}", list_files(&out));
+}

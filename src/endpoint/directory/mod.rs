@@ -281,6 +281,10 @@ impl<'a> FileLayout<'a> {
         FileLayout { root, extension }
     }
 
+    fn root(&self) -> &Path {
+        self.root
+    }
+
     /// The folder of a type already checked safe by `path_for`.
     fn folder_for(&self, kind: &str) -> PathBuf {
         self.root.join(kind)
