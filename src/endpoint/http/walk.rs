@@ -67,13 +67,21 @@ impl<'a> Walk<'a> {
                 .buffered(concurrency)
                 .try_collect()
                 .await?;
+            // Only a type that fills another's path keeps fields of each resource.
+            let fills_paths = self
+                .profile
+                .types
+                .values()
+                .any(|child| path_parent(child) == Some(kind.name.as_str()));
             let mut fields = Vec::new();
             // Pages are held as text; each member is parsed when it is handed on.
             for page in pages.into_iter().flatten() {
                 for (position, member) in page.members.into_iter().enumerate() {
                     let member = member_value(member, position, &page.reply)?;
                     let resource = member_resource(kind, member, &page.reply, position)?;
-                    fields.push(fields_of(kind, &resource.body, self.profile));
+                    if fills_paths {
+                        fields.push(fields_of(kind, &resource.body, self.profile));
+                    }
                     found(resource)?;
                 }
             }
@@ -89,12 +97,7 @@ impl<'a> Walk<'a> {
         let Some(last) = names.last() else {
             return Ok(vec![self.join(&kind.path)?]);
         };
-        let parent_type = kind
-            .parents
-            .iter()
-            .find(|(field, _)| field == last)
-            .map(|(_, parent)| parent.as_str())
-            .unwrap_or_default();
+        let parent_type = path_parent(kind).unwrap_or_default();
         let mut urls = Vec::new();
         for parent in self.read.get(parent_type).into_iter().flatten() {
             let filled = fill(&kind.path, &|name| match name == *last {
@@ -276,6 +279,16 @@ fn member_resource(
             kind.name
         ))),
     }
+}
+
+/// The type whose resources fill `kind`'s path: the parent named by its last placeholder.
+fn path_parent(kind: &TypeProfile) -> Option<&str> {
+    let names = placeholders(&kind.path);
+    let last = names.last()?;
+    kind.parents
+        .iter()
+        .find(|(field, _)| field == last)
+        .map(|(_, parent)| parent.as_str())
 }
 
 /// The id and the fields a child's path may need, as text.
