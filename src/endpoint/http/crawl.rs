@@ -425,6 +425,43 @@ fn is_yaml_media_type(media_type: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn read(body: &str, media_type: &str) -> (Vec<String>, Vec<String>) {
+        let url = Url::parse("http://h/api/team").unwrap();
+        let schema = crate::schema::Hal;
+        let (resources, links) =
+            read_page(body.into(), media_type, url, &schema, FollowMode::All).unwrap();
+        let uris = resources.into_iter().map(|r| r.uri).collect();
+        (uris, links.into_iter().map(|l| l.href).collect())
+    }
+
+    #[test]
+    fn members_keep_the_dialects_order_as_text_or_whole() {
+        let member = |id: u32| {
+            format!(
+                r#"{{"id": {id}, "_links": {{"self": {{"href": "/api/team/{id}"}}, "child:x": {{"href": "/x/{id}"}}}}}}"#
+            )
+        };
+        let page = format!(
+            r#"{{"_links": {{"next": {{"href": "/p2"}}}}, "items": [{}], "_embedded": {{"b": [{}], "a": {}}}}}"#,
+            member(1),
+            member(3),
+            member(2)
+        );
+        let (uris, links) = read(&page, "application/json");
+        assert_eq!(uris, ["/api/team/1", "/api/team/2", "/api/team/3"]);
+        assert_eq!(links, ["/p2", "/x/1", "/x/2", "/x/3"]);
+        let team = format!(
+            r#"{{"id": 9, "_links": {{"self": {{"href": "/api/team/9"}}}}, "items": [{}]}}"#,
+            member(1)
+        );
+        let (uris, _) = read(&team, "application/json");
+        assert_eq!(uris, ["/api/team/9", "/api/team/1"]);
+        let (uris, _) = read(&format!("[{}, {}]", member(5), member(4)), "");
+        assert_eq!(uris, ["/api/team/5", "/api/team/4"]);
+        let yaml = "items:\n- {id: 7, _links: {self: {href: /api/team/7}}}\n";
+        assert_eq!(read(yaml, "application/yaml").0, ["/api/team/7"]);
+    }
+
     #[test]
     fn media_types_with_parameters() {
         assert!(is_json_media_type("application/hal+json"));
