@@ -151,7 +151,7 @@ impl<'de> Visitor<'de> for NumberSeed {
 }
 
 /// A value whose mappings were read without duplicate keys.
-struct Strict(Value);
+pub(super) struct Strict(pub(super) Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -159,7 +159,7 @@ impl<'de> Deserialize<'de> for Strict {
     }
 }
 
-struct StrictVisitor;
+pub(super) struct StrictVisitor;
 
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Strict;
@@ -204,29 +204,39 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Strict(Value::Array(list)))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Strict, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = entries.next_key_seed(KeySeed)? {
-            let key = match key {
-                Key::Number if map.is_empty() => {
-                    return entries.next_value_seed(NumberSeed).map(Strict);
-                }
-                Key::Number => NUMBER_TOKEN.to_string(),
-                Key::Name(key) => key,
-            };
-            match map.entry(key) {
-                serde_json::map::Entry::Occupied(entry) => {
-                    let message = format!("duplicate key {:?}", entry.key());
-                    return Err(A::Error::custom(message));
-                }
-                serde_json::map::Entry::Vacant(entry) => {
-                    let Strict(value) = entries.next_value()?;
-                    entry.insert(value);
-                }
+    fn visit_map<A: MapAccess<'de>>(self, entries: A) -> Result<Strict, A::Error> {
+        strict_map(entries, |_, entries| {
+            entries.next_value::<Strict>().map(|strict| strict.0)
+        })
+        .map(Strict)
+    }
+}
+
+/// A mapping read without duplicate keys (or a number, as serde_json hands them over),
+/// each value read by `value_of` given its key.
+pub(super) fn strict_map<'de, A: MapAccess<'de>>(
+    mut entries: A,
+    mut value_of: impl FnMut(&str, &mut A) -> Result<Value, A::Error>,
+) -> Result<Value, A::Error> {
+    let mut map = Map::new();
+    while let Some(key) = entries.next_key_seed(KeySeed)? {
+        let key = match key {
+            Key::Number if map.is_empty() => return entries.next_value_seed(NumberSeed),
+            Key::Number => NUMBER_TOKEN.to_string(),
+            Key::Name(key) => key,
+        };
+        match map.entry(key) {
+            serde_json::map::Entry::Occupied(entry) => {
+                let message = format!("duplicate key {:?}", entry.key());
+                return Err(A::Error::custom(message));
+            }
+            serde_json::map::Entry::Vacant(entry) => {
+                let value = value_of(entry.key(), &mut entries)?;
+                entry.insert(value);
             }
         }
-        Ok(Strict(Value::Object(map)))
     }
+    Ok(Value::Object(map))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `json.dumps(sort_keys=True)`, YAML as PyYAML's `CSafeDumper`; the YAML 1.1 reader.
 
 pub mod json;
+pub mod json_page;
 pub mod json_read;
 mod python_float;
 pub mod yaml;

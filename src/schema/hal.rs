@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{is_page_relation, rebase_string, Dialect, FollowMode, IdentityError, Link};
+use crate::format::json_page::Step;
 use crate::resource::Identity;
 
 /// The default schema (`--hal`).
@@ -80,6 +81,13 @@ impl Dialect for Hal {
             }
         }
         members
+    }
+
+    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+        vec![
+            vec![Step::Key("items")],
+            vec![Step::Key("_embedded"), Step::Any],
+        ]
     }
 
     fn follows(&self, link: &Link, mode: FollowMode) -> bool {

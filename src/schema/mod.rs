@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::format::json_page::Step;
 use crate::resource::{Identity, Resource};
 use profile::Profile;
 
@@ -64,8 +65,15 @@ pub trait Dialect: Send + Sync {
     /// Resources embedded in a mapping (collection members).
     fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value>;
 
-    /// The members moved out of a container that is itself not written.
+    /// The members moved out of a container that is itself not written; only from
+    /// `member_places`.
     fn take_members(&self, body: &mut Value) -> Vec<Value>;
+
+    /// The key paths where a page holds members, so an HTTP page is read with them left
+    /// as text and each member is parsed only when it is handed on.
+    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+        Vec::new()
+    }
 
     /// Whether a link is followed in the given mode.
     fn follows(&self, link: &Link, mode: FollowMode) -> bool;

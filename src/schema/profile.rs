@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::RefExpr;
 use crate::exit_code::usage;
+use crate::format::json_page::Step;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Identity;
 
@@ -294,6 +295,11 @@ impl TypeProfile {
             kind: self.name.clone(),
             parents: Vec::new(),
         })
+    }
+
+    /// Where a list response holds its members (see `Dialect::member_places`).
+    pub fn member_places(&self) -> Vec<Vec<Step<'_>>> {
+        vec![self.records.iter().map(|step| Step::Key(step)).collect()]
     }
 
     /// The members of a list response, moved out of it.

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{rebase_string, Dialect, FollowMode, IdentityError, Link};
+use crate::format::json_page::Step;
 use crate::resource::Identity;
 
 /// Resources that spell out their identity in plain fields.
@@ -57,6 +58,10 @@ impl Dialect for Simple {
             Some(Value::Array(list)) => list,
             _ => Vec::new(),
         }
+    }
+
+    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+        vec![vec![Step::Key("embedded")]]
     }
 
     /// The simple schema has no relation names: every link is followed unless `--follow-none`.

@@ -13,6 +13,7 @@ use super::{client, links, redact_url, Reply, Request};
 use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
 use crate::exit_code::remote;
+use crate::format::json_page::{json_page, JsonPage, Member, Members, Step};
 use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
@@ -33,10 +34,21 @@ pub(super) struct Crawl<'a> {
     destination: bool,
 }
 
-/// What one fetched page yields: resources and the links to follow next.
+/// A GET on its own task: the URL asked for and its reply.
+type FetchTask = tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFailure>)>;
+
+/// What one fetched page yields: the links it follows, the page itself if it is a
+/// resource, and its members (still text where the body was JSON).
 struct Harvest {
-    resources: Vec<Resource>,
     links: Vec<Link>,
+    page_resource: Option<Resource>,
+    members: Members,
+}
+
+/// What one member yields: the links it follows and the resource it is, if any.
+struct MemberRead {
+    links: Vec<Link>,
+    resource: Option<Resource>,
 }
 
 impl<'a> Crawl<'a> {
@@ -81,7 +93,8 @@ impl<'a> Crawl<'a> {
             let Some(reply) = self.check_reply(&url, result)? else {
                 continue;
             };
-            let document = match parse_body(&reply) {
+            let places = self.schema.member_places();
+            let page = match parse_page(&reply, &places) {
                 Err(_) if self.destination && self.is_start(&url) && !is_document(&reply) => {
                     not_documents += 1;
                     continue;
@@ -89,37 +102,20 @@ impl<'a> Crawl<'a> {
                 parsed => parsed?,
             };
             documents += 1;
-            let harvest = harvest(
-                (self.schema, self.follow, !self.destination),
-                document,
-                &reply,
-            )?;
+            let harvest = harvest((self.schema, self.follow), page, &reply)?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them.
-            for link in harvest.links {
-                let Ok(target) = reply.url.join(&link.href) else {
-                    eprintln!(
-                        "resource-sync: warning: ignoring invalid link {:?} in {}",
-                        link.href,
-                        redact_url(&url)
-                    );
-                    continue;
-                };
-                if self.seen_urls.insert(url_key(&target)) {
-                    self.pages += 1;
-                    if self.pages >= self.context.config.http.max_pages {
-                        return Err(remote(format!(
-                            "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
-                            self.context.config.http.max_pages,
-                            redact_url(&self.starts[0])
-                        )));
-                    }
-                    pending.push(self.fetch(target));
-                }
+            self.follow_links(harvest.links, &reply, &mut pending)?;
+            if let Some(resource) = harvest.page_resource {
+                self.hand_on(resource, found)?;
             }
-            for resource in harvest.resources {
-                if self.seen_resources.insert(uri_hash(&resource.uri)) {
-                    found(resource)?;
+            // One member parsed at a time and handed on before the next: a page costs
+            // its text, not every member's value at once.
+            for (position, member) in harvest.members.into_iter().enumerate() {
+                let read = self.read_member(member, position, &reply)?;
+                self.follow_links(read.links, &reply, &mut pending)?;
+                if let Some(resource) = read.resource {
+                    self.hand_on(resource, found)?;
                 }
             }
         }
@@ -133,11 +129,56 @@ impl<'a> Crawl<'a> {
         self.starts.contains(url)
     }
 
+    /// Fetch every link of `reply`'s page not fetched yet.
+    fn follow_links(
+        &mut self,
+        links: Vec<Link>,
+        reply: &Reply,
+        pending: &mut FuturesUnordered<FetchTask>,
+    ) -> Result<()> {
+        for link in links {
+            let Ok(target) = reply.url.join(&link.href) else {
+                eprintln!(
+                    "resource-sync: warning: ignoring invalid link {:?} in {}",
+                    link.href,
+                    redact_url(&reply.url)
+                );
+                continue;
+            };
+            if self.seen_urls.insert(url_key(&target)) {
+                self.pages += 1;
+                if self.pages >= self.context.config.http.max_pages {
+                    return Err(remote(format!(
+                        "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
+                        self.context.config.http.max_pages,
+                        redact_url(&self.starts[0])
+                    )));
+                }
+                pending.push(self.fetch(target));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_member(&self, member: Member, position: usize, reply: &Reply) -> Result<MemberRead> {
+        read_member(
+            (self.schema, self.follow, !self.destination),
+            member,
+            position,
+            reply,
+        )
+    }
+
+    /// A resource goes on once, however many pages hold it.
+    fn hand_on(&mut self, resource: Resource, found: &mut Found<'_>) -> Result<()> {
+        match self.seen_resources.insert(uri_hash(&resource.uri)) {
+            true => found(resource),
+            false => Ok(()),
+        }
+    }
+
     /// A GET running on its own task, so it proceeds while this crawl processes a page.
-    fn fetch(
-        &self,
-        url: Url,
-    ) -> tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFailure>)> {
+    fn fetch(&self, url: Url) -> FetchTask {
         let http = self.context.http.clone();
         tokio::spawn(async move {
             let request = Request {
@@ -180,21 +221,25 @@ impl<'a> Crawl<'a> {
     }
 }
 
-/// Resources and links of one page. Members are moved out of a container (never
-/// copied); a page that is itself a resource keeps its members in its body. A member
-/// with an `id` that is still no resource (a broken self link) fails the page.
+/// The links of one page, the page as a resource if it is one, and its members, moved
+/// out of it (never copied). A page that is itself a resource is read whole and keeps
+/// its members in its body.
 fn harvest(
-    (schema, follow, strict): (&dyn Dialect, FollowMode, bool),
-    mut document: Value,
+    (schema, follow): (&dyn Dialect, FollowMode),
+    mut page: JsonPage,
     reply: &Reply,
 ) -> Result<Harvest> {
-    let is_resource = schema.identity(&document).is_ok();
-    let members: Vec<Value> = match &mut document {
+    let is_resource = schema.identity(&page.rest).is_ok();
+    if is_resource {
+        page = JsonPage::whole(parse_body(reply)?);
+    }
+    let taken = match &mut page.rest {
         Value::Array(items) => std::mem::take(items),
-        _ if is_resource => schema.members(&document).into_iter().cloned().collect(),
+        _ if is_resource => schema.members(&page.rest).into_iter().cloned().collect(),
         container => schema.take_members(container),
     };
-    let mut links = schema.followed_links(&document, follow);
+    let members = page.members(taken);
+    let mut links = schema.followed_links(&page.rest, follow);
     if follow != FollowMode::None {
         links.extend(links::next_links(&reply.headers));
     }
@@ -205,30 +250,51 @@ fn harvest(
         );
         links.retain(|link| !is_page_relation(&link.relation));
     }
-    for member in &members {
-        links.extend(schema.followed_links(member, follow));
-    }
-    let mut resources: Vec<Resource> = is_resource
-        .then(|| schema.resource(document).ok())
-        .flatten()
-        .into_iter()
-        .collect();
-    for (position, body) in members.into_iter().enumerate() {
-        match schema.resource(body) {
-            Ok(resource) => resources.push(resource),
-            Err(IdentityError::NotAMapping | IdentityError::MissingId) => {}
-            // A destination is only surveyed: what is not a resource there is not compared.
-            Err(_) if !strict => {}
-            Err(error) => {
-                return Err(remote(format!(
-                    "reading {}: member {}: not a resource: {error}",
-                    redact_url(&reply.url),
-                    position + 1
-                )))
-            }
+    let page_resource = is_resource
+        .then(|| schema.resource(page.rest).ok())
+        .flatten();
+    Ok(Harvest {
+        links,
+        page_resource,
+        members,
+    })
+}
+
+/// One member read strictly (from `reply`'s body where it is text). A member with an
+/// `id` that is still no resource (a broken self link) fails the page.
+fn read_member(
+    (schema, follow, strict): (&dyn Dialect, FollowMode, bool),
+    member: Member,
+    position: usize,
+    reply: &Reply,
+) -> Result<MemberRead> {
+    let body = member_value(member, position, reply)?;
+    let links = schema.followed_links(&body, follow);
+    let resource = match schema.resource(body) {
+        Ok(resource) => Some(resource),
+        Err(IdentityError::NotAMapping | IdentityError::MissingId) => None,
+        // A destination is only surveyed: what is not a resource there is not compared.
+        Err(_) if !strict => None,
+        Err(error) => {
+            return Err(remote(format!(
+                "reading {}: member {}: not a resource: {error}",
+                redact_url(&reply.url),
+                position + 1
+            )))
         }
-    }
-    Ok(Harvest { resources, links })
+    };
+    Ok(MemberRead { links, resource })
+}
+
+/// A page's member as a value, read strictly from `reply`'s body where it is text.
+pub(super) fn member_value(member: Member, position: usize, reply: &Reply) -> Result<Value> {
+    member.into_value(&reply.body).map_err(|error| {
+        remote(format!(
+            "reading {}: member {}: response is not valid JSON: {error}",
+            redact_url(&reply.url),
+            position + 1
+        ))
+    })
 }
 
 /// The resources and followed links of one HTTP body, as a crawl reads them (for the
@@ -251,9 +317,16 @@ pub fn read_page(
         url,
         attempts: 1,
     };
-    let document = parse_body(&reply)?;
-    let harvest = harvest((schema, follow, true), document, &reply)?;
-    Ok((harvest.resources, harvest.links))
+    let page = parse_page(&reply, &schema.member_places())?;
+    let harvest = harvest((schema, follow), page, &reply)?;
+    let mut links = harvest.links;
+    let mut resources: Vec<Resource> = harvest.page_resource.into_iter().collect();
+    for (position, member) in harvest.members.into_iter().enumerate() {
+        let read = read_member((schema, follow, true), member, position, &reply)?;
+        links.extend(read.links);
+        resources.extend(read.resource);
+    }
+    Ok((resources, links))
 }
 
 /// A stable 64-bit hash of a uri (SipHash with fixed keys); two uris of one pull sharing
@@ -298,21 +371,39 @@ fn media_type_of(reply: &Reply) -> String {
 /// Parse a response body by its media type (parameters ignored).
 pub(super) fn parse_body(reply: &Reply) -> Result<Value> {
     let media_type = media_type_of(reply);
+    if is_json_media_type(&media_type) || media_type.is_empty() {
+        return json_document(&reply.body).map_err(|error| not_json(reply, error));
+    }
+    parse_other(reply, &media_type)
+}
+
+/// Parse a page by its media type, a JSON page's members at `places` left as text.
+/// A YAML page (rare) is read whole.
+pub(super) fn parse_page(reply: &Reply, places: &[Vec<Step<'_>>]) -> Result<JsonPage> {
+    let media_type = media_type_of(reply);
+    if is_json_media_type(&media_type) || media_type.is_empty() {
+        return json_page(&reply.body, places).map_err(|error| not_json(reply, error));
+    }
+    parse_other(reply, &media_type).map(JsonPage::whole)
+}
+
+fn not_json(reply: &Reply, error: serde_json::Error) -> anyhow::Error {
+    remote(format!(
+        "reading {}: response is not valid JSON: {error}",
+        redact_url(&reply.url)
+    ))
+}
+
+/// A YAML body, or the error for a media type that is not read.
+fn parse_other(reply: &Reply, media_type: &str) -> Result<Value> {
     let place = redact_url(&reply.url);
-    if is_yaml_media_type(&media_type) {
+    if is_yaml_media_type(media_type) {
         let mut documents = YamlDocuments::new(&reply.body[..]);
         return match documents.next() {
             Some(Ok(value)) => Ok(value),
             Some(Err(error)) => Err(remote(format!("reading {place}: {error}"))),
             None => Ok(Value::Null),
         };
-    }
-    if is_json_media_type(&media_type) || media_type.is_empty() {
-        return json_document(&reply.body).map_err(|error| {
-            remote(format!(
-                "reading {place}: response is not valid JSON: {error}"
-            ))
-        });
     }
     Err(remote(format!(
         "reading {place}: unsupported content type {media_type:?}"
@@ -333,6 +424,43 @@ fn is_yaml_media_type(media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &str, media_type: &str) -> (Vec<String>, Vec<String>) {
+        let url = Url::parse("http://h/api/team").unwrap();
+        let schema = crate::schema::Hal;
+        let (resources, links) =
+            read_page(body.into(), media_type, url, &schema, FollowMode::All).unwrap();
+        let uris = resources.into_iter().map(|r| r.uri).collect();
+        (uris, links.into_iter().map(|l| l.href).collect())
+    }
+
+    #[test]
+    fn members_keep_the_dialects_order_as_text_or_whole() {
+        let member = |id: u32| {
+            format!(
+                r#"{{"id": {id}, "_links": {{"self": {{"href": "/api/team/{id}"}}, "child:x": {{"href": "/x/{id}"}}}}}}"#
+            )
+        };
+        let page = format!(
+            r#"{{"_links": {{"next": {{"href": "/p2"}}}}, "items": [{}], "_embedded": {{"b": [{}], "a": {}}}}}"#,
+            member(1),
+            member(3),
+            member(2)
+        );
+        let (uris, links) = read(&page, "application/json");
+        assert_eq!(uris, ["/api/team/1", "/api/team/2", "/api/team/3"]);
+        assert_eq!(links, ["/p2", "/x/1", "/x/2", "/x/3"]);
+        let team = format!(
+            r#"{{"id": 9, "_links": {{"self": {{"href": "/api/team/9"}}}}, "items": [{}]}}"#,
+            member(1)
+        );
+        let (uris, _) = read(&team, "application/json");
+        assert_eq!(uris, ["/api/team/9", "/api/team/1"]);
+        let (uris, _) = read(&format!("[{}, {}]", member(5), member(4)), "");
+        assert_eq!(uris, ["/api/team/5", "/api/team/4"]);
+        let yaml = "items:\n- {id: 7, _links: {self: {href: /api/team/7}}}\n";
+        assert_eq!(read(yaml, "application/yaml").0, ["/api/team/7"]);
+    }
 
     #[test]
     fn media_types_with_parameters() {

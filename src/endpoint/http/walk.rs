@@ -10,12 +10,13 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::crawl::parse_body;
+use super::crawl::{member_value, parse_page};
 use super::links::next_links;
 use super::{redact_url, Reply, Request};
 use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
 use crate::exit_code::remote;
+use crate::format::json_page::Members;
 use crate::resource::Resource;
 use crate::schema::profile::{fill, placeholders, CursorSource, Next, Profile, TypeProfile};
 
@@ -61,15 +62,28 @@ impl<'a> Walk<'a> {
             }
             let urls = self.collection_urls(kind)?;
             let concurrency = self.context.config.http.concurrency.max(1);
-            let pages: Vec<Vec<Resource>> = stream::iter(urls)
+            let pages: Vec<Vec<Page>> = stream::iter(urls)
                 .map(|url| self.read_collection(kind, url))
                 .buffered(concurrency)
                 .try_collect()
                 .await?;
+            // Only a type that fills another's path keeps fields of each resource.
+            let fills_paths = self
+                .profile
+                .types
+                .values()
+                .any(|child| path_parent(child) == Some(kind.name.as_str()));
             let mut fields = Vec::new();
-            for resource in pages.into_iter().flatten() {
-                fields.push(fields_of(kind, &resource.body, self.profile));
-                found(resource)?;
+            // Pages are held as text; each member is parsed when it is handed on.
+            for page in pages.into_iter().flatten() {
+                for (position, member) in page.members.into_iter().enumerate() {
+                    let member = member_value(member, position, &page.reply)?;
+                    let resource = member_resource(kind, member, &page.reply, position)?;
+                    if fills_paths {
+                        fields.push(fields_of(kind, &resource.body, self.profile));
+                    }
+                    found(resource)?;
+                }
             }
             self.read.insert(kind.name.clone(), fields);
         }
@@ -83,12 +97,7 @@ impl<'a> Walk<'a> {
         let Some(last) = names.last() else {
             return Ok(vec![self.join(&kind.path)?]);
         };
-        let parent_type = kind
-            .parents
-            .iter()
-            .find(|(field, _)| field == last)
-            .map(|(_, parent)| parent.as_str())
-            .unwrap_or_default();
+        let parent_type = path_parent(kind).unwrap_or_default();
         let mut urls = Vec::new();
         for parent in self.read.get(parent_type).into_iter().flatten() {
             let filled = fill(&kind.path, &|name| match name == *last {
@@ -108,9 +117,9 @@ impl<'a> Walk<'a> {
     }
 
     /// Every page of one collection URL, in order.
-    async fn read_collection(&self, kind: &TypeProfile, first: Url) -> Result<Vec<Resource>> {
+    async fn read_collection(&self, kind: &TypeProfile, first: Url) -> Result<Vec<Page>> {
         let mut pages = Pages::start(kind, first, self.context);
-        let mut resources = Vec::new();
+        let mut read = Vec::new();
         while let Some(url) = pages.next_url() {
             if pages.seen.len() as u64 > self.context.config.http.max_pages {
                 return Err(remote(format!(
@@ -120,28 +129,26 @@ impl<'a> Walk<'a> {
                 )));
             }
             let missing_ends = pages.seen.len() > 1 && pages.ends_on_404();
-            let Some(page) = self.fetch(kind, &url, missing_ends).await? else {
+            let Some((page, rest)) = self.fetch(kind, &url, missing_ends).await? else {
                 break;
             };
             if page.members.is_empty() {
                 break;
             }
-            let count = page.members.len();
-            for (position, member) in page.members.into_iter().enumerate() {
-                resources.push(member_resource(kind, member, &url, position)?);
-            }
-            pages.advance(count, &page.rest, &page.reply);
+            pages.advance(page.members.len(), &rest, &page.reply);
+            read.push(page);
         }
-        Ok(resources)
+        Ok(read)
     }
 
-    /// One page, or `None` for a 404 that ends the chain.
+    /// One page and the rest of its body (for a `next` in it), or `None` for a 404 that
+    /// ends the chain.
     async fn fetch(
         &self,
         kind: &TypeProfile,
         url: &Url,
         missing_ends: bool,
-    ) -> Result<Option<Page>> {
+    ) -> Result<Option<(Page, Value)>> {
         let request = Request {
             method: Method::GET,
             url: url.clone(),
@@ -164,22 +171,18 @@ impl<'a> Walk<'a> {
                 reply.attempts
             )));
         }
-        let mut rest = parse_body(&reply)?;
-        let members = kind
-            .take_members(&mut rest)
+        let mut page = parse_page(&reply, &kind.member_places())?;
+        let taken = kind
+            .take_members(&mut page.rest)
             .map_err(|reason| remote(format!("reading {}: {reason}", redact_url(url))))?;
-        Ok(Some(Page {
-            members,
-            rest,
-            reply,
-        }))
+        let members = page.members(taken);
+        Ok(Some((Page { members, reply }, page.rest)))
     }
 }
 
-/// A fetched page: its members moved out, the rest of the body (for a `next` in it).
+/// A fetched page: its members (text where the body was JSON) and the reply holding them.
 struct Page {
-    members: Vec<Value>,
-    rest: Value,
+    members: Members,
     reply: Reply,
 }
 
@@ -264,18 +267,28 @@ impl<'t> Pages<'t> {
 fn member_resource(
     kind: &TypeProfile,
     member: Value,
-    url: &Url,
+    reply: &Reply,
     position: usize,
 ) -> Result<Resource> {
     match kind.identity(&member) {
         Ok(identity) => Ok(Resource::new(identity, member)),
         Err(reason) => Err(remote(format!(
             "reading {}: member {} of type {}: {reason}",
-            redact_url(url),
+            redact_url(&reply.url),
             position + 1,
             kind.name
         ))),
     }
+}
+
+/// The type whose resources fill `kind`'s path: the parent named by its last placeholder.
+fn path_parent(kind: &TypeProfile) -> Option<&str> {
+    let names = placeholders(&kind.path);
+    let last = names.last()?;
+    kind.parents
+        .iter()
+        .find(|(field, _)| field == last)
+        .map(|(_, parent)| parent.as_str())
 }
 
 /// The id and the fields a child's path may need, as text.
