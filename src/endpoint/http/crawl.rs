@@ -430,7 +430,7 @@ mod tests {
         let schema = crate::schema::Hal;
         let (resources, links) =
             read_page(body.into(), media_type, url, &schema, FollowMode::All).unwrap();
-        let uris = resources.into_iter().map(|r| r.uri).collect();
+        let uris = resources.into_iter().map(|r| r.uri.to_string()).collect();
         (uris, links.into_iter().map(|l| l.href).collect())
     }
 
