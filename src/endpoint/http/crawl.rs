@@ -28,6 +28,9 @@ pub(super) struct Crawl<'a> {
     seen_urls: HashSet<String>,
     /// 64-bit hashes of the uris handed on: a pull of many resources keeps 8 bytes each.
     seen_resources: HashSet<u64>,
+    /// Keys of those hashes, random per run: with fixed keys a server could make two
+    /// uris share a hash and have the second dropped.
+    uri_keys: std::collections::hash_map::RandomState,
     pages: u64,
     /// A destination's start URL may answer 404 (a collection not made yet) or a page that
     /// is not a document (an API root's HTML home page): it then holds nothing readable.
@@ -72,6 +75,7 @@ impl<'a> Crawl<'a> {
             follow: context.config.follow,
             seen_urls: HashSet::new(),
             seen_resources: HashSet::new(),
+            uri_keys: Default::default(),
             pages: 0,
             destination,
         }
@@ -171,7 +175,8 @@ impl<'a> Crawl<'a> {
 
     /// A resource goes on once, however many pages hold it.
     fn hand_on(&mut self, resource: Resource, found: &mut Found<'_>) -> Result<()> {
-        match self.seen_resources.insert(uri_hash(&resource.uri)) {
+        let hash = std::hash::BuildHasher::hash_one(&self.uri_keys, &*resource.uri);
+        match self.seen_resources.insert(hash) {
             true => found(resource),
             false => Ok(()),
         }
@@ -327,15 +332,6 @@ pub fn read_page(
         resources.extend(read.resource);
     }
     Ok((resources, links))
-}
-
-/// A stable 64-bit hash of a uri (SipHash with fixed keys); two uris of one pull sharing
-/// one is a 1-in-2^40 chance even for a million resources.
-fn uri_hash(uri: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    uri.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Whether a crawl's start URLs held a document the dialect can read (or answered 404).

@@ -8,6 +8,7 @@ mod inventory;
 mod limit;
 mod links;
 mod profile;
+mod text_spill;
 mod walk;
 mod write;
 
@@ -28,6 +29,7 @@ use crate::remap::IdMap;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
+use text_spill::TextSpill;
 use walk::Walk;
 use write::{Bodies, HttpStage, WriteMode};
 
@@ -193,7 +195,7 @@ impl Endpoint for HttpEndpoint {
             endpoint: self,
             march,
             format: context.config.format,
-            texts: HashMap::new(),
+            texts: TextSpill::new()?,
         })))
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::clone::Cloner;
 use super::profile::ProfileWriter;
+use super::text_spill::TextSpill;
 use super::{client, redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::Format;
@@ -19,14 +20,14 @@ use crate::graph::Scheduler;
 use crate::plan::{Decision, March, Stale};
 use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
-use crate::resource::{Resource, Shared};
+use crate::resource::Resource;
 use crate::schema::Dialect;
 
 /// Serialised request bodies: made from each resource as it is sent, or staged as
-/// text while reading, so a push holds no parsed bodies in memory.
+/// text while reading (in a temporary file), so a push holds no bodies in memory.
 pub(super) enum Bodies<'a> {
     Made(Format),
-    Staged(Format, &'a HashMap<Shared, Box<str>>),
+    Staged(Format, &'a TextSpill),
 }
 
 impl Bodies<'_> {
@@ -36,14 +37,14 @@ impl Bodies<'_> {
         }
     }
 
-    fn text<'r>(&'r self, resource: &'r Resource) -> Cow<'r, str> {
-        match self {
-            Bodies::Staged(_, texts) => match texts.get(&*resource.uri) {
-                Some(text) => Cow::Borrowed(text),
-                None => Cow::Owned(self.format().serialize(&resource.body)),
+    fn text<'r>(&'r self, resource: &'r Resource) -> Result<Cow<'r, str>> {
+        Ok(match self {
+            Bodies::Staged(format, texts) => match texts.get(&resource.uri)? {
+                Some(text) => Cow::Owned(text),
+                None => Cow::Owned(format.serialize(&resource.body)),
             },
             Bodies::Made(format) => Cow::Owned(format.serialize(&resource.body)),
-        }
+        })
     }
 }
 
@@ -84,31 +85,36 @@ pub(super) struct HttpStage<'e> {
     pub(super) endpoint: &'e HttpEndpoint,
     pub(super) march: &'e March<'e>,
     pub(super) format: Format,
-    pub(super) texts: HashMap<Shared, Box<str>>,
+    pub(super) texts: TextSpill,
 }
 
 impl HttpStage<'_> {
-    /// The march's decision for a staged resource; its body is parsed back from its text
-    /// only when the destination holds a copy to compare with.
+    /// The march's decision for a staged resource; its body is read back and parsed
+    /// from its text only when the destination holds a copy to compare with. Only what
+    /// the writer uses is kept: the target of an unchanged resource (the others are
+    /// made again when sent), no copy of the destination's body.
     fn decide(&self, resource: &Resource) -> Result<Decision> {
-        let text = self
-            .texts
-            .get(&*resource.uri)
-            .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
-        self.march
-            .decide_with_body(resource, None, &|| Ok(Some(self.format.parse(text)?)))
+        let parse = || match self.texts.get(&resource.uri)? {
+            Some(text) => Ok(Some(self.format.parse(&text)?)),
+            None => Err(anyhow!("{} was read but never staged", resource.uri)),
+        };
+        let mut decision = self.march.decide_with_body(resource, None, &parse)?;
+        decision.before = None;
+        if decision.op != Op::Unchanged {
+            decision.target = String::new();
+        }
+        Ok(decision)
     }
 }
 
 impl Stage for HttpStage<'_> {
     fn put(&mut self, resource: Resource) -> Result<()> {
-        let text = self.format.serialize(&resource.body).into_boxed_str();
-        self.texts.insert(resource.uri, text);
-        Ok(())
+        let text = self.format.serialize(&resource.body);
+        self.texts.put(resource.uri, &text)
     }
 
     fn commit<'a>(
-        self: Box<Self>,
+        mut self: Box<Self>,
         set: &'a WriteSet<'a>,
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>>
@@ -116,6 +122,7 @@ impl Stage for HttpStage<'_> {
         Self: 'a,
     {
         Box::pin(async move {
+            self.texts.finish()?;
             let decisions = set
                 .resources
                 .iter()
@@ -336,7 +343,7 @@ impl HttpEndpoint {
     ) -> Result<(Request, Vec<String>)> {
         let format = bodies.format();
         let request = if resources.len() == 1 {
-            let body = bodies.text(resources[0]).into_owned().into_bytes();
+            let body = bodies.text(resources[0])?.into_owned().into_bytes();
             let url = self.rebase(&resources[0].uri)?;
             Request {
                 method: Method::PUT,
@@ -344,7 +351,10 @@ impl HttpEndpoint {
                 body: Some((body, format.media_type())),
             }
         } else {
-            let texts: Vec<Cow<'_, str>> = resources.iter().map(|r| bodies.text(r)).collect();
+            let texts = resources
+                .iter()
+                .map(|r| bodies.text(r))
+                .collect::<Result<Vec<Cow<'_, str>>>>()?;
             let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
             let url = self.rebase(&collection_of(&resources[0].uri))?;
             Request {

@@ -1,0 +1,116 @@
+//! Request bodies of a push, kept in an anonymous temporary file until they are sent: a
+//! push of a million resources held every body as text in memory (about 250 bytes a
+//! resource); now it holds where each one is (about 40).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+
+use anyhow::{anyhow, Context as _, Result};
+
+use crate::resource::Shared;
+use crate::text_index::{position, TextIndex};
+
+/// Where one uri's text lies in the file.
+struct Place {
+    uri: Shared,
+    offset: u64,
+    length: u32,
+}
+
+/// Written while reading (one thread), then read from any number of writers at once.
+pub(super) struct TextSpill {
+    writer: Option<BufWriter<File>>,
+    file: Option<File>,
+    places: Vec<Place>,
+    by_uri: TextIndex,
+    end: u64,
+}
+
+impl TextSpill {
+    pub(super) fn new() -> Result<Self> {
+        let file = tempfile::tempfile().context("creating a temporary file for request bodies")?;
+        Ok(TextSpill {
+            writer: Some(BufWriter::new(file)),
+            file: None,
+            places: Vec::new(),
+            by_uri: TextIndex::with_capacity(0),
+            end: 0,
+        })
+    }
+
+    /// Keep `text` as the body of `uri`; a later text for the same uri replaces it.
+    pub(super) fn put(&mut self, uri: Shared, text: &str) -> Result<()> {
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| anyhow!("request bodies are already being read"))?;
+        writer
+            .write_all(text.as_bytes())
+            .context("writing request bodies to a temporary file")?;
+        let length = u32::try_from(text.len()).context("a request body past 4 GiB")?;
+        let place = Place {
+            uri,
+            offset: self.end,
+            length,
+        };
+        self.end += u64::from(length);
+        let places = &mut self.places;
+        match self.by_uri.get(&place.uri, |n| &places[n as usize].uri) {
+            Some(at) => places[at as usize] = place,
+            None => {
+                places.push(place);
+                let (uri, at) = (&places[places.len() - 1].uri, position(places.len() - 1));
+                self.by_uri.insert(uri, at, |n| &places[n as usize].uri);
+            }
+        }
+        Ok(())
+    }
+
+    /// Done writing: from now on texts are read back.
+    pub(super) fn finish(&mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            let file = writer
+                .into_inner()
+                .map_err(|error| error.into_error())
+                .context("writing request bodies to a temporary file")?;
+            self.file = Some(file);
+        }
+        Ok(())
+    }
+
+    /// The text kept for `uri`, if any (after `finish`).
+    pub(super) fn get(&self, uri: &str) -> Result<Option<String>> {
+        let Some(at) = self.by_uri.get(uri, |n| &self.places[n as usize].uri) else {
+            return Ok(None);
+        };
+        let place = &self.places[at as usize];
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| anyhow!("request bodies are still being written"))?;
+        let mut bytes = vec![0; place.length as usize];
+        file.read_exact_at(&mut bytes, place.offset)
+            .context("reading a request body back from its temporary file")?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .context("a request body read back is not UTF-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_come_back_by_uri_and_a_later_one_wins() {
+        let mut spill = TextSpill::new().unwrap();
+        spill.put("/a".into(), "first").unwrap();
+        spill.put("/b".into(), "bee").unwrap();
+        spill.put("/a".into(), "second").unwrap();
+        spill.finish().unwrap();
+        assert_eq!(spill.get("/a").unwrap().as_deref(), Some("second"));
+        assert_eq!(spill.get("/b").unwrap().as_deref(), Some("bee"));
+        assert_eq!(spill.get("/c").unwrap(), None);
+    }
+}
