@@ -230,7 +230,7 @@ fn changes(
         let after = format.serialize(&march.comparable(resource));
         Change::for_resource(decision.op, resource, decision.target.clone())
             .with_texts(before, Some(after))
-            .with_source(decision.source.clone())
+            .with_source(decision.source.as_deref().map(String::from))
     });
     let deletions = stale.iter().map(|stale| {
         Change::for_resource(Op::Delete, &stale.resource, stale.target.clone())

@@ -179,17 +179,18 @@ impl Comparison {
     }
 }
 
-/// One resource, decided.
+/// One resource, decided. A push holds one per resource until it is written: the rare
+/// parts are boxed (112 bytes a decision before, 72 now).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub op: Op,
     pub target: String,
     /// The destination's copy, where it had one that differs (for `--diff`).
-    pub before: Option<Value>,
+    pub before: Option<Box<Value>>,
     /// The first differing field of an update.
-    pub difference: Option<String>,
+    pub difference: Option<Box<str>>,
     /// With `--create post`: the origin uri the target is cloned from.
-    pub source: Option<String>,
+    pub source: Option<Box<str>>,
 }
 
 /// Pairs resources with an inventory under one comparison.
@@ -238,9 +239,9 @@ impl<'i> March<'i> {
         Ok(Decision {
             op,
             target,
-            before,
-            difference,
-            source: self.inventory.source(resource),
+            before: before.map(Box::new),
+            difference: difference.map(String::into_boxed_str),
+            source: self.inventory.source(resource).map(String::into_boxed_str),
         })
     }
 
@@ -294,6 +295,12 @@ mod tests {
 
     fn path(text: &str) -> Vec<String> {
         text.split('.').map(String::from).collect()
+    }
+
+    #[test]
+    fn a_decision_stays_small() {
+        // A push holds one per resource: a million of them at 112 bytes was 112 MB.
+        assert!(std::mem::size_of::<Decision>() <= 72);
     }
 
     #[test]
