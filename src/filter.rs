@@ -73,7 +73,7 @@ mod tests {
     fn resource(kind: &str, id: i64, parents: &[&str], body: serde_json::Value) -> Resource {
         Resource {
             uri: format!("/{kind}/{id}").into(),
-            id: json!(id),
+            id: json!(id).into(),
             kind: kind.into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
             references: Box::default(),

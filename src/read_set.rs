@@ -94,7 +94,7 @@ mod tests {
     fn resource(uri: &str, parents: &[&str], name: &str) -> Resource {
         Resource {
             uri: uri.into(),
-            id: json!(1),
+            id: json!(1).into(),
             kind: "player".into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
             references: Box::default(),

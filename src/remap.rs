@@ -249,7 +249,7 @@ mod tests {
     fn player() -> Resource {
         Resource {
             uri: "http://o/api/player/7".into(),
-            id: json!(7),
+            id: json!(7).into(),
             kind: "player".into(),
             parents: Box::new(["http://o/api/team/1".into()]),
             references: Box::default(),
@@ -262,7 +262,7 @@ mod tests {
     fn team() -> Resource {
         Resource {
             uri: "http://o/api/team/1".into(),
-            id: json!(1),
+            id: json!(1).into(),
             kind: "team".into(),
             parents: Box::default(),
             references: Box::default(),

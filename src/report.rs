@@ -68,7 +68,7 @@ impl Outcome {
         Outcome {
             op,
             kind: resource.kind.to_string(),
-            id: resource.id.clone(),
+            id: resource.id.to_value(),
             uri: resource.uri.to_string(),
             target: target.into(),
             status,
@@ -326,7 +326,7 @@ mod tests {
     fn json_lines_carry_status_codes_and_errors() {
         let resource = Resource {
             uri: "/a/1".into(),
-            id: json!(1),
+            id: json!(1).into(),
             kind: "a".into(),
             parents: Box::default(),
             references: Box::default(),
@@ -374,7 +374,7 @@ mod tests {
         };
         let resource = Resource {
             uri: "/a/1".into(),
-            id: json!(1),
+            id: json!(1).into(),
             kind: "a".into(),
             parents: Box::default(),
             references: Box::default(),

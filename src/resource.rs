@@ -19,7 +19,7 @@ pub struct Resource {
     /// Where the resource lives (`_links.self.href` or the `uri` field).
     pub uri: Shared,
     /// The `id` field as it was (a number or a string).
-    pub id: Value,
+    pub id: Id,
     /// The type name, used for ordering and as a directory name.
     pub kind: Shared,
     /// Uris of the resources this one depends on (written first).
@@ -45,7 +45,7 @@ impl Resource {
     pub fn new(identity: Identity, body: Value) -> Resource {
         Resource {
             uri: identity.uri.into(),
-            id: identity.id,
+            id: Id::from(identity.id),
             kind: identity.kind.into(),
             parents: identity.parents.into_iter().map(Shared::from).collect(),
             references: Box::default(),
@@ -68,7 +68,7 @@ impl Resource {
 
     /// The id as text, as the original tool formats it in file names.
     pub fn id_text(&self) -> String {
-        value_text(&self.id)
+        self.id.text()
     }
 
     /// The `(type, id)` order the tool uses to break ties deterministically.
@@ -84,6 +84,53 @@ impl Resource {
     /// `type/id` for messages.
     pub fn label(&self) -> String {
         format!("{}/{}", self.kind, self.id_text())
+    }
+}
+
+/// A resource's id, compact: most ids are integers or strings, held without a 32-byte
+/// `Value` and, for integers, without their text (a million ids took 48 MB as values).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Id {
+    Integer(i64),
+    Text(Box<str>),
+    /// Any other scalar as read: a fraction, an integer past 64 bits, `true`, `null`.
+    Other(Box<Value>),
+}
+
+impl From<Value> for Id {
+    fn from(value: Value) -> Id {
+        match value {
+            // Only where the text comes back the same (not `-0`, `1.0` or `007`).
+            Value::Number(number)
+                if number
+                    .as_i64()
+                    .is_some_and(|integer| integer.to_string() == number.as_str()) =>
+            {
+                Id::Integer(number.as_i64().unwrap_or_default())
+            }
+            Value::String(text) => Id::Text(text.into_boxed_str()),
+            other => Id::Other(Box::new(other)),
+        }
+    }
+}
+
+impl Id {
+    /// The id as the body holds it.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Id::Integer(integer) => Value::from(*integer),
+            Id::Text(text) => Value::String(text.to_string()),
+            Id::Other(value) => (**value).clone(),
+        }
+    }
+
+    /// The id as text, as the original tool formats it in file names.
+    pub fn text(&self) -> String {
+        match self {
+            Id::Integer(integer) => integer.to_string(),
+            Id::Text(text) => text.to_string(),
+            Id::Other(value) => value_text(value),
+        }
     }
 }
 
@@ -112,22 +159,27 @@ pub enum IdKey<'a> {
 }
 
 impl<'a> IdKey<'a> {
-    fn of(id: &'a Value) -> IdKey<'a> {
+    fn of(id: &'a Id) -> IdKey<'a> {
         IdKey::with_number(id, IdKey::number(id))
     }
 
-    /// The value a numeric id sorts by (parsed: numbers are kept as their text).
-    pub fn number(id: &Value) -> f64 {
-        id.as_f64().unwrap_or(0.0)
+    /// The value a numeric id sorts by (parsed where a number is kept as its text).
+    pub fn number(id: &Id) -> f64 {
+        match id {
+            Id::Integer(integer) => *integer as f64,
+            Id::Text(_) => 0.0,
+            Id::Other(value) => value.as_f64().unwrap_or(0.0),
+        }
     }
 
     /// The key of `id` whose `number` was worked out before: sorting a million ids
     /// parses each once, not in every comparison.
-    pub fn with_number(id: &'a Value, number: f64) -> IdKey<'a> {
+    pub fn with_number(id: &'a Id, number: f64) -> IdKey<'a> {
         match id {
-            Value::Number(_) => IdKey::Number(number),
-            Value::String(text) => IdKey::Text(Cow::Borrowed(text)),
-            other => IdKey::Text(Cow::Owned(value_text(other))),
+            Id::Integer(_) => IdKey::Number(number),
+            Id::Text(text) => IdKey::Text(Cow::Borrowed(text)),
+            Id::Other(value) if value.is_number() => IdKey::Number(number),
+            Id::Other(value) => IdKey::Text(Cow::Owned(value_text(value))),
         }
     }
 }
@@ -183,12 +235,27 @@ mod tests {
     fn resource(kind: &str, id: Value) -> Resource {
         Resource {
             uri: format!("/{kind}/{id}").into(),
-            id,
+            id: id.into(),
             kind: kind.into(),
             parents: Box::default(),
             references: Box::default(),
             body: json!({}),
         }
+    }
+
+    #[test]
+    fn ids_are_compact_and_keep_their_text() {
+        let id = |text: &str| {
+            Id::from(crate::format::json_read::json_document(text.as_bytes()).unwrap())
+        };
+        assert_eq!(id("42"), Id::Integer(42));
+        assert_eq!(id("\"a/b\""), Id::Text("a/b".into()));
+        for text in ["-0", "1.0", "123456789012345678901234567890", "true"] {
+            assert!(matches!(id(text), Id::Other(_)), "{text}");
+            assert_eq!(id(text).to_value().to_string(), text);
+        }
+        assert_eq!(id("1e-7").text(), "1e-07");
+        assert_eq!(id("-12").text(), "-12");
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Change {
         Change {
             op,
             kind: resource.kind.to_string(),
-            id: resource.id.clone(),
+            id: resource.id.to_value(),
             uri: resource.uri.to_string(),
             target: target.into(),
             before: None,

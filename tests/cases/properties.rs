@@ -32,7 +32,7 @@ fn build(kinds: &[usize], parents: &[Vec<usize>]) -> Vec<Resource> {
             }
             Resource {
                 uri: uri(index, kind).into(),
-                id: json!(index),
+                id: json!(index).into(),
                 kind: kind.into(),
                 parents: parent_uris.into_iter().map(Into::into).collect(),
                 references: Box::default(),

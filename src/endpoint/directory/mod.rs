@@ -257,7 +257,7 @@ fn stale_file(path: &Path) -> Stale {
     let outcome = Outcome::for_file(Op::Delete, path, Status::Done(None));
     let resource = Resource {
         uri: "".into(),
-        id: outcome.id,
+        id: outcome.id.into(),
         kind: outcome.kind.into(),
         parents: Box::default(),
         references: Box::default(),
