@@ -172,6 +172,14 @@ def side_by_side(work):
         f"- (c) ideal `requests x 5 ms / concurrency` = {RESOURCES['c']} x 5 ms / {CONCURRENCY_C} = "
         f"{ideal_c:.2f} s; measured {ours['c'].time:.2f} s = {ours['c'].time / ideal_c:.2f}x the ideal."
     )
+    latency = measured_latency_s(work)
+    if latency:
+        real_ideal = RESOURCES["c"] * latency / CONCURRENCY_C
+        print(
+            f"  One request to that server takes {latency * 1000:.1f} ms end to end (median of 21 by "
+            f"curl: the 5 ms sleep plus timer rounding and handling); with that latency the ideal is "
+            f"{real_ideal:.2f} s and (c) is {ours['c'].time / real_ideal:.2f}x it."
+        )
     ours_rate = PAGES_A / ours["a"].time
     print(
         f"- (a) the server answers a 500-resource page {wrk_rate(work, 1):.0f} times/s to wrk on one "
@@ -189,6 +197,16 @@ def side_by_side(work):
     else:
         print_targets(runs, ideal_c)
     print_profiles(runs)
+
+
+def measured_latency_s(work):
+    """The median round trip of one request to (c)'s server, if the run measured it."""
+    path = os.path.join(work, "latency-c.txt")
+    if not os.path.exists(path):
+        return None
+    with open(path) as lines:
+        times = sorted(float(line) for line in lines if line.strip())
+    return times[len(times) // 2] if times else None
 
 
 def print_floor(work, ours):

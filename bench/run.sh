@@ -52,6 +52,7 @@ setup() {
         "$VENV/bin/pip" install -q microcosm-resourcesync==2.0.0
     fi
     command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+    command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
     [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
     cargo build --release --bin resource-sync --example demo_server
     rm -rf "$WORK" && mkdir -p "$WORK"
@@ -237,6 +238,13 @@ workload_c() {
             stop_server
         done
     done
+    # What one request really takes against that server (its 5 ms sleep rounds up to the
+    # timer's next millisecond, plus handling): the physical limit's latency.
+    start_server c-latency --teams 1 --players-per-team 1 --latency-ms 5
+    for _ in $(seq 21); do
+        curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/api/team/1"
+    done > "$WORK/latency-c.txt"
+    stop_server
 }
 
 # (d) and (e): a profile (`--api`) against the demo server's plain-JSON mode: 200 teams with
