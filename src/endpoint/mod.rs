@@ -10,6 +10,7 @@ mod parse;
 mod reader_thread;
 mod spill;
 mod stdio;
+mod text_spill;
 
 use std::sync::Arc;
 

@@ -1,19 +1,17 @@
 //! A spill: resources serialised into an anonymous temporary file as they are read, so a
 //! single-file or stdout destination keeps only offsets in memory until the order is known.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context as _, Result};
-
+use anyhow::{anyhow, Result};
 use futures::future::BoxFuture;
 
+use super::text_spill::TextSpill;
 use super::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::{Resource, Shared};
+use crate::resource::Resource;
 use crate::schema::Dialect;
 
 /// How the resources follow one another in a single file or on stdout.
@@ -26,24 +24,19 @@ pub enum Sequence {
 }
 
 pub struct Spill {
-    file: BufWriter<File>,
+    /// Each uri's text; a later copy replaces an earlier one.
+    texts: TextSpill,
     format: Format,
     /// Says what document a resource is in a file (`{"type", "body"}` with `--api`).
     dialect: Arc<dyn Dialect>,
-    /// Where each uri's text is: offset and length; a later copy replaces an earlier one.
-    places: HashMap<Shared, (u64, usize)>,
-    end: u64,
 }
 
 impl Spill {
     pub fn new(format: Format, dialect: &Arc<dyn Dialect>) -> Result<Self> {
-        let file = tempfile::tempfile().context("creating a temporary spill file")?;
         Ok(Spill {
-            file: BufWriter::new(file),
+            texts: TextSpill::new()?,
             format,
             dialect: Arc::clone(dialect),
-            places: HashMap::new(),
-            end: 0,
         })
     }
 
@@ -58,13 +51,7 @@ impl Spill {
 
     pub fn put(&mut self, resource: &Resource) -> Result<()> {
         let text = self.format.serialize(&self.dialect.file_document(resource));
-        self.file
-            .write_all(text.as_bytes())
-            .context("writing the spill file")?;
-        self.places
-            .insert(resource.uri.clone(), (self.end, text.len()));
-        self.end += text.len() as u64;
-        Ok(())
+        self.texts.put(resource.uri.clone(), &text)
     }
 
     /// Copy the texts of `set`, in write order, to `out`, counting each as created.
@@ -75,31 +62,22 @@ impl Spill {
         out: &mut dyn Write,
         context: &Context<'_>,
     ) -> Result<()> {
-        let mut file = self
-            .file
-            .into_inner()
-            .map_err(|error| error.into_error())
-            .context("flushing the spill file")?;
-        let mut text = Vec::new();
+        self.texts.finish()?;
         if sequence == Sequence::JsonArray {
             out.write_all(b"[")?;
         }
         for (position, resource) in set.ordered().enumerate() {
-            let (offset, length) = self
-                .places
-                .remove(&*resource.uri)
+            let text = self
+                .texts
+                .get(&resource.uri)?
                 .ok_or_else(|| anyhow!("{} was read but never spilled", resource.uri))?;
-            text.resize(length, 0);
-            file.seek(SeekFrom::Start(offset))?;
-            file.read_exact(&mut text)
-                .context("reading the spill file")?;
             match sequence {
-                Sequence::Documents => out.write_all(&text)?,
+                Sequence::Documents => out.write_all(text.as_bytes())?,
                 Sequence::JsonArray => {
                     if position > 0 {
                         out.write_all(b", ")?;
                     }
-                    out.write_all(text.trim_ascii_end())?;
+                    out.write_all(text.trim_end().as_bytes())?;
                 }
             }
             context.report.record(Outcome::new(

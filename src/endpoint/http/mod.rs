@@ -8,7 +8,6 @@ mod inventory;
 mod limit;
 mod links;
 mod profile;
-mod text_spill;
 mod walk;
 mod write;
 
@@ -24,12 +23,12 @@ use url::Url;
 
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::cli::CreateMode;
+use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::IdMap;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
-use text_spill::TextSpill;
 use walk::Walk;
 use write::{Bodies, HttpStage, WriteMode};
 

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::clone::Cloner;
 use super::profile::ProfileWriter;
-use super::text_spill::TextSpill;
 use super::{client, redact_url, HttpEndpoint, Reply, Request};
+use crate::endpoint::text_spill::TextSpill;
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::graph::Scheduler;

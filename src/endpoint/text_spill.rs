@@ -1,6 +1,7 @@
-//! Request bodies of a push, kept in an anonymous temporary file until they are sent: a
-//! push of a million resources held every body as text in memory (about 250 bytes a
-//! resource); now it holds where each one is (about 40).
+//! Texts by uri in an anonymous temporary file until the write order is known: a push's
+//! request bodies, a single file's or stdout's documents. A push of a million resources
+//! held every body as text in memory (about 250 bytes a resource); this holds where each
+//! one is (about 40), and reads it back with one `pread`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,7 +20,7 @@ struct Place {
 }
 
 /// Written while reading (one thread), then read from any number of writers at once.
-pub(super) struct TextSpill {
+pub(crate) struct TextSpill {
     writer: Option<BufWriter<File>>,
     file: Option<File>,
     places: Vec<Place>,
@@ -28,8 +29,8 @@ pub(super) struct TextSpill {
 }
 
 impl TextSpill {
-    pub(super) fn new() -> Result<Self> {
-        let file = tempfile::tempfile().context("creating a temporary file for request bodies")?;
+    pub(crate) fn new() -> Result<Self> {
+        let file = tempfile::tempfile().context("creating a temporary spill file")?;
         Ok(TextSpill {
             writer: Some(BufWriter::new(file)),
             file: None,
@@ -40,15 +41,15 @@ impl TextSpill {
     }
 
     /// Keep `text` as the body of `uri`; a later text for the same uri replaces it.
-    pub(super) fn put(&mut self, uri: Shared, text: &str) -> Result<()> {
+    pub(crate) fn put(&mut self, uri: Shared, text: &str) -> Result<()> {
         let writer = self
             .writer
             .as_mut()
-            .ok_or_else(|| anyhow!("request bodies are already being read"))?;
+            .ok_or_else(|| anyhow!("the spilled texts are already being read"))?;
         writer
             .write_all(text.as_bytes())
-            .context("writing request bodies to a temporary file")?;
-        let length = u32::try_from(text.len()).context("a request body past 4 GiB")?;
+            .context("writing the spill file")?;
+        let length = u32::try_from(text.len()).context("a document past 4 GiB")?;
         let place = Place {
             uri,
             offset: self.end,
@@ -68,19 +69,19 @@ impl TextSpill {
     }
 
     /// Done writing: from now on texts are read back.
-    pub(super) fn finish(&mut self) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         if let Some(writer) = self.writer.take() {
             let file = writer
                 .into_inner()
                 .map_err(|error| error.into_error())
-                .context("writing request bodies to a temporary file")?;
+                .context("writing the spill file")?;
             self.file = Some(file);
         }
         Ok(())
     }
 
     /// The text kept for `uri`, if any (after `finish`).
-    pub(super) fn get(&self, uri: &str) -> Result<Option<String>> {
+    pub(crate) fn get(&self, uri: &str) -> Result<Option<String>> {
         let Some(at) = self.by_uri.get(uri, |n| &self.places[n as usize].uri) else {
             return Ok(None);
         };
@@ -88,13 +89,13 @@ impl TextSpill {
         let file = self
             .file
             .as_ref()
-            .ok_or_else(|| anyhow!("request bodies are still being written"))?;
+            .ok_or_else(|| anyhow!("the spill file is still being written"))?;
         let mut bytes = vec![0; place.length as usize];
         file.read_exact_at(&mut bytes, place.offset)
-            .context("reading a request body back from its temporary file")?;
+            .context("reading the spill file")?;
         String::from_utf8(bytes)
             .map(Some)
-            .context("a request body read back is not UTF-8")
+            .context("a text read back from the spill file is not UTF-8")
     }
 }
 
