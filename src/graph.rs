@@ -120,9 +120,11 @@ fn sorted_rank(resources: &[Resource]) -> Vec<u32> {
 /// so a slow parent only holds back its own descendants.
 pub struct Scheduler<'g> {
     graph: &'g DependencyGraph,
-    priority: Vec<usize>,
-    waiting_on: Vec<usize>,
-    ready: BTreeSet<(usize, usize)>,
+    /// Position in the write order, and parents not yet written: u32, as a push holds
+    /// both for every resource until it ends.
+    priority: Vec<u32>,
+    waiting_on: Vec<u32>,
+    ready: BTreeSet<(u32, usize)>,
     settled: Vec<bool>,
 }
 
@@ -130,10 +132,12 @@ impl<'g> Scheduler<'g> {
     /// `order` is the write order from `DependencyGraph::write_order`.
     pub fn new(graph: &'g DependencyGraph, order: &[usize]) -> Self {
         let mut priority = vec![0; order.len()];
-        for (position, &index) in order.iter().enumerate() {
-            priority[index] = position;
+        for (at, &index) in order.iter().enumerate() {
+            priority[index] = position(at);
         }
-        let waiting_on: Vec<usize> = (0..order.len()).map(|i| graph.parent_count(i)).collect();
+        let waiting_on: Vec<u32> = (0..order.len())
+            .map(|i| position(graph.parent_count(i)))
+            .collect();
         let ready = (0..order.len())
             .filter(|&i| waiting_on[i] == 0)
             .map(|i| (priority[i], i))
@@ -158,7 +162,7 @@ impl<'g> Scheduler<'g> {
         max: usize,
         same_batch: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
-        let taken: Vec<(usize, usize)> = self
+        let taken: Vec<(u32, usize)> = self
             .ready
             .iter()
             .filter(|(_, index)| same_batch(*index))
