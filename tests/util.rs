@@ -98,6 +98,20 @@ pub fn list_files(root: &Path) -> Vec<String> {
     files
 }
 
+/// Whether a run left nothing at `path`: missing, or a folder with no files in it.
+pub fn nothing_written(path: &Path) -> bool {
+    !path.exists() || (path.is_dir() && list_files(path).is_empty())
+}
+
+/// A run that failed or only planned left nothing at `path`.
+pub fn assert_nothing_written(path: &Path) {
+    let left = match path.is_dir() {
+        true => list_files(path),
+        false => vec![path.display().to_string()],
+    };
+    assert!(nothing_written(path), "left behind: {left:?}");
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("readable directory") {

@@ -767,8 +767,7 @@ impl EndpointKind for Directory {
         format!("{files:#?}")
     }
     fn holds_nothing(&self, destination: &Endpoint) -> bool {
-        let root = destination.path();
-        !root.exists() || list_files(root).is_empty()
+        nothing_written(destination.path())
     }
     fn rewrite_counts(&self, n: usize) -> Rewrite {
         Rewrite {

@@ -269,7 +269,7 @@ fn too_slow_with_one_attempt_fails_naming_the_url_and_the_timeout() {
         "{}",
         run.stderr
     );
-    assert!(!out.exists() || list_files(&out).is_empty());
+    assert_nothing_written(&out);
 }
 
 #[test]
@@ -452,7 +452,7 @@ fn a_start_url_answering_400_is_read_once() {
     assert_eq!(server.count("GET"), 1);
     assert!(run.stderr.contains(&start), "{}", run.stderr);
     assert!(run.stderr.contains("400"), "{}", run.stderr);
-    assert!(!out.exists() || list_files(&out).is_empty());
+    assert_nothing_written(&out);
 }
 
 #[test]

@@ -105,10 +105,6 @@ fn assert_roster_tree(root: &Path) {
     assert_eq!(read(&root.join("player/1.yaml")), player(1, "Ana", 2).yaml);
 }
 
-fn nothing_written(path: &Path) -> bool {
-    !path.exists() || (path.is_dir() && list_files(path).is_empty())
-}
-
 #[test]
 fn yaml_file_to_directory_writes_type_id_layout() {
     let dir = temp_dir();
@@ -234,7 +230,7 @@ fn null_origin_reads_nothing() {
     let dir = temp_dir();
     let out = dir.path().join("out");
     let run = run(&["null", path_str(&out)]).ok();
-    assert!(nothing_written(&out));
+    assert_nothing_written(&out);
     assert_eq!(summary(&run.stderr), Summary::default(), "{}", run.stderr);
 }
 
@@ -488,7 +484,7 @@ fn missing_origin_is_a_usage_error_naming_it() {
         "{}",
         file.stderr
     );
-    assert!(nothing_written(&out));
+    assert_nothing_written(&out);
 }
 
 #[test]
@@ -530,7 +526,7 @@ fn document_without_id_names_file_and_document_number() {
         "document number not named: {}",
         run.stderr
     );
-    assert!(nothing_written(&out));
+    assert_nothing_written(&out);
 }
 
 #[test]
@@ -605,7 +601,7 @@ fn parent_cycle_is_an_error_naming_its_resources() {
             run.stderr
         );
     }
-    assert!(nothing_written(&out));
+    assert_nothing_written(&out);
 }
 
 #[test]

@@ -145,11 +145,7 @@ fn follow_child_walks_from_a_container_into_its_collections() {
     let plain = dir.path().join("plain");
     run(&[&server.url("/api"), path_str(&plain)]).ok();
     assert_eq!(get_paths(&server), ["/api"]);
-    assert!(
-        !plain.exists() || list_files(&plain).is_empty(),
-        "{:?}",
-        list_files(&plain)
-    );
+    assert_nothing_written(&plain);
 }
 
 #[test]
@@ -248,11 +244,7 @@ fn not_found_start_url_fails_before_anything_is_written() {
         "server message not shown: {}",
         run.stderr
     );
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "{:?}",
-        list_files(&out)
-    );
+    assert_nothing_written(&out);
 }
 
 #[test]
@@ -278,7 +270,7 @@ fn one_attempt_means_no_retry() {
     assert!(run.stderr.contains("503"), "{}", run.stderr);
     assert!(run.stderr.contains(&start), "{}", run.stderr);
     assert_eq!(server.count("GET"), 1);
-    assert!(!out.exists() || list_files(&out).is_empty());
+    assert_nothing_written(&out);
 }
 
 #[test]

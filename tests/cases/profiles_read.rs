@@ -81,14 +81,6 @@ fn pull_into(
     (dir, out, run)
 }
 
-/// A failed pull left `out` missing or empty.
-fn assert_nothing_written(out: &Path) {
-    assert!(
-        !out.exists() || list_files(out).is_empty(),
-        "nothing written"
-    );
-}
-
 /// `out` holds the three seeded teams and nothing else.
 fn assert_teams_only(out: &Path, run: &Run) {
     assert_eq!(
@@ -571,11 +563,7 @@ fn profile_read_past_max_pages_fails_naming_the_url() {
         "{}",
         run.stderr
     );
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "{:?}",
-        list_files(&out)
-    );
+    assert_nothing_written(&out);
 }
 
 // --- 2. nested paths -----------------------------------------------------------------------
@@ -1488,11 +1476,7 @@ fn profile_read_rm_removes_files_of_members_gone_from_the_api() {
 fn profile_read_dry_run_writes_nothing() {
     let server = plain(Envelope::Bare, Pagination::Link);
     let (_dir, out, run) = pull_out_with(&server, &flat_profile("records: \"\"\n"), &["--dry-run"]);
-    assert!(
-        !out.exists() || list_files(&out).is_empty(),
-        "{}",
-        run.stderr
-    );
+    assert_nothing_written(&out);
     assert_eq!(summary(&run.stderr).read, 15, "{}", run.stderr);
     assert_eq!(gets(&server), pages_2_3_3());
 }
