@@ -102,11 +102,7 @@ fn sorted_rank(resources: &[Resource]) -> Vec<u32> {
     // Numeric ids parsed once; the keys themselves are made in each comparison, as
     // holding them cost 48 bytes a resource at the run's peak.
     let numbers: Vec<f64> = resources.iter().map(|r| IdKey::number(&r.id)).collect();
-    let key = |index: usize| {
-        let resource = &resources[index];
-        let id = IdKey::with_number(&resource.id, numbers[index]);
-        (&*resource.kind, id)
-    };
+    let key = |index: usize| resources[index].sort_key_with(numbers[index]);
     let mut by_key: Vec<u32> = (0..position(resources.len())).collect();
     by_key.sort_by(|&a, &b| key(a as usize).cmp(&key(b as usize)));
     let mut rank = vec![0; resources.len()];

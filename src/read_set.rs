@@ -18,7 +18,7 @@ pub struct ReadSet {
     /// Uris named as parents before (or without) being read.
     named: Vec<Shared>,
     /// Every uri seen: a position in `resources`, or `NAMED |` a position in `named`.
-    uris: Option<TextIndex>,
+    uris: TextIndex,
     kinds: HashSet<Shared>,
 }
 
@@ -40,7 +40,7 @@ impl ReadSet {
 
     fn uri(&mut self, uri: &Shared) -> Shared {
         let (resources, named) = (&self.resources, &mut self.named);
-        let uris = self.uris.get_or_insert_with(|| TextIndex::with_capacity(0));
+        let uris = &mut self.uris;
         let text_of = |slot: u32| text_at(resources, named, slot);
         match uris.get(uri, text_of) {
             Some(slot) if slot & NAMED != 0 => named[(slot & !NAMED) as usize].clone(),
@@ -57,7 +57,7 @@ impl ReadSet {
     /// Keep a resource (after `share_text`); one with a uri already read replaces it.
     pub fn add(&mut self, resource: Resource, selected: bool) {
         let (resources, named) = (&self.resources, &self.named);
-        let uris = self.uris.get_or_insert_with(|| TextIndex::with_capacity(0));
+        let uris = &mut self.uris;
         let next = position(resources.len());
         match uris.get_mut(&resource.uri, |slot| text_at(resources, named, slot)) {
             Some(slot) if *slot & NAMED == 0 => {

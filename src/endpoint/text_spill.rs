@@ -10,11 +10,10 @@ use std::os::unix::fs::FileExt;
 use anyhow::{anyhow, Context as _, Result};
 
 use crate::resource::Shared;
-use crate::text_index::{position, TextIndex};
+use crate::text_index::ByUri;
 
 /// Where one uri's text lies in the file.
 struct Place {
-    uri: Shared,
     offset: u64,
     length: u32,
 }
@@ -23,8 +22,7 @@ struct Place {
 pub(crate) struct TextSpill {
     writer: Option<BufWriter<File>>,
     file: Option<File>,
-    places: Vec<Place>,
-    by_uri: TextIndex,
+    places: ByUri<Place>,
     end: u64,
 }
 
@@ -34,8 +32,7 @@ impl TextSpill {
         Ok(TextSpill {
             writer: Some(BufWriter::new(file)),
             file: None,
-            places: Vec::new(),
-            by_uri: TextIndex::with_capacity(0),
+            places: ByUri::default(),
             end: 0,
         })
     }
@@ -51,20 +48,11 @@ impl TextSpill {
             .context("writing the spill file")?;
         let length = u32::try_from(text.len()).context("a document past 4 GiB")?;
         let place = Place {
-            uri,
             offset: self.end,
             length,
         };
         self.end += u64::from(length);
-        let places = &mut self.places;
-        match self.by_uri.get(&place.uri, |n| &places[n as usize].uri) {
-            Some(at) => places[at as usize] = place,
-            None => {
-                places.push(place);
-                let (uri, at) = (&places[places.len() - 1].uri, position(places.len() - 1));
-                self.by_uri.insert(uri, at, |n| &places[n as usize].uri);
-            }
-        }
+        self.places.insert(uri, place);
         Ok(())
     }
 
@@ -82,10 +70,9 @@ impl TextSpill {
 
     /// The text kept for `uri`, if any (after `finish`).
     pub(crate) fn get(&self, uri: &str) -> Result<Option<String>> {
-        let Some(at) = self.by_uri.get(uri, |n| &self.places[n as usize].uri) else {
+        let Some(place) = self.places.get(uri) else {
             return Ok(None);
         };
-        let place = &self.places[at as usize];
         let file = self
             .file
             .as_ref()

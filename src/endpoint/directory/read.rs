@@ -10,7 +10,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use anyhow::{Context as _, Result};
 
 use super::{encoding_for, resource_files, type_folder};
-use crate::endpoint::parse::read_resources;
+use crate::endpoint::parse::{read_resources, Encoding};
 use crate::endpoint::Found;
 use crate::resource::Resource;
 use crate::schema::Dialect;
@@ -41,7 +41,7 @@ pub(super) fn read_tree(root: &Path, dialect: &dyn Dialect, found: &mut Found<'_
 
 /// One parser thread's queue of files and the results it sends back, in its queue's order.
 struct Lane {
-    jobs: SyncSender<PathBuf>,
+    jobs: SyncSender<(PathBuf, Encoding)>,
     parsed: Receiver<Result<Vec<Resource>>>,
 }
 
@@ -52,16 +52,16 @@ fn hand_on_in_order(root: &Path, lanes: &[Lane], found: &mut Found<'_>) -> Resul
     let (mut sent, mut handed_on) = (0usize, 0usize);
     for path in resource_files(root) {
         let path = path?;
-        if encoding_for(&path).is_none() {
+        let Some(encoding) = encoding_for(&path) else {
             continue;
-        }
+        };
         if sent - handed_on == window {
             hand_on_next(lanes, handed_on, found)?;
             handed_on += 1;
         }
         lanes[sent % lanes.len()]
             .jobs
-            .send(path)
+            .send((path, encoding))
             .map_err(|_| anyhow::anyhow!("a file parser stopped"))?;
         sent += 1;
     }
@@ -84,20 +84,24 @@ fn hand_on_next(lanes: &[Lane], index: usize, found: &mut Found<'_>) -> Result<(
 fn parse_files(
     root: &Path,
     dialect: &dyn Dialect,
-    job_queue: Receiver<PathBuf>,
+    job_queue: Receiver<(PathBuf, Encoding)>,
     results: std::sync::mpsc::Sender<Result<Vec<Resource>>>,
 ) {
-    for path in job_queue {
-        if results.send(parse_file(root, &path, dialect)).is_err() {
+    for (path, encoding) in job_queue {
+        if results
+            .send(parse_file(root, (&path, encoding), dialect))
+            .is_err()
+        {
             return;
         }
     }
 }
 
-fn parse_file(root: &Path, path: &Path, dialect: &dyn Dialect) -> Result<Vec<Resource>> {
-    let Some(encoding) = encoding_for(path) else {
-        return Ok(Vec::new());
-    };
+fn parse_file(
+    root: &Path,
+    (path, encoding): (&Path, Encoding),
+    dialect: &dyn Dialect,
+) -> Result<Vec<Resource>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let source = path.display().to_string();
     let folder = type_folder(root, path);

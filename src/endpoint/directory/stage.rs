@@ -25,8 +25,8 @@ use crate::exit_code::usage;
 use crate::format::Format;
 use crate::plan::March;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::{Resource, Shared};
-use crate::text_index::{position, TextIndex};
+use crate::resource::Resource;
+use crate::text_index::ByUri;
 
 /// Resources go to a writer thread in batches: one wake-up per batch, not per resource
 /// (a pull of 20,000 made 36,000 futex calls).
@@ -71,42 +71,13 @@ impl Temporary {
 }
 
 /// What one writer thread hands back when the read is over: what each of its uris
-/// became, in arrival order, indexed by uri (a map of a million uris to entries held
-/// 100 bytes each; this holds about 50).
+/// became (a map of a million uris to entries held 100 bytes each; this about 50).
 #[derive(Default)]
 struct Staged {
-    entries: Vec<(Shared, Entry)>,
-    by_uri: Option<TextIndex>,
-    /// Files written in place that no entry names any more.
+    entries: ByUri<Entry>,
+    /// A file written in place was replaced by a copy at another path (a later origin
+    /// changed its type or id): the commit removes what no kept resource owns.
     strays: bool,
-}
-
-impl Staged {
-    /// Record what `uri` became; returns what an earlier copy of it had become.
-    fn insert(&mut self, uri: Shared, entry: Entry) -> Option<Entry> {
-        let entries = &mut self.entries;
-        let by_uri = self
-            .by_uri
-            .get_or_insert_with(|| TextIndex::with_capacity(0));
-        let at = by_uri.get(&uri, |n| &entries[n as usize].0);
-        match at {
-            Some(at) => Some(std::mem::replace(&mut entries[at as usize].1, entry)),
-            None => {
-                entries.push((uri, entry));
-                let (uri, at) = (&entries[entries.len() - 1].0, position(entries.len() - 1));
-                by_uri.insert(uri, at, |n| &entries[n as usize].0);
-                None
-            }
-        }
-    }
-
-    fn get(&self, uri: &str) -> Option<&Entry> {
-        let at = self
-            .by_uri
-            .as_ref()?
-            .get(uri, |n| &self.entries[n as usize].0)?;
-        Some(&self.entries[at as usize].1)
-    }
 }
 
 /// The writer thread (of `writers`) that takes a uri: always the same one, so a later
@@ -172,9 +143,8 @@ impl DirectoryStage {
                 number: u16::try_from(number).context("too many writer threads")?,
                 format,
                 march: Arc::clone(&march),
-                entries: Staged::default(),
+                staged: Staged::default(),
                 written: 0,
-                strays: false,
             };
             let worker = std::thread::Builder::new()
                 .name(format!("stage-writer-{number}"))
@@ -265,6 +235,7 @@ impl DirectoryStage {
             .ordered()
             .map(|resource| {
                 let entry = staged[writer_of(&resource.uri, staged.len())]
+                    .entries
                     .get(&resource.uri)
                     .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
                 // Every kept name is checked before the first rename, so bad input writes nothing.
@@ -273,10 +244,10 @@ impl DirectoryStage {
             })
             .collect::<Result<Vec<&Entry>>>()?;
         self.committed = true;
-        if staged.iter().map(|s| s.entries.len()).sum::<usize>() > entries.len()
-            || staged.iter().any(|s| s.strays)
-        {
-            remove_strays(set, &layout, &staged)?;
+        // Only a folder written in place can hold files no kept resource owns.
+        let left_out = staged.iter().map(|s| s.entries.len()).sum::<usize>() > entries.len();
+        if self.created_root && (left_out || staged.iter().any(|s| s.strays)) {
+            remove_strays(set, &layout)?;
         }
         create_folders(set, &entries, &layout)?;
         let placed = place_all(
@@ -418,42 +389,39 @@ struct Writer {
     number: u16,
     format: Format,
     march: Arc<March<'static>>,
-    entries: Staged,
+    staged: Staged,
     written: u32,
-    /// A file written in place was replaced by a copy at another path (a later origin
-    /// changed its type or id): the commit removes what no kept resource owns.
-    strays: bool,
 }
 
 impl Writer {
     fn run(mut self, queue: Receiver<Vec<Resource>>) -> Result<Staged> {
         for resource in queue.into_iter().flatten() {
             let entry = self.stage(&resource)?;
-            match self.entries.insert(resource.uri, entry) {
+            match self.staged.entries.insert(resource.uri, entry) {
                 // A later origin replaced this uri: its earlier staged copy is not needed.
                 Some(Entry::Staged { temporary, .. }) => {
                     let _ = fs::remove_file(temporary.path(&self.staging));
                 }
-                Some(Entry::Placed { .. }) => self.strays = true,
+                Some(Entry::Placed { .. }) => self.staged.strays = true,
                 _ => {}
             }
         }
-        self.entries.strays = self.strays;
-        Ok(self.entries)
+        Ok(self.staged)
     }
 
     fn stage(&mut self, resource: &Resource) -> Result<Entry> {
         let layout = FileLayout::new(&self.root, self.format.extension());
-        if let Err(message) = layout.path_for(resource) {
-            return Ok(Entry::Unsafe(message.into()));
-        }
+        let path = match layout.path_for(resource) {
+            Ok(path) => path,
+            Err(message) => return Ok(Entry::Unsafe(message.into())),
+        };
         let content = self.format.serialize(&resource.body);
         let op = self.march.op(resource, Some(&content))?;
         if op == Op::Unchanged {
             return Ok(Entry::Unchanged);
         }
         if self.in_place {
-            return self.write_in_place(&layout, resource, &content, op);
+            return write_in_place(&path, layout.folder_for(&resource.kind), &content, op);
         }
         self.written += 1;
         let temporary = Temporary {
@@ -465,41 +433,26 @@ impl Writer {
             .with_context(|| format!("writing {}", file.display()))?;
         Ok(Entry::Staged { temporary, op })
     }
+}
 
-    fn write_in_place(
-        &self,
-        layout: &FileLayout<'_>,
-        resource: &Resource,
-        content: &str,
-        op: Op,
-    ) -> Result<Entry> {
-        let path = layout.path_for(resource).map_err(usage)?;
-        let write = |path: &Path| fs::write(path, content.as_bytes());
-        if let Err(error) = write(&path) {
-            // The type's folder is made by the first file that needs it (on any writer
-            // thread: making it again is harmless).
-            if error.kind() != std::io::ErrorKind::NotFound {
-                return Err(error).with_context(|| format!("writing {}", path.display()));
-            }
-            let folder = layout.folder_for(&resource.kind);
-            fs::create_dir_all(&folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
-            write(&path).with_context(|| format!("writing {}", path.display()))?;
+/// Write a resource's file at its path (in a folder this run created); the type's
+/// folder is made by the first file that needs it, on any writer thread (making it
+/// again is harmless).
+fn write_in_place(path: &Path, folder: PathBuf, content: &str, op: Op) -> Result<Entry> {
+    let write = || fs::write(path, content.as_bytes());
+    if let Err(error) = write() {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            return Err(error).with_context(|| format!("writing {}", path.display()));
         }
-        Ok(Entry::Placed { op })
+        fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+        write().with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(Entry::Placed { op })
 }
 
 /// In a destination this run created, remove every file no kept resource owns (the
 /// filters left it out, or a later origin moved it): the folder then holds the set.
-fn remove_strays(set: &WriteSet<'_>, layout: &FileLayout<'_>, staged: &[Staged]) -> Result<()> {
-    if !staged.iter().any(|s| {
-        s.entries
-            .iter()
-            .any(|(_, e)| matches!(e, Entry::Placed { .. }))
-    }) {
-        return Ok(());
-    }
+fn remove_strays(set: &WriteSet<'_>, layout: &FileLayout<'_>) -> Result<()> {
     let kept: HashSet<PathBuf> = set
         .resources
         .iter()

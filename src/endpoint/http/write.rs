@@ -1,7 +1,6 @@
 //! Writing to an API: PUTs (or PATCH batches) scheduled over the dependency graph, clones
 //! with POST, `--ignore` comparisons, and `--rm` deletions after every write succeeded.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};
@@ -37,13 +36,13 @@ impl Bodies<'_> {
         }
     }
 
-    fn text<'r>(&'r self, resource: &'r Resource) -> Result<Cow<'r, str>> {
+    fn text(&self, resource: &Resource) -> Result<String> {
         Ok(match self {
             Bodies::Staged(format, texts) => match texts.get(&resource.uri)? {
-                Some(text) => Cow::Owned(text),
-                None => Cow::Owned(format.serialize(&resource.body)),
+                Some(text) => text,
+                None => format.serialize(&resource.body),
             },
-            Bodies::Made(format) => Cow::Owned(format.serialize(&resource.body)),
+            Bodies::Made(format) => format.serialize(&resource.body),
         })
     }
 }
@@ -60,7 +59,7 @@ pub(super) enum WriteMode<'a> {
 
 /// A PATCH body, `{"<field>": [...]}` with the dialect's batch field, from bodies
 /// already serialised one by one.
-fn batch_body(format: Format, field: &str, texts: &[Cow<'_, str>]) -> String {
+fn batch_body(format: Format, field: &str, texts: &[String]) -> String {
     match format {
         // Python's `json.dumps` of the wrapper is exactly the items' texts joined by ", ".
         Format::Json => {
@@ -343,7 +342,7 @@ impl HttpEndpoint {
     ) -> Result<(Request, Vec<String>)> {
         let format = bodies.format();
         let request = if resources.len() == 1 {
-            let body = bodies.text(resources[0])?.into_owned().into_bytes();
+            let body = bodies.text(resources[0])?.into_bytes();
             let url = self.rebase(&resources[0].uri)?;
             Request {
                 method: Method::PUT,
@@ -354,7 +353,7 @@ impl HttpEndpoint {
             let texts = resources
                 .iter()
                 .map(|r| bodies.text(r))
-                .collect::<Result<Vec<Cow<'_, str>>>>()?;
+                .collect::<Result<Vec<String>>>()?;
             let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
             let url = self.rebase(&collection_of(&resources[0].uri))?;
             Request {
@@ -529,15 +528,15 @@ mod tests {
             serde_json::json!({"id": 1, "b": "\u{e9}"}),
             serde_json::json!({"id": 2, "a": [1.5]}),
         ];
-        let texts: Vec<Cow<'_, str>> = items
+        let texts: Vec<String> = items
             .iter()
-            .map(|item| Cow::Owned(Format::Json.serialize(item)))
+            .map(|item| Format::Json.serialize(item))
             .collect();
         let whole = Format::Json.serialize(&serde_json::json!({ "items": items }));
         assert_eq!(batch_body(Format::Json, "items", &texts), whole);
-        let texts: Vec<Cow<'_, str>> = items
+        let texts: Vec<String> = items
             .iter()
-            .map(|item| Cow::Owned(Format::Yaml.serialize(item)))
+            .map(|item| Format::Yaml.serialize(item))
             .collect();
         let whole = Format::Yaml.serialize(&serde_json::json!({ "items": items }));
         assert_eq!(batch_body(Format::Yaml, "items", &texts), whole);
