@@ -40,13 +40,15 @@ impl Format {
         }
     }
 
-    /// One resource parsed back from what `serialize` made of it.
+    /// One resource parsed back from what `serialize` made of it, by the reader every
+    /// other JSON goes through: a number then has the one spelling a server's copy of it
+    /// has (`1e-07` and `1e-7` compared unequal as texts, so a push rewrote it each run).
     pub fn parse(self, text: &str) -> anyhow::Result<Value> {
         Ok(match self {
             Format::Yaml => YamlDocuments::new(text.as_bytes())
                 .next()
                 .unwrap_or(Ok(Value::Null))?,
-            Format::Json => serde_json::from_str(text)?,
+            Format::Json => json_read::json_document(text.as_bytes())?,
         })
     }
 

@@ -129,3 +129,34 @@ fn flags_that_need_a_comparison_refuse_no_compare_and_verify_needs_a_readable_de
         assert!(!dir.path().join("out").exists(), "{args:?} wrote");
     }
 }
+
+#[test]
+fn floats_in_any_spelling_compare_unchanged_and_a_second_push_writes_nothing() {
+    // `1.0e-07` in YAML, `1e-07` in the request body, `1e-07` back from the server: one
+    // value. The real run compared the request text re-read as written against the
+    // destination's parsed copy, saw two spellings, and PUT the resource on every run
+    // while `--dry-run` said unchanged.
+    let server = TestServer::start(ServerConfig::default());
+    let dir = temp_dir();
+    let origin = dir.path().join("origin.yaml");
+    let yaml = format!(
+        "---\n_links:\n    self:\n        href: {}\nbudget: 2500000.0\nid: 3\nrating: 1.0e-07\n",
+        server.url("/api/team/3")
+    );
+    write_file(&origin, &yaml);
+    let destination = server.url("/api");
+    run(&[path_str(&origin), &destination]).ok();
+    assert_eq!(server.count("PUT"), 1);
+
+    server.clear_log();
+    let planned = run(&["--dry-run", "--exit-code", path_str(&origin), &destination]);
+    let real = run(&["--exit-code", path_str(&origin), &destination]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert_eq!(
+        real.code, 0,
+        "the real run agrees with the plan: {}",
+        real.stderr
+    );
+    assert_eq!(summary(&real.stderr).unchanged, 1, "{}", real.stderr);
+    assert_eq!(server.count("PUT"), 0, "nothing is sent again");
+}
