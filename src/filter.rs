@@ -76,8 +76,8 @@ mod tests {
             id: json!(id).into(),
             kind: kind.into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
-            references: Box::default(),
-            body,
+            references: Default::default(),
+            body: body.into(),
         }
     }
 

@@ -229,8 +229,8 @@ mod tests {
             id: json!(id).into(),
             kind: kind.into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
-            references: Box::default(),
-            body: json!({}),
+            references: Default::default(),
+            body: json!({}).into(),
         }
     }
 

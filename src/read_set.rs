@@ -97,8 +97,8 @@ mod tests {
             id: json!(1).into(),
             kind: "player".into(),
             parents: parents.iter().map(|&p| p.into()).collect(),
-            references: Box::default(),
-            body: json!({ "name": name }),
+            references: Default::default(),
+            body: json!({ "name": name }).into(),
         }
     }
 

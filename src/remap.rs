@@ -156,7 +156,7 @@ impl RefIndex {
     /// (taken while it was read) that name a resource of the set become its parents.
     pub fn add_parents(&self, resources: &mut [Resource]) {
         for resource in resources.iter_mut() {
-            let references = std::mem::take(&mut resource.references);
+            let references = resource.references.take();
             let mut parents = std::mem::take(&mut resource.parents).into_vec();
             for key in references {
                 let Some(uri) = self.uri_by_type_and_id.get(&key) else {
@@ -252,10 +252,11 @@ mod tests {
             id: json!(7).into(),
             kind: "player".into(),
             parents: Box::new(["http://o/api/team/1".into()]),
-            references: Box::default(),
+            references: Default::default(),
             body: json!({"id": 7, "teamId": 1, "coach": "http://o/api/team/1",
                          "_links": {"self": {"href": "http://o/api/player/7"},
-                                    "parent:team": {"href": "http://o/api/team/1"}}}),
+                                    "parent:team": {"href": "http://o/api/team/1"}}})
+            .into(),
         }
     }
 
@@ -265,8 +266,8 @@ mod tests {
             id: json!(1).into(),
             kind: "team".into(),
             parents: Box::default(),
-            references: Box::default(),
-            body: json!({"id": 1}),
+            references: Default::default(),
+            body: json!({"id": 1}).into(),
         }
     }
 

@@ -329,8 +329,8 @@ mod tests {
             id: json!(1).into(),
             kind: "a".into(),
             parents: Box::default(),
-            references: Box::default(),
-            body: json!({}),
+            references: Default::default(),
+            body: json!({}).into(),
         };
         let done =
             Outcome::new(Op::Create, &resource, "t", Status::Done(Some(201))).with_attempts(2);
@@ -377,8 +377,8 @@ mod tests {
             id: json!(1).into(),
             kind: "a".into(),
             parents: Box::default(),
-            references: Box::default(),
-            body: json!({}),
+            references: Default::default(),
+            body: json!({}).into(),
         };
         report.add_read(3);
         report.record(Outcome::new(

@@ -53,7 +53,7 @@ impl ReadBack {
         let mut bodies = HashMap::new();
         endpoint
             .read(context, &mut |resource: Resource| {
-                bodies.insert(resource.uri, resource.body);
+                bodies.insert(resource.uri, resource.body.into_value());
                 Ok(())
             })
             .await?;

@@ -266,7 +266,7 @@ impl<'i> March<'i> {
                 let resource = match body()? {
                     Some(body) => {
                         whole = Resource {
-                            body,
+                            body: body.into(),
                             ..resource.clone()
                         };
                         &whole

@@ -57,7 +57,7 @@ impl Dialect for ApiDialect {
     }
 
     fn file_document<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
-        Cow::Owned(json!({ "type": &*resource.kind, "body": resource.body }))
+        Cow::Owned(json!({ "type": &*resource.kind, "body": &*resource.body }))
     }
 
     fn links(&self, _body: &Value) -> Vec<Link> {

@@ -35,8 +35,8 @@ fn build(kinds: &[usize], parents: &[Vec<usize>]) -> Vec<Resource> {
                 id: json!(index).into(),
                 kind: kind.into(),
                 parents: parent_uris.into_iter().map(Into::into).collect(),
-                references: Box::default(),
-                body: json!({ "id": index }),
+                references: Default::default(),
+                body: json!({ "id": index }).into(),
             }
         })
         .collect()

@@ -22,7 +22,7 @@ use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
 use crate::plan::{Decision, Held, Inventory, March, Stale};
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{Body, Resource};
 
 pub use stage::DirectoryStage;
 
@@ -260,8 +260,8 @@ fn stale_file(path: &Path) -> Stale {
         id: outcome.id.into(),
         kind: outcome.kind.into(),
         parents: Box::default(),
-        references: Box::default(),
-        body: Value::Null,
+        references: Default::default(),
+        body: Body::default(),
     };
     Stale {
         resource,

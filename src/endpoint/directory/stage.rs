@@ -9,7 +9,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::fs;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -25,7 +25,7 @@ use crate::exit_code::usage;
 use crate::format::Format;
 use crate::plan::March;
 use crate::report::{Op, Outcome, Status};
-use crate::resource::Resource;
+use crate::resource::{Resource, Shared};
 use crate::text_index::ByUri;
 
 /// Resources go to a writer thread in batches: one wake-up per batch, not per resource
@@ -70,14 +70,63 @@ impl Temporary {
     }
 }
 
+/// A file written in place, as most are: not recorded per uri.
+const PLACED: Entry = Entry::Placed { op: Op::Create };
+
 /// What one writer thread hands back when the read is over: what each of its uris
 /// became (a map of a million uris to entries held 100 bytes each; this about 50).
+/// Written in place, a uri is recorded only where it is not `PLACED` (the commit takes
+/// `PLACED` for the others), plus an 8-byte hash to count the uris and see one twice.
 #[derive(Default)]
 struct Staged {
     entries: ByUri<Entry>,
     /// A file written in place was replaced by a copy at another path (a later origin
     /// changed its type or id): the commit removes what no kept resource owns.
     strays: bool,
+    /// In place: hashes of the uris written (randomly keyed), until the read is over.
+    placed: Vec<u64>,
+    keys: std::collections::hash_map::RandomState,
+    /// How many distinct uris this writer took.
+    uris: usize,
+}
+
+impl Staged {
+    fn record(&mut self, uri: Shared, entry: Entry, in_place: bool) -> Option<Entry> {
+        if !in_place {
+            return self.entries.insert(uri, entry);
+        }
+        self.placed.push(self.keys.hash_one(&*uri));
+        // A later copy of a uri with an entry replaces it, even with `PLACED`.
+        let plain = matches!(entry, Entry::Placed { op: Op::Create });
+        match plain && self.entries.get(&uri).is_none() {
+            true => None,
+            false => self.entries.insert(uri, entry),
+        }
+    }
+
+    /// The read is over: count the uris; one written twice may have left a stray file
+    /// (a hash seen twice only makes the commit look for strays it will not find).
+    fn finish(mut self, in_place: bool) -> Staged {
+        if !in_place {
+            self.uris = self.entries.len();
+            return self;
+        }
+        let mut placed = std::mem::take(&mut self.placed);
+        let written = placed.len();
+        placed.sort_unstable();
+        placed.dedup();
+        self.strays |= placed.len() < written;
+        self.uris = placed.len();
+        self
+    }
+
+    /// What the writer did with `uri`: its entry, or `PLACED` where none was recorded.
+    fn entry(&self, uri: &str, in_place: bool) -> Option<&Entry> {
+        match self.entries.get(uri) {
+            None if in_place => Some(&PLACED),
+            entry => entry,
+        }
+    }
 }
 
 /// The writer thread (of `writers`) that takes a uri: always the same one, so a later
@@ -230,33 +279,44 @@ impl DirectoryStage {
     fn commit_now(mut self, set: &WriteSet<'_>, context: &Context<'_>) -> Result<()> {
         self.send_last_batches()?;
         let staged = self.finish_writers()?;
+        let in_place = self.created_root;
         let layout = FileLayout::new(&self.root, self.format.extension());
-        let entries = set
-            .ordered()
-            .map(|resource| {
-                let entry = staged[writer_of(&resource.uri, staged.len())]
-                    .entries
-                    .get(&resource.uri)
-                    .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))?;
-                // Every kept name is checked before the first rename, so bad input writes nothing.
-                layout.path_for(resource).map_err(usage)?;
-                Ok(entry)
-            })
-            .collect::<Result<Vec<&Entry>>>()?;
+        let entry_of = |resource: &Resource| {
+            staged[writer_of(&resource.uri, staged.len())]
+                .entry(&resource.uri, in_place)
+                .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
+        };
+        // Every kept name is checked before the first rename, so bad input writes nothing.
+        for resource in set.ordered() {
+            entry_of(resource)?;
+            layout.path_for(resource).map_err(usage)?;
+        }
         self.committed = true;
         // Only a folder written in place can hold files no kept resource owns.
-        let left_out = staged.iter().map(|s| s.entries.len()).sum::<usize>() > entries.len();
-        if self.created_root && (left_out || staged.iter().any(|s| s.strays)) {
+        let left_out = staged.iter().map(|s| s.uris).sum::<usize>() > set.resources.len();
+        if in_place && (left_out || staged.iter().any(|s| s.strays)) {
             remove_strays(set, &layout)?;
         }
-        create_folders(set, &entries, &layout)?;
-        let placed = place_all(
-            set,
-            &entries,
-            (&layout, &self.staging),
-            context.config.fail_fast,
-        );
-        for (resource, result) in set.ordered().zip(placed) {
+        // In place, nothing is left to rename: no list of a million entries is made.
+        let mut renamed = match in_place {
+            true => Vec::new(),
+            false => {
+                let entries = set.ordered().map(entry_of).collect::<Result<Vec<_>>>()?;
+                create_folders(set, &entries, &layout)?;
+                let fail_fast = context.config.fail_fast;
+                place_all(set, &entries, (&layout, &self.staging), fail_fast)
+            }
+        }
+        .into_iter();
+        for resource in set.ordered() {
+            let result = match in_place {
+                true => Some(place(
+                    resource,
+                    entry_of(resource)?,
+                    (&layout, &self.staging),
+                )),
+                false => renamed.next().flatten(),
+            };
             let outcome = match result {
                 Some(Ok(op)) => {
                     let path = layout.path_for(resource).map_err(usage)?;
@@ -397,7 +457,7 @@ impl Writer {
     fn run(mut self, queue: Receiver<Vec<Resource>>) -> Result<Staged> {
         for resource in queue.into_iter().flatten() {
             let entry = self.stage(&resource)?;
-            match self.staged.entries.insert(resource.uri, entry) {
+            match self.staged.record(resource.uri, entry, self.in_place) {
                 // A later origin replaced this uri: its earlier staged copy is not needed.
                 Some(Entry::Staged { temporary, .. }) => {
                     let _ = fs::remove_file(temporary.path(&self.staging));
@@ -406,7 +466,7 @@ impl Writer {
                 _ => {}
             }
         }
-        Ok(self.staged)
+        Ok(self.staged.finish(self.in_place))
     }
 
     fn stage(&mut self, resource: &Resource) -> Result<Entry> {
@@ -465,4 +525,46 @@ fn remove_strays(set: &WriteSet<'_>, layout: &FileLayout<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_place_only_what_is_not_a_plain_create_is_recorded() {
+        let mut staged = Staged::default();
+        for uri in ["/a", "/b", "/a"] {
+            staged.record(uri.into(), PLACED, true);
+        }
+        staged.record("/c".into(), Entry::Unsafe("bad name".into()), true);
+        assert_eq!(staged.entries.len(), 1);
+        // A later plain copy replaces the earlier entry.
+        staged.record("/c".into(), PLACED, true);
+        let staged = staged.finish(true);
+        assert_eq!(staged.uris, 3);
+        assert!(
+            staged.strays,
+            "a uri written twice may have left a file behind"
+        );
+        assert!(matches!(
+            staged.entry("/c", true),
+            Some(Entry::Placed { op: Op::Create })
+        ));
+        assert!(matches!(
+            staged.entry("/z", true),
+            Some(Entry::Placed { .. })
+        ));
+        assert!(staged.entry("/z", false).is_none());
+    }
+
+    #[test]
+    fn in_place_each_uri_once_leaves_no_strays() {
+        let mut staged = Staged::default();
+        for uri in ["/a", "/b"] {
+            staged.record(uri.into(), PLACED, true);
+        }
+        let staged = staged.finish(true);
+        assert_eq!((staged.uris, staged.strays), (2, false));
+    }
 }

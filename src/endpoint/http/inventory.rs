@@ -126,13 +126,13 @@ impl Inventory for PushInventory<'_> {
         }
         let key = self.endpoint.key_of(&resource.uri);
         Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
-            Some(held) => Held::Copy(held.body.clone()),
+            Some(held) => Held::Copy(Value::clone(&held.body)),
             None => Held::Nothing,
         })
     }
 
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
-        let mut body = resource.body.clone();
+        let mut body = Value::clone(&resource.body);
         self.endpoint
             .rebase_links(&**self.context.dialect, &mut body);
         Cow::Owned(body)
@@ -218,7 +218,7 @@ impl Inventory for CloneInventory<'_> {
         };
         let key = self.push.endpoint.key_of(new_uri);
         Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
-            Some(held) => Held::Copy(held.body.clone()),
+            Some(held) => Held::Copy(Value::clone(&held.body)),
             None => Held::Unseen,
         })
     }

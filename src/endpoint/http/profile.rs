@@ -116,7 +116,10 @@ impl ProfileState {
                 })
                 .await?;
             for member in members {
-                held.insert((member.kind.to_string(), member.id_text()), member.body);
+                held.insert(
+                    (member.kind.to_string(), member.id_text()),
+                    member.body.into_value(),
+                );
             }
         }
         self.settle_ids(kept, &held, read)?;
