@@ -226,11 +226,11 @@ fn changes(
 ) -> Vec<Change> {
     let writes = set.order.iter().map(|&index| {
         let (resource, decision) = (&set.resources[index], &decisions[index]);
-        let before = decision.before.as_ref().map(|body| format.serialize(body));
+        let before = decision.before().map(|body| format.serialize(body));
         let after = format.serialize(&march.comparable(resource));
         Change::for_resource(decision.op, resource, decision.target.clone())
             .with_texts(before, Some(after))
-            .with_source(decision.source.as_deref().map(String::from))
+            .with_source(decision.source().map(String::from))
     });
     let deletions = stale.iter().map(|stale| {
         Change::for_resource(Op::Delete, &stale.resource, stale.target.clone())
@@ -304,7 +304,7 @@ async fn verify(
             _ => mismatches.push(format!(
                 "mismatch {}: {}",
                 decision.target,
-                decision.difference.as_deref().unwrap_or("differs")
+                decision.difference().unwrap_or("differs")
             )),
         }
     }

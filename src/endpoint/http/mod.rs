@@ -30,7 +30,7 @@ use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
 use walk::Walk;
-use write::{Bodies, HttpStage, WriteMode};
+use write::{Bodies, Decided, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -161,12 +161,13 @@ impl Endpoint for HttpEndpoint {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            let decided = Decided::All(decisions);
             if let Some(state) = self.profile_state.get() {
                 let writer = ProfileWriter {
                     state: Arc::clone(state),
                 };
                 let written = self
-                    .write_all(set, decisions, context, &WriteMode::Profile(&writer))
+                    .write_all(set, &decided, context, &WriteMode::Profile(&writer))
                     .await;
                 writer.save()?;
                 return written;
@@ -175,7 +176,7 @@ impl Endpoint for HttpEndpoint {
                 return self.clone_all(set, decisions, context).await;
             }
             let bodies = Bodies::Made(context.config.format);
-            self.write_all(set, decisions, context, &WriteMode::Put(bodies))
+            self.write_all(set, &decided, context, &WriteMode::Put(bodies))
                 .await
         })
     }

@@ -88,21 +88,14 @@ pub(super) struct HttpStage<'e> {
 }
 
 impl HttpStage<'_> {
-    /// The march's decision for a staged resource; its body is read back and parsed
-    /// from its text only when the destination holds a copy to compare with. Only what
-    /// the writer uses is kept: the target of an unchanged resource (the others are
-    /// made again when sent), no copy of the destination's body.
-    fn decide(&self, resource: &Resource) -> Result<Decision> {
+    /// The march's operation for a staged resource; its body is read back and parsed
+    /// from its text only when the destination holds a copy to compare with.
+    fn op(&self, resource: &Resource) -> Result<Op> {
         let parse = || match self.texts.get(&resource.uri)? {
             Some(text) => Ok(Some(self.format.parse(&text)?)),
             None => Err(anyhow!("{} was read but never staged", resource.uri)),
         };
-        let mut decision = self.march.decide_with_body(resource, None, &parse)?;
-        decision.before = None;
-        if decision.op != Op::Unchanged {
-            decision.target = String::new();
-        }
-        Ok(decision)
+        self.march.op_with_body(resource, &parse)
     }
 }
 
@@ -122,16 +115,44 @@ impl Stage for HttpStage<'_> {
     {
         Box::pin(async move {
             self.texts.finish()?;
-            let decisions = set
+            let ops = set
                 .resources
                 .iter()
-                .map(|resource| self.decide(resource))
-                .collect::<Result<Vec<Decision>>>()?;
+                .map(|resource| self.op(resource))
+                .collect::<Result<Vec<Op>>>()?;
             let bodies = Bodies::Staged(self.format, &self.texts);
+            let decided = Decided::Ops(&ops, self.march);
             self.endpoint
-                .write_all(set, &decisions, context, &WriteMode::Put(bodies))
+                .write_all(set, &decided, context, &WriteMode::Put(bodies))
                 .await
         })
+    }
+}
+
+/// What the writer needs of each resource's decision: the decisions themselves, or
+/// (a staged push of a million) each operation alone, a byte a resource, the target of
+/// an unchanged one made again when it is recorded.
+pub(super) enum Decided<'d> {
+    All(&'d [Decision]),
+    Ops(&'d [Op], &'d March<'d>),
+}
+
+impl Decided<'_> {
+    fn op(&self, index: usize) -> Op {
+        match self {
+            Decided::All(decisions) => decisions[index].op,
+            Decided::Ops(ops, _) => ops[index],
+        }
+    }
+
+    /// The target of an unchanged resource, for the report (its uri if none can be made).
+    fn target(&self, index: usize, resource: &Resource) -> String {
+        match self {
+            Decided::All(decisions) => decisions[index].target.clone(),
+            Decided::Ops(_, march) => march
+                .target(resource)
+                .unwrap_or_else(|_| resource.uri.to_string()),
+        }
     }
 }
 
@@ -152,6 +173,7 @@ impl HttpEndpoint {
         decisions: &[Decision],
         context: &Context<'_>,
     ) -> Result<()> {
+        let decisions = &Decided::All(decisions);
         let config = context.config;
         let map = IdMap::load(config.id_map.as_deref())?;
         let refs = RefIndex::new(&config.refs, set.resources);
@@ -168,7 +190,7 @@ impl HttpEndpoint {
     pub(super) async fn write_all(
         &self,
         set: &WriteSet<'_>,
-        decisions: &[Decision],
+        decisions: &Decided<'_>,
         context: &Context<'_>,
         mode: &WriteMode<'_>,
     ) -> Result<()> {
@@ -182,9 +204,9 @@ impl HttpEndpoint {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
-                if decisions[first].op == Op::Unchanged {
+                if decisions.op(first) == Op::Unchanged {
                     let resource = &set.resources[first];
-                    let target = decisions[first].target.clone();
+                    let target = decisions.target(first, resource);
                     context.report.record(Outcome::new(
                         Op::Unchanged,
                         resource,
@@ -234,7 +256,7 @@ impl HttpEndpoint {
         &self,
         first: usize,
         set: &WriteSet<'_>,
-        decisions: &[Decision],
+        decisions: &Decided<'_>,
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
     ) -> Vec<usize> {
@@ -248,7 +270,7 @@ impl HttpEndpoint {
         }
         let mut batch = vec![first];
         batch.extend(scheduler.take_ready_matching(batch_size - 1, |index| {
-            decisions[index].op != Op::Unchanged
+            decisions.op(index) != Op::Unchanged
                 && set.resources[index].kind == set.resources[first].kind
                 && collection_of(&set.resources[index].uri) == collection
         }));
