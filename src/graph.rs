@@ -116,17 +116,20 @@ fn sorted_rank(resources: &[Resource]) -> Vec<u32> {
 /// so a slow parent only holds back its own descendants.
 pub struct Scheduler<'g> {
     graph: &'g DependencyGraph,
+    order: &'g [usize],
     /// Position in the write order, and parents not yet written: u32, as a push holds
     /// both for every resource until it ends.
     priority: Vec<u32>,
     waiting_on: Vec<u32>,
-    ready: BTreeSet<(u32, usize)>,
+    /// Positions in the write order of the resources ready to go: 4 bytes each, where
+    /// (position, index) pairs took 16 and half a million of them can be ready at once.
+    ready: BTreeSet<u32>,
     settled: Vec<bool>,
 }
 
 impl<'g> Scheduler<'g> {
     /// `order` is the write order from `DependencyGraph::write_order`.
-    pub fn new(graph: &'g DependencyGraph, order: &[usize]) -> Self {
+    pub fn new(graph: &'g DependencyGraph, order: &'g [usize]) -> Self {
         let mut priority = vec![0; order.len()];
         for (at, &index) in order.iter().enumerate() {
             priority[index] = position(at);
@@ -136,10 +139,11 @@ impl<'g> Scheduler<'g> {
             .collect();
         let ready = (0..order.len())
             .filter(|&i| waiting_on[i] == 0)
-            .map(|i| (priority[i], i))
+            .map(|i| priority[i])
             .collect();
         Scheduler {
             graph,
+            order,
             priority,
             waiting_on,
             ready,
@@ -149,7 +153,7 @@ impl<'g> Scheduler<'g> {
 
     /// The ready resource first in write order.
     pub fn next_ready(&mut self) -> Option<usize> {
-        self.ready.pop_first().map(|(_, index)| index)
+        self.ready.pop_first().map(|at| self.order[at as usize])
     }
 
     /// Up to `max` more ready resources accepted by `same_batch`, in write order.
@@ -158,17 +162,20 @@ impl<'g> Scheduler<'g> {
         max: usize,
         same_batch: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
-        let taken: Vec<(u32, usize)> = self
+        let taken: Vec<u32> = self
             .ready
             .iter()
-            .filter(|(_, index)| same_batch(*index))
+            .filter(|&&at| same_batch(self.order[at as usize]))
             .take(max)
             .copied()
             .collect();
-        for entry in &taken {
-            self.ready.remove(entry);
+        for at in &taken {
+            self.ready.remove(at);
         }
-        taken.into_iter().map(|(_, index)| index).collect()
+        taken
+            .into_iter()
+            .map(|at| self.order[at as usize])
+            .collect()
     }
 
     /// Record a written resource: children with no other pending parent become ready.
@@ -177,7 +184,7 @@ impl<'g> Scheduler<'g> {
         for child in self.graph.children(index) {
             self.waiting_on[child] -= 1;
             if self.waiting_on[child] == 0 && !self.settled[child] {
-                self.ready.insert((self.priority[child], child));
+                self.ready.insert(self.priority[child]);
             }
         }
     }
@@ -192,7 +199,7 @@ impl<'g> Scheduler<'g> {
                 continue;
             }
             self.settle(node);
-            self.ready.remove(&(self.priority[node], node));
+            self.ready.remove(&self.priority[node]);
             skipped.push(node);
             stack.extend(self.graph.children(node));
         }

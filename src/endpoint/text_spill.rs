@@ -1,7 +1,8 @@
 //! Texts by uri in an anonymous temporary file until the write order is known: a push's
 //! request bodies, a single file's or stdout's documents. A push of a million resources
 //! held every body as text in memory (about 250 bytes a resource); this holds where each
-//! one is (about 40), and reads it back with one `pread`.
+//! one is (about 25: the shared uri, 8 bytes of place, the index), and reads it back
+//! with one `pread`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,10 +13,23 @@ use anyhow::{anyhow, Context as _, Result};
 use crate::resource::Shared;
 use crate::text_index::ByUri;
 
-/// Where one uri's text lies in the file.
-struct Place {
-    offset: u64,
-    length: u32,
+/// Where one uri's text lies in the file, in 8 bytes: the offset in the low 40 bits
+/// (a terabyte of spill), the length in the high 24; a text of 16 MiB or more keeps
+/// `LONG` there and its length in `TextSpill::long`.
+#[derive(Clone, Copy)]
+struct Place(u64);
+
+const OFFSET_BITS: u32 = 40;
+const LONG: u64 = (1 << (64 - OFFSET_BITS)) - 1;
+
+impl Place {
+    fn offset(self) -> u64 {
+        self.0 & ((1 << OFFSET_BITS) - 1)
+    }
+
+    fn packed_length(self) -> u64 {
+        self.0 >> OFFSET_BITS
+    }
 }
 
 /// Written while reading (one thread), then read from any number of writers at once.
@@ -23,6 +37,8 @@ pub(crate) struct TextSpill {
     writer: Option<BufWriter<File>>,
     file: Option<File>,
     places: ByUri<Place>,
+    /// The lengths of texts too long for their `Place`, by offset.
+    long: std::collections::HashMap<u64, u64>,
     end: u64,
 }
 
@@ -33,6 +49,7 @@ impl TextSpill {
             writer: Some(BufWriter::new(file)),
             file: None,
             places: ByUri::default(),
+            long: Default::default(),
             end: 0,
         })
     }
@@ -46,13 +63,16 @@ impl TextSpill {
         writer
             .write_all(text.as_bytes())
             .context("writing the spill file")?;
-        let length = u32::try_from(text.len()).context("a document past 4 GiB")?;
-        let place = Place {
-            offset: self.end,
-            length,
-        };
-        self.end += u64::from(length);
-        self.places.insert(uri, place);
+        let (offset, length) = (self.end, text.len() as u64);
+        if offset >> OFFSET_BITS != 0 {
+            return Err(anyhow!("the spill file passed a terabyte"));
+        }
+        if length >= LONG {
+            self.long.insert(offset, length);
+        }
+        self.places
+            .insert(uri, Place(offset | length.min(LONG) << OFFSET_BITS));
+        self.end += length;
         Ok(())
     }
 
@@ -70,15 +90,19 @@ impl TextSpill {
 
     /// The text kept for `uri`, if any (after `finish`).
     pub(crate) fn get(&self, uri: &str) -> Result<Option<String>> {
-        let Some(place) = self.places.get(uri) else {
+        let Some(&place) = self.places.get(uri) else {
             return Ok(None);
+        };
+        let length = match place.packed_length() {
+            LONG => self.long[&place.offset()],
+            length => length,
         };
         let file = self
             .file
             .as_ref()
             .ok_or_else(|| anyhow!("the spill file is still being written"))?;
-        let mut bytes = vec![0; place.length as usize];
-        file.read_exact_at(&mut bytes, place.offset)
+        let mut bytes = vec![0; usize::try_from(length)?];
+        file.read_exact_at(&mut bytes, place.offset())
             .context("reading the spill file")?;
         String::from_utf8(bytes)
             .map(Some)
@@ -100,5 +124,17 @@ mod tests {
         assert_eq!(spill.get("/a").unwrap().as_deref(), Some("second"));
         assert_eq!(spill.get("/b").unwrap().as_deref(), Some("bee"));
         assert_eq!(spill.get("/c").unwrap(), None);
+    }
+
+    #[test]
+    fn a_text_too_long_for_its_place_comes_back_whole() {
+        let mut spill = TextSpill::new().unwrap();
+        let long = "x".repeat(LONG as usize + 3);
+        spill.put("/a".into(), "before").unwrap();
+        spill.put("/long".into(), &long).unwrap();
+        spill.put("/b".into(), "after").unwrap();
+        spill.finish().unwrap();
+        assert_eq!(spill.get("/long").unwrap().unwrap().len(), long.len());
+        assert_eq!(spill.get("/b").unwrap().as_deref(), Some("after"));
     }
 }
