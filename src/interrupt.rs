@@ -16,21 +16,39 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Listen for Ctrl-C on the current runtime.
+    /// Listen for Ctrl-C on a thread of its own: the run's one runtime thread is busy
+    /// between awaits (a local read, a commit), and the run checks the flag as it goes.
     pub fn on_ctrl_c() -> Interrupt {
         let interrupt = Interrupt::default();
         let listener = interrupt.clone();
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if listener.is_requested() {
-                    eprintln!("resource-sync: interrupted again; quitting now");
-                    std::process::exit(Exit::Interrupted as i32);
-                }
-                eprintln!("resource-sync: interrupted; finishing the requests in flight (Ctrl-C again to quit now)");
-                listener.request();
-            }
-        });
+        let listen = move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(listener.listen());
+        };
+        if std::thread::Builder::new()
+            .name("ctrl-c".into())
+            .spawn(listen)
+            .is_err()
+        {
+            eprintln!("resource-sync: warning: cannot listen for Ctrl-C");
+        }
         interrupt
+    }
+
+    async fn listen(self) {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if self.is_requested() {
+                eprintln!("resource-sync: interrupted again; quitting now");
+                std::process::exit(Exit::Interrupted as i32);
+            }
+            eprintln!("resource-sync: interrupted; finishing the requests in flight (Ctrl-C again to quit now)");
+            self.request();
+        }
     }
 
     pub fn request(&self) {

@@ -52,7 +52,10 @@ fn run() -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let config = Config::from_cli(cli, &ProcessSecrets)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread drives every request: a push of 20,100 spent more time waking runtime
+    // workers on other cores than sending (1.00 s on a multi-threaded runtime, 0.65 s
+    // here; bench/RESULTS.md). File work has threads of its own (directory stage, parsers).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async { resource_sync::sync::run(&config, Interrupt::on_ctrl_c()).await })

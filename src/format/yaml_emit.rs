@@ -63,12 +63,13 @@ struct Emitter {
 impl Emitter {
     fn new() -> Self {
         Emitter {
-            out: String::new(),
+            // Most documents are a few hundred bytes: one allocation, not six doublings.
+            out: String::with_capacity(512),
             column: 0,
             whitespace: true,
             indention: true,
             indent: -1,
-            indents: Vec::new(),
+            indents: Vec::with_capacity(8),
         }
     }
 
@@ -429,8 +430,7 @@ fn analyze(text: &str) -> ScalarInfo {
             single_quoted_allowed: true,
         };
     }
-    let chars: Vec<char> = text.chars().collect();
-    let flags = scan_flags(&chars);
+    let flags = scan_flags(text);
     let plain_ok = !(flags.leading_space
         || flags.leading_break
         || flags.trailing_space
@@ -448,33 +448,38 @@ fn analyze(text: &str) -> ScalarInfo {
     }
 }
 
-fn scan_flags(chars: &[char]) -> Flags {
+/// One pass over the characters with one of look-behind and one of look-ahead (no
+/// list of the characters is made: scalars are most of what a file holds).
+fn scan_flags(text: &str) -> Flags {
     let mut flags = Flags {
-        block_indicators: starts_with_document_marker(chars),
+        block_indicators: text.starts_with("---") || text.starts_with("..."),
         ..Flags::default()
     };
     let mut previous_space = false;
     let mut previous_break = false;
-    let last = chars.len() - 1;
-    for (i, &ch) in chars.iter().enumerate() {
-        let preceded_by_ws = i == 0 || is_blankz(chars.get(i - 1));
-        let followed_by_ws = is_blankz(chars.get(i + 1));
-        if indicator_blocks_plain(ch, i == 0, preceded_by_ws, followed_by_ws) {
+    let mut before: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        let (first, last) = (before.is_none(), chars.peek().is_none());
+        let preceded_by_ws = before.is_none_or(|c| is_blankz(Some(&c)));
+        let followed_by_ws = is_blankz(chars.peek());
+        before = Some(ch);
+        if indicator_blocks_plain(ch, first, preceded_by_ws, followed_by_ws) {
             flags.block_indicators = true;
         }
         if !is_printable_ascii(ch) {
             flags.special = true;
         }
         if ch == ' ' {
-            flags.leading_space |= i == 0;
-            flags.trailing_space |= i == last;
+            flags.leading_space |= first;
+            flags.trailing_space |= last;
             flags.break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break(ch) {
             flags.line_breaks = true;
-            flags.leading_break |= i == 0;
-            flags.trailing_break |= i == last;
+            flags.leading_break |= first;
+            flags.trailing_break |= last;
             flags.space_break |= previous_space;
             previous_space = false;
             previous_break = true;
@@ -484,10 +489,6 @@ fn scan_flags(chars: &[char]) -> Flags {
         }
     }
     flags
-}
-
-fn starts_with_document_marker(chars: &[char]) -> bool {
-    chars.starts_with(&['-', '-', '-']) || chars.starts_with(&['.', '.', '.'])
 }
 
 /// Block-context indicator rules of `yaml_emitter_analyze_scalar` (flow-only
