@@ -10,7 +10,12 @@ use super::Found;
 use crate::exit_code::usage;
 use crate::format::json_read::json_values;
 use crate::format::yaml::YamlDocuments;
+use crate::format::yaml_block::simple_document;
 use crate::schema::Dialect;
+
+/// Files up to this size are read whole, so the usual one-resource file can take the
+/// quick YAML reader; larger ones stream.
+pub const WHOLE_FILE_BYTES: u64 = 1024 * 1024;
 
 /// How a stream of documents is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +67,26 @@ pub fn read_resources(
         }
     }
     Ok(())
+}
+
+/// `read_resources` for a file read whole (`head`) or begun (`head`, then `rest`): a file
+/// of one mapping in the usual block style is read by the quick reader (`yaml_block`),
+/// which leaves anything else, errors included, to the full parser.
+pub fn read_file_resources(
+    (head, rest): (&[u8], impl Read),
+    encoding: Encoding,
+    (source, folder): (&str, Option<&str>),
+    schema: &dyn Dialect,
+    found: &mut Found<'_>,
+) -> Result<()> {
+    let whole = head.len() as u64 <= WHOLE_FILE_BYTES;
+    if encoding == Encoding::Yaml && whole {
+        if let Some(value) = std::str::from_utf8(head).ok().and_then(simple_document) {
+            let place = format!("{source}, document 1");
+            return accept_document(value, (schema, folder), &place, found);
+        }
+    }
+    read_resources(head.chain(rest), encoding, (source, folder), schema, found)
 }
 
 /// A document must be a resource; empty documents (a stray `---`) are passed over.

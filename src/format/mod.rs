@@ -6,6 +6,7 @@ pub mod json_page;
 pub mod json_read;
 mod python_float;
 pub mod yaml;
+pub(crate) mod yaml_block;
 mod yaml_construct;
 mod yaml_emit;
 mod yaml_input;

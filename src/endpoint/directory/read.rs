@@ -3,14 +3,14 @@
 //! file after another.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use anyhow::{Context as _, Result};
 
 use super::{encoding_for, resource_files, type_folder};
-use crate::endpoint::parse::{read_resources, Encoding};
+use crate::endpoint::parse::{read_file_resources, Encoding, WHOLE_FILE_BYTES};
 use crate::endpoint::Found;
 use crate::resource::Resource;
 use crate::schema::Dialect;
@@ -102,12 +102,18 @@ fn parse_file(
     (path, encoding): (&Path, Encoding),
     dialect: &dyn Dialect,
 ) -> Result<Vec<Resource>> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let source = path.display().to_string();
+    // Most files are read whole in one call; one past the limit streams on from there.
+    let mut head = Vec::new();
+    (&mut file)
+        .take(WHOLE_FILE_BYTES + 1)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {source}"))?;
     let folder = type_folder(root, path);
     let mut resources = Vec::new();
-    read_resources(
-        BufReader::new(file),
+    read_file_resources(
+        (&head, BufReader::new(file)),
         encoding,
         (&source, folder.as_deref()),
         dialect,
