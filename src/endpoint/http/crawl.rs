@@ -108,8 +108,11 @@ impl<'a> Crawl<'a> {
             documents += 1;
             let harvest = harvest((self.schema, self.follow), page, &reply)?;
             // Start the next fetches before handing resources on, so the network
-            // works while the destination takes them.
-            self.follow_links(harvest.links, &reply, &mut pending)?;
+            // works while the destination takes them: on the run's one thread, a
+            // fetch task sends its request only once this task yields.
+            if self.follow_links(harvest.links, &reply, &mut pending)? {
+                tokio::task::yield_now().await;
+            }
             if let Some(resource) = harvest.page_resource {
                 self.hand_on(resource, found)?;
             }
@@ -133,13 +136,14 @@ impl<'a> Crawl<'a> {
         self.starts.contains(url)
     }
 
-    /// Fetch every link of `reply`'s page not fetched yet.
+    /// Fetch every link of `reply`'s page not fetched yet; whether there was one.
     fn follow_links(
         &mut self,
         links: Vec<Link>,
         reply: &Reply,
         pending: &mut FuturesUnordered<FetchTask>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
+        let before = pending.len();
         for link in links {
             let Ok(target) = reply.url.join(&link.href) else {
                 eprintln!(
@@ -161,7 +165,7 @@ impl<'a> Crawl<'a> {
                 pending.push(self.fetch(target));
             }
         }
-        Ok(())
+        Ok(pending.len() > before)
     }
 
     fn read_member(&self, member: Member, position: usize, reply: &Reply) -> Result<MemberRead> {
