@@ -200,6 +200,11 @@ impl Emitter {
         let style = select_style(&info, plain_implicit, ctx.simple_key);
         self.increase_indent(true, false);
         let allow_breaks = !ctx.simple_key;
+        if style == Style::Plain && !text.contains(|c: char| c == ' ' || is_break(c)) {
+            self.write_plain_word(text);
+            self.pop_indent();
+            return;
+        }
         let chars: Vec<char> = text.chars().collect();
         match style {
             Style::Plain => self.write_plain(&chars, allow_breaks),
@@ -207,6 +212,17 @@ impl Emitter {
             Style::DoubleQuoted => self.write_double_quoted(&chars, allow_breaks),
         }
         self.pop_indent();
+    }
+
+    /// `write_plain` for text with no space or line break: nothing to fold, one copy.
+    fn write_plain_word(&mut self, text: &str) {
+        if !self.whitespace && !text.is_empty() {
+            self.put(' ');
+        }
+        self.out.push_str(text);
+        self.column += text.chars().count();
+        self.whitespace = false;
+        self.indention = false;
     }
 
     fn write_plain(&mut self, chars: &[char], allow_breaks: bool) {
@@ -422,6 +438,14 @@ struct Flags {
 }
 
 fn analyze(text: &str) -> ScalarInfo {
+    if is_plain_word(text) {
+        return ScalarInfo {
+            bytes: text.len(),
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+        };
+    }
     if text.is_empty() {
         return ScalarInfo {
             bytes: 0,
@@ -446,6 +470,17 @@ fn analyze(text: &str) -> ScalarInfo {
         block_plain_allowed: plain_ok,
         single_quoted_allowed: !(flags.break_space || flags.space_break || flags.special),
     }
+}
+
+/// Most keys and many values (`href`, `teamId`, `http://h/api/team/1`): ASCII letters,
+/// digits and `_./-:` with nothing that means anything at the start or the end, which
+/// `scan_flags` would find plain in every way.
+fn is_plain_word(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || b"_./-:".contains(b);
+    matches!(bytes.first(), Some(b) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'/')
+        && bytes.last() != Some(&b':')
+        && bytes.iter().all(inner)
 }
 
 /// One pass over the characters with one of look-behind and one of look-ahead (no
@@ -552,6 +587,19 @@ mod tests {
         let value = json!({"a": [1, {"b": "c", "d": []}], "e": {"f": null}, "g": "yes"});
         let expected = "---\na:\n- 1\n-   b: c\n    d: []\ne:\n    f: null\ng: 'yes'\n";
         assert_eq!(to_yaml_document(&value), expected);
+    }
+
+    proptest::proptest! {
+        /// The shortcut for plain words concludes what the full scan concludes.
+        #[test]
+        fn plain_words_are_what_the_scan_finds_plain(text in "[a-zA-Z0-9_./:-]{0,8}") {
+            if is_plain_word(&text) {
+                let flags = scan_flags(&text);
+                let plain = !(flags.leading_space || flags.trailing_space || flags.special
+                    || flags.line_breaks || flags.block_indicators);
+                proptest::prop_assert!(plain, "{text:?}");
+            }
+        }
     }
 
     #[test]
