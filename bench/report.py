@@ -177,7 +177,7 @@ def side_by_side(work):
         real_ideal = RESOURCES["c"] * latency / CONCURRENCY_C
         print(
             f"  One request to that server takes {latency * 1000:.1f} ms end to end (median of 21 by "
-            f"curl: the 5 ms sleep plus timer rounding and handling); with that latency the ideal is "
+            f"curl: the 5 ms sleep plus the wake-up, the connection and handling); with that latency the ideal is "
             f"{real_ideal:.2f} s and (c) is {ours['c'].time / real_ideal:.2f}x it."
         )
     ours_rate = PAGES_A / ours["a"].time

@@ -238,8 +238,8 @@ workload_c() {
             stop_server
         done
     done
-    # What one request really takes against that server (its 5 ms sleep rounds up to the
-    # timer's next millisecond, plus handling): the physical limit's latency.
+    # What one request really takes against that server (its 5 ms sleep, the wake-up, the
+    # connection and handling): the physical limit's latency.
     start_server c-latency --teams 1 --players-per-team 1 --latency-ms 5
     for _ in $(seq 21); do
         curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/api/team/1"
