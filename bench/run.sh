@@ -11,7 +11,7 @@
 # puts an older build of this tool in the reference's place (same flags as ours).
 #
 # bash bench/run.sh --scale: ours only, at SCALE_SIZES resources (default 20,000, 100,000,
-# 400,000 and 1,000,000), SCALE_RUNS runs each (default 1): (i) pull N players into a
+# 400,000 and 1,000,000), SCALE_RUNS runs each (default 3: one run at 1M varies by 15%): (i) pull N players into a
 # directory, (ii) push a directory of about N teams, players and stats into an empty
 # server, (iii) copy that directory, and the floor of creating N files; writes
 # bench/SCALE.md (SCALE_RESULTS to change). Needs about 5 KiB of tmpfs a file, twice the
@@ -28,7 +28,7 @@ case ${1:-} in
 esac
 RUNS=${RUNS:-3}
 SCALE_SIZES=${SCALE_SIZES:-20000 100000 400000 1000000}
-SCALE_RUNS=${SCALE_RUNS:-1}
+SCALE_RUNS=${SCALE_RUNS:-3}
 # strace slows a run several times over; its counts per resource do not depend on N.
 STRACE_MAX=${STRACE_MAX:-100000}
 # diff -r of two 1M-file trees takes longer than the copy; above this, counts and sizes.
