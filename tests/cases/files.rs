@@ -487,6 +487,48 @@ fn missing_origin_is_a_usage_error_naming_it() {
     assert_nothing_written(&out);
 }
 
+/// Files in the usual style take a quick reader, any other style the full parser: both
+/// must give the same resources, and errors still name the file.
+#[test]
+fn directory_files_in_any_yaml_style_read_the_same() {
+    let dir = temp_dir();
+    let tree = dir.path().join("tree");
+    let href = |id: u32| format!("{BASE}/api/team/{id}");
+    let usual = format!(
+        "---\n_links:\n    self:\n        href: {}\nid: 1\n'no': 'it''s'\nnote: []\nwhen: 2024-01-01\n",
+        href(1)
+    );
+    let by_hand = format!(
+        "# written by hand\nid: 2\n\"no\": \"it's\"  # quoted key\nnote: &n [x, y]\nagain: *n\n_links: {{self: {{href: '{}'}}}}\nwhen: 2024-01-01\n",
+        href(2)
+    );
+    write_file(&tree.join("team/1.yaml"), &usual);
+    write_file(&tree.join("team/2.yaml"), &by_hand);
+    let copied = run(&["-j", path_str(&tree), "-"]).ok();
+    let read: Vec<Value> = copied
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let links = |id: u32| json!({ "self": { "href": href(id) } });
+    assert_eq!(
+        read,
+        [
+            json!({ "_links": links(1), "id": 1, "no": "it's", "note": [], "when": "2024-01-01" }),
+            json!({ "_links": links(2), "id": 2, "no": "it's", "note": ["x", "y"],
+                    "again": ["x", "y"], "when": "2024-01-01" }),
+        ]
+    );
+    // A duplicate key in the usual style is the full parser's error, naming the file.
+    write_file(&tree.join("team/3.yaml"), "---\nid: 3\nid: 4\n");
+    let refused = run(&[path_str(&tree), "-"]).expect_code(2);
+    assert!(
+        refused.stderr.contains("team/3.yaml") && refused.stderr.contains("duplicate"),
+        "{}",
+        refused.stderr
+    );
+}
+
 #[test]
 fn malformed_yaml_in_an_origin_stops_the_run_before_writing() {
     let dir = temp_dir();
