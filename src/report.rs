@@ -148,6 +148,17 @@ pub struct Counts {
     pub skipped: usize,
 }
 
+impl Counts {
+    fn count_done(&mut self, op: Op) {
+        match op {
+            Op::Create => self.created += 1,
+            Op::Update => self.updated += 1,
+            Op::Delete => self.deleted += 1,
+            Op::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
 /// Collects outcomes from concurrent writers.
 pub struct Report {
     started: Instant,
@@ -184,6 +195,18 @@ impl Report {
         &self.progress
     }
 
+    /// Whether every outcome is told as it happens (`--output json`), not only counted.
+    pub fn tells_each(&self) -> bool {
+        self.json_lines
+    }
+
+    /// `record` of an action done, where nothing but the count is told (`tells_each` is
+    /// false): a million-file pull made a million `Outcome`s only to count them.
+    pub fn record_done(&self, op: Op) {
+        self.with_counts(|counts| counts.count_done(op));
+        self.progress.advance();
+    }
+
     /// Count resources read from the origins.
     pub fn add_read(&self, count: usize) {
         self.with_counts(|counts| counts.read += count);
@@ -191,13 +214,10 @@ impl Report {
 
     /// Record one outcome; failures and skips are told on stderr as they happen.
     pub fn record(&self, outcome: Outcome) {
-        self.with_counts(|counts| match (&outcome.status, outcome.op) {
-            (Status::Failed(_), _) => counts.failed += 1,
-            (Status::Skipped(_), _) => counts.skipped += 1,
-            (Status::Done(_) | Status::Planned, Op::Create) => counts.created += 1,
-            (Status::Done(_) | Status::Planned, Op::Update) => counts.updated += 1,
-            (Status::Done(_) | Status::Planned, Op::Delete) => counts.deleted += 1,
-            (Status::Done(_) | Status::Planned, Op::Unchanged) => counts.unchanged += 1,
+        self.with_counts(|counts| match &outcome.status {
+            Status::Failed(_) => counts.failed += 1,
+            Status::Skipped(_) => counts.skipped += 1,
+            Status::Done(_) | Status::Planned => counts.count_done(outcome.op),
         });
         if self.json_lines && outcome.op != Op::Unchanged {
             print_json_line(&outcome.json_line());

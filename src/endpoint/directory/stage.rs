@@ -317,6 +317,12 @@ impl DirectoryStage {
                 )),
                 false => renamed.next().flatten(),
             };
+            if let Some(Ok(op)) = result {
+                if !context.config.verbose && !context.report.tells_each() {
+                    context.report.record_done(op);
+                    continue;
+                }
+            }
             let outcome = match result {
                 Some(Ok(op)) => {
                     let path = layout.path_for(resource).map_err(usage)?;
