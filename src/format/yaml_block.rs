@@ -1,11 +1,12 @@
 //! A quick reader for the one shape a resource file nearly always has: `---`, then a
-//! block mapping of plain keys and plain, single-quoted or empty-collection values,
-//! nested by indentation. This tool and the original write exactly that shape, and the
-//! full parser (`yaml.rs`, character by character) was most of the time of a directory
-//! copy. Anything else (a sequence, a comment, an anchor, a tag, a quoted key, a
-//! double-quoted or multi-line scalar, a second document, a duplicate key, a scalar the
-//! resolver refuses) makes it answer `None`, and the caller parses the text in full, so
-//! the result and every error are the full parser's.
+//! block mapping of plain or single-quoted keys, and values that are plain,
+//! single-quoted or empty collections on one line, lists of such scalars (`- x`), or
+//! mappings nested by indentation. This tool and the original write exactly that shape,
+//! and the full parser (`yaml.rs`, character by character) was most of the time of a
+//! directory copy. Anything else (a list of mappings or lists, a comment, an anchor, a
+//! tag, a double-quoted or multi-line scalar, trailing spaces, a second document, a
+//! duplicate key, a scalar the resolver refuses) makes it answer `None`, and the caller
+//! parses the text in full, so the result and every error are the full parser's.
 
 use serde_json::{Map, Value};
 use yaml_rust2::scanner::TScalarStyle;
@@ -105,9 +106,13 @@ impl<'t> Lines<'t> {
         scalar(text)
     }
 
-    /// The value of `key:`: a mapping indented below it, or nothing (null).
+    /// The value of `key:`: a list of one-line scalars (`- x`, at the key's indentation
+    /// or below it), a mapping indented below it, or nothing (null).
     fn nested_value(&mut self, indent: usize, depth: usize) -> Option<Value> {
         match self.peek() {
+            Some(next) if next.indent >= indent && next.text.starts_with("- ") => {
+                Some(Value::Array(self.scalar_items(next.indent)?))
+            }
             Some(next) if next.indent > indent => {
                 Some(Value::Object(self.mapping(next.indent, depth + 1)?))
             }
@@ -115,6 +120,24 @@ impl<'t> Lines<'t> {
             Some(next) if next.indent == indent && next.text.starts_with('-') => None,
             _ => Some(Value::Null),
         }
+    }
+}
+
+impl Lines<'_> {
+    /// The `- item` lines at `indent`, each item a one-line scalar.
+    fn scalar_items(&mut self, indent: usize) -> Option<Vec<Value>> {
+        let mut items = Vec::new();
+        let is_item = |line: &Line<'_>| line.indent == indent && line.text.starts_with('-');
+        while let Some(line) = self.peek().filter(is_item) {
+            self.at += 1;
+            let item = line.text.strip_prefix("- ")?;
+            // `-   key: value` opens a mapping; a deeper line would continue the item.
+            if item.starts_with(' ') || self.peek().is_some_and(|next| next.indent > indent) {
+                return None;
+            }
+            items.push(scalar(item)?);
+        }
+        Some(items)
     }
 }
 
@@ -218,7 +241,22 @@ mod tests {
 
     fn body_of(text: BoxedStrategy<String>) -> impl Strategy<Value = Value> {
         scalar_value(text.clone()).prop_recursive(4, 48, 6, move |inner| {
-            proptest::collection::btree_map(text.clone(), inner, 1..6)
+            prop_oneof![
+                proptest::collection::btree_map(text.clone(), inner.clone(), 1..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+                proptest::collection::vec(inner, 1..4).prop_map(Value::Array),
+            ]
+        })
+    }
+
+    /// A resource as most are: mappings of scalars and lists of scalars.
+    fn usual_body() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            scalar_value(usual_text()),
+            proptest::collection::vec(scalar_value(usual_text()), 1..4).prop_map(Value::Array),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            proptest::collection::btree_map(usual_text(), inner, 1..6)
                 .prop_map(|map| Value::Object(map.into_iter().collect()))
         })
     }
@@ -269,10 +307,7 @@ mod tests {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let read = (0..200)
             .filter(|_| {
-                let body = body_of(usual_text())
-                    .new_tree(&mut runner)
-                    .unwrap()
-                    .current();
+                let body = usual_body().new_tree(&mut runner).unwrap().current();
                 agrees(&to_yaml_document(&body)).is_some()
             })
             .count();
@@ -297,8 +332,11 @@ mod tests {
     fn declines_what_it_does_not_read() {
         for text in [
             "a: 1\n",
-            "---\na:\n- 1\n",
-            "---\na:\n  - 1\n",
+            "---\na:\n-   b: 1\n",
+            "---\na:\n- - 1\n",
+            "---\na:\n-\n",
+            "---\na:\n- x\n  y\n",
+            "---\na:\n  - 1\n  b: 2\n",
             "---\na: 1 # note\n",
             "---\na: &x 1\nb: *x\n",
             "---\na: !!str 1\n",
@@ -328,6 +366,7 @@ mod tests {
             "---\na: ''\nb: 'it''s'\nc: ~\nd: 1_000\ne: 1:30\nf: .inf\ng: 0o7\n",
             "---\nurl: http://x/y?z=1&w=2\nneg: -.5\nn: -3\nk-y: v\n",
             "---\n1: one\ntrue: t\nnull: n\n'no': 'a''b'\n",
+            "---\na:\n- 1\n- 'x y'\n- []\nb:\n    c:\n      - -2\n      - ~\n    d: 1\n",
         ] {
             assert!(agrees(text).is_some(), "{text:?}");
         }

@@ -495,7 +495,7 @@ fn directory_files_in_any_yaml_style_read_the_same() {
     let tree = dir.path().join("tree");
     let href = |id: u32| format!("{BASE}/api/team/{id}");
     let usual = format!(
-        "---\n_links:\n    self:\n        href: {}\nid: 1\n'no': 'it''s'\nnote: []\nwhen: 2024-01-01\n",
+        "---\n_links:\n    self:\n        href: {}\nid: 1\n'no': 'it''s'\nnote: []\ntags:\n- a\n- 2\nwhen: 2024-01-01\n",
         href(1)
     );
     let by_hand = format!(
@@ -514,7 +514,8 @@ fn directory_files_in_any_yaml_style_read_the_same() {
     assert_eq!(
         read,
         [
-            json!({ "_links": links(1), "id": 1, "no": "it's", "note": [], "when": "2024-01-01" }),
+            json!({ "_links": links(1), "id": 1, "no": "it's", "note": [], "tags": ["a", 2],
+                    "when": "2024-01-01" }),
             json!({ "_links": links(2), "id": 2, "no": "it's", "note": ["x", "y"],
                     "again": ["x", "y"], "when": "2024-01-01" }),
         ]
