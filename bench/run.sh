@@ -11,9 +11,10 @@
 # puts an older build of this tool in the reference's place (same flags as ours).
 #
 # bash bench/run.sh --scale: ours only, at SCALE_SIZES resources (default 20,000, 100,000,
-# 400,000 and 1,000,000), SCALE_RUNS runs each (default 3: one run at 1M varies by 15%): (i) pull N players into a
-# directory, (ii) push a directory of about N teams, players and stats into an empty
-# server, (iii) copy that directory, and the floor of creating N files; writes
+# 400,000 and 1,000,000), SCALE_RUNS runs each (default 3, medians: one run at 1M varies
+# by 15%): (i) pull N players into a directory, (ii) push a directory of about N teams,
+# players and stats into an empty server, (iii) copy that directory, and the floor of
+# creating N files; writes
 # bench/SCALE.md (SCALE_RESULTS to change). Needs about 5 KiB of tmpfs a file, twice the
 # largest N at once (a file takes a 4 KiB page on tmpfs), and about 12 GiB of memory at 1M
 # (the pull's server holds 2M resources in 6.5 GiB while its 1M files fill tmpfs).
