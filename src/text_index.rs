@@ -25,6 +25,10 @@ impl TextIndex {
 
     /// The number stored for `text`; `text_of` gives the text of a stored number.
     pub fn get<'t>(&self, text: &str, text_of: impl Fn(u32) -> &'t str) -> Option<u32> {
+        // An empty index (a new folder's exceptions) is asked once per resource.
+        if self.table.is_empty() {
+            return None;
+        }
         let hash = self.keys.hash_one(text);
         self.table.find(hash, |&n| text_of(n) == text).copied()
     }

@@ -60,13 +60,13 @@ impl TextSpill {
             .writer
             .as_mut()
             .ok_or_else(|| anyhow!("the spilled texts are already being read"))?;
-        writer
-            .write_all(text.as_bytes())
-            .context("writing the spill file")?;
         let (offset, length) = (self.end, text.len() as u64);
         if offset >> OFFSET_BITS != 0 {
             return Err(anyhow!("the spill file passed a terabyte"));
         }
+        writer
+            .write_all(text.as_bytes())
+            .context("writing the spill file")?;
         if length >= LONG {
             self.long.insert(offset, length);
         }

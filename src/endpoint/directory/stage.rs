@@ -77,8 +77,9 @@ const PLACED: Entry = Entry::Placed { op: Op::Create };
 /// became (a map of a million uris to entries held 100 bytes each; this about 50).
 /// Written in place, a uri is recorded only where it is not `PLACED` (the commit takes
 /// `PLACED` for the others), plus an 8-byte hash to count the uris and see one twice.
-#[derive(Default)]
 struct Staged {
+    /// Written in place: files went to their paths, and only exceptions are recorded.
+    in_place: bool,
     entries: ByUri<Entry>,
     /// A file written in place was replaced by a copy at another path (a later origin
     /// changed its type or id): the commit removes what no kept resource owns.
@@ -91,8 +92,19 @@ struct Staged {
 }
 
 impl Staged {
-    fn record(&mut self, uri: Shared, entry: Entry, in_place: bool) -> Option<Entry> {
-        if !in_place {
+    fn new(in_place: bool) -> Staged {
+        Staged {
+            in_place,
+            entries: ByUri::default(),
+            strays: false,
+            placed: Vec::new(),
+            keys: Default::default(),
+            uris: 0,
+        }
+    }
+
+    fn record(&mut self, uri: Shared, entry: Entry) -> Option<Entry> {
+        if !self.in_place {
             return self.entries.insert(uri, entry);
         }
         self.placed.push(self.keys.hash_one(&*uri));
@@ -106,8 +118,8 @@ impl Staged {
 
     /// The read is over: count the uris; one written twice may have left a stray file
     /// (a hash seen twice only makes the commit look for strays it will not find).
-    fn finish(mut self, in_place: bool) -> Staged {
-        if !in_place {
+    fn finish(mut self) -> Staged {
+        if !self.in_place {
             self.uris = self.entries.len();
             return self;
         }
@@ -121,9 +133,9 @@ impl Staged {
     }
 
     /// What the writer did with `uri`: its entry, or `PLACED` where none was recorded.
-    fn entry(&self, uri: &str, in_place: bool) -> Option<&Entry> {
+    fn entry(&self, uri: &str) -> Option<&Entry> {
         match self.entries.get(uri) {
-            None if in_place => Some(&PLACED),
+            None if self.in_place => Some(&PLACED),
             entry => entry,
         }
     }
@@ -188,11 +200,10 @@ impl DirectoryStage {
             let writer = Writer {
                 root: root.to_path_buf(),
                 staging: staging.clone(),
-                in_place: created_root,
                 number: u16::try_from(number).context("too many writer threads")?,
                 format,
                 march: Arc::clone(&march),
-                staged: Staged::default(),
+                staged: Staged::new(created_root),
                 written: 0,
             };
             let worker = std::thread::Builder::new()
@@ -283,7 +294,7 @@ impl DirectoryStage {
         let layout = FileLayout::new(&self.root, self.format.extension());
         let entry_of = |resource: &Resource| {
             staged[writer_of(&resource.uri, staged.len())]
-                .entry(&resource.uri, in_place)
+                .entry(&resource.uri)
                 .ok_or_else(|| anyhow!("{} was read but never staged", resource.uri))
         };
         // Every kept name is checked before the first rename, so bad input writes nothing.
@@ -450,8 +461,6 @@ fn place(
 struct Writer {
     root: PathBuf,
     staging: PathBuf,
-    /// Write at the resource's path, not into the staging folder.
-    in_place: bool,
     number: u16,
     format: Format,
     march: Arc<March<'static>>,
@@ -463,7 +472,7 @@ impl Writer {
     fn run(mut self, queue: Receiver<Vec<Resource>>) -> Result<Staged> {
         for resource in queue.into_iter().flatten() {
             let entry = self.stage(&resource)?;
-            match self.staged.record(resource.uri, entry, self.in_place) {
+            match self.staged.record(resource.uri, entry) {
                 // A later origin replaced this uri: its earlier staged copy is not needed.
                 Some(Entry::Staged { temporary, .. }) => {
                     let _ = fs::remove_file(temporary.path(&self.staging));
@@ -472,7 +481,7 @@ impl Writer {
                 _ => {}
             }
         }
-        Ok(self.staged.finish(self.in_place))
+        Ok(self.staged.finish())
     }
 
     fn stage(&mut self, resource: &Resource) -> Result<Entry> {
@@ -486,7 +495,7 @@ impl Writer {
         if op == Op::Unchanged {
             return Ok(Entry::Unchanged);
         }
-        if self.in_place {
+        if self.staged.in_place {
             return write_in_place(&path, layout.folder_for(&resource.kind), &content, op);
         }
         self.written += 1;
@@ -539,38 +548,37 @@ mod tests {
 
     #[test]
     fn in_place_only_what_is_not_a_plain_create_is_recorded() {
-        let mut staged = Staged::default();
+        let mut staged = Staged::new(true);
         for uri in ["/a", "/b", "/a"] {
-            staged.record(uri.into(), PLACED, true);
+            staged.record(uri.into(), PLACED);
         }
-        staged.record("/c".into(), Entry::Unsafe("bad name".into()), true);
+        staged.record("/c".into(), Entry::Unsafe("bad name".into()));
         assert_eq!(staged.entries.len(), 1);
         // A later plain copy replaces the earlier entry.
-        staged.record("/c".into(), PLACED, true);
-        let staged = staged.finish(true);
+        staged.record("/c".into(), PLACED);
+        let staged = staged.finish();
         assert_eq!(staged.uris, 3);
         assert!(
             staged.strays,
             "a uri written twice may have left a file behind"
         );
         assert!(matches!(
-            staged.entry("/c", true),
+            staged.entry("/c"),
             Some(Entry::Placed { op: Op::Create })
         ));
-        assert!(matches!(
-            staged.entry("/z", true),
-            Some(Entry::Placed { .. })
-        ));
-        assert!(staged.entry("/z", false).is_none());
+        assert!(matches!(staged.entry("/z"), Some(Entry::Placed { .. })));
+        let mut staging = Staged::new(false);
+        staging.record("/a".into(), Entry::Unchanged);
+        assert!(staging.finish().entry("/z").is_none());
     }
 
     #[test]
     fn in_place_each_uri_once_leaves_no_strays() {
-        let mut staged = Staged::default();
+        let mut staged = Staged::new(true);
         for uri in ["/a", "/b"] {
-            staged.record(uri.into(), PLACED, true);
+            staged.record(uri.into(), PLACED);
         }
-        let staged = staged.finish(true);
+        let staged = staged.finish();
         assert_eq!((staged.uris, staged.strays), (2, false));
     }
 }

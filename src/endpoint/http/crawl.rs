@@ -91,13 +91,13 @@ impl<'a> Crawl<'a> {
         }
         let mut documents = 0;
         let mut not_documents = 0;
+        let places = self.schema.member_places();
         while let Some(joined) = pending.next().await {
             let (url, result) =
                 joined.map_err(|error| anyhow::anyhow!("a read task failed: {error}"))?;
             let Some(reply) = self.check_reply(&url, result)? else {
                 continue;
             };
-            let places = self.schema.member_places();
             let page = match parse_page(&reply, &places) {
                 Err(_) if self.destination && self.is_start(&url) && !is_document(&reply) => {
                     not_documents += 1;
