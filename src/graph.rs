@@ -24,7 +24,7 @@ impl DependencyGraph {
         let mut by_uri = TextIndex::with_capacity(resources.len());
         for (index, resource) in resources.iter().enumerate() {
             graph.add_node(());
-            by_uri.insert(&resource.uri, position(index), uri_of);
+            by_uri.insert(&resource.uri, position(index));
         }
         for (index, resource) in resources.iter().enumerate() {
             for parent in &resource.parents {

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::resource::{Resource, Shared};
-use crate::text_index::{position, TextIndex};
+use crate::text_index::{position, TextHash, TextIndex};
 
 /// Marks a slot of the uri index that points into `named`, not `resources`.
 const NAMED: u32 = 1 << 31;
@@ -20,53 +20,83 @@ pub struct ReadSet {
     /// Every uri seen: a position in `resources`, or `NAMED |` a position in `named`.
     uris: TextIndex,
     kinds: HashSet<Shared>,
+    /// The type of the resource before: a read brings many of one type in a row.
+    last_kind: Option<Shared>,
 }
+
+/// A resource's uri hashed by `share_text`, for the `add` that follows it.
+pub struct UriHash(TextHash);
 
 impl ReadSet {
     /// Point the resource's uri, type and parent links at the run's one copy of each.
-    pub fn share_text(&mut self, resource: &mut Resource) {
-        resource.uri = self.uri(&resource.uri);
-        resource.kind = match self.kinds.get(&resource.kind) {
-            Some(kind) => kind.clone(),
-            None => {
-                self.kinds.insert(resource.kind.clone());
-                resource.kind.clone()
-            }
-        };
+    pub fn share_text(&mut self, resource: &mut Resource) -> UriHash {
         for parent in &mut resource.parents {
-            *parent = self.uri(parent);
+            *parent = self.named_uri(parent);
         }
+        resource.kind = self.kind(&resource.kind);
+        let hash = self.uris.hash(&resource.uri);
+        if let Some(slot) = self.slot(hash, &resource.uri) {
+            resource.uri = self.text_at(slot).clone();
+        }
+        UriHash(hash)
     }
 
-    fn uri(&mut self, uri: &Shared) -> Shared {
-        let (resources, named) = (&self.resources, &mut self.named);
-        let uris = &mut self.uris;
-        let text_of = |slot: u32| text_at(resources, named, slot);
-        match uris.get(uri, text_of) {
-            Some(slot) if slot & NAMED != 0 => named[(slot & !NAMED) as usize].clone(),
-            Some(slot) => resources[slot as usize].uri.clone(),
+    /// The run's copy of a uri a resource names, kept from now on.
+    fn named_uri(&mut self, uri: &Shared) -> Shared {
+        let hash = self.uris.hash(uri);
+        match self.slot(hash, uri) {
+            Some(slot) => self.text_at(slot).clone(),
             None => {
-                named.push(uri.clone());
-                let slot = NAMED | position(named.len() - 1);
-                uris.insert(uri, slot, |slot| text_at(resources, named, slot));
+                self.uris
+                    .insert_hashed(hash, NAMED | position(self.named.len()));
+                self.named.push(uri.clone());
                 uri.clone()
             }
         }
     }
 
-    /// Keep a resource (after `share_text`); one with a uri already read replaces it.
-    pub fn add(&mut self, resource: Resource, selected: bool) {
+    fn kind(&mut self, kind: &Shared) -> Shared {
+        if self.last_kind.as_deref() != Some(&**kind) {
+            let shared = match self.kinds.get(kind) {
+                Some(known) => known.clone(),
+                None => {
+                    self.kinds.insert(kind.clone());
+                    kind.clone()
+                }
+            };
+            self.last_kind = Some(shared);
+        }
+        self.last_kind.clone().expect("set above")
+    }
+
+    fn slot(&self, hash: TextHash, uri: &str) -> Option<u32> {
         let (resources, named) = (&self.resources, &self.named);
-        let uris = &mut self.uris;
-        let next = position(resources.len());
-        match uris.get_mut(&resource.uri, |slot| text_at(resources, named, slot)) {
-            Some(slot) if *slot & NAMED == 0 => {
-                let at = *slot as usize;
+        self.uris
+            .get_hashed(hash, uri, |slot| text_at(resources, named, slot))
+    }
+
+    fn text_at(&self, slot: u32) -> &Shared {
+        text_at(&self.resources, &self.named, slot)
+    }
+
+    /// Keep a resource (after `share_text`, which gave `hash`); one with a uri already
+    /// read replaces it.
+    pub fn add(&mut self, resource: Resource, hash: UriHash, selected: bool) {
+        let UriHash(hash) = hash;
+        debug_assert_eq!(hash, self.uris.hash(&resource.uri));
+        let next = position(self.resources.len());
+        match self.slot(hash, &resource.uri) {
+            Some(slot) if slot & NAMED == 0 => {
+                let at = slot as usize;
                 (self.resources[at], self.chosen[at]) = (resource, selected);
                 return;
             }
-            Some(slot) => *slot = next,
-            None => uris.insert(&resource.uri, next, |slot| text_at(resources, named, slot)),
+            Some(_) => {
+                let (resources, named) = (&self.resources, &self.named);
+                let text_of = |slot| &**text_at(resources, named, slot);
+                self.uris.renumber(hash, &resource.uri, next, text_of);
+            }
+            None => self.uris.insert_hashed(hash, next),
         }
         self.resources.push(resource);
         self.chosen.push(selected);
@@ -79,7 +109,7 @@ impl ReadSet {
 }
 
 /// The uri a slot of the index stands for.
-fn text_at<'a>(resources: &'a [Resource], named: &'a [Shared], slot: u32) -> &'a str {
+fn text_at<'a>(resources: &'a [Resource], named: &'a [Shared], slot: u32) -> &'a Shared {
     match slot & NAMED {
         0 => &resources[slot as usize].uri,
         _ => &named[(slot & !NAMED) as usize],
@@ -124,8 +154,8 @@ mod tests {
             ("/a", "second", false),
         ] {
             let mut read = resource(uri, &["/a"], name);
-            set.share_text(&mut read);
-            set.add(read, selected);
+            let hash = set.share_text(&mut read);
+            set.add(read, hash, selected);
         }
         let (resources, chosen) = set.into_parts();
         let names: Vec<&str> = resources
@@ -134,5 +164,26 @@ mod tests {
             .collect();
         assert_eq!(names, ["second", "b"]);
         assert_eq!(chosen, [false, true]);
+    }
+
+    #[test]
+    fn a_uri_named_as_a_parent_then_read_twice_is_kept_once() {
+        let mut set = ReadSet::default();
+        for (uri, parents, name) in [
+            ("/player/1", &["/team/1"][..], "p"),
+            ("/team/1", &[][..], "first"),
+            ("/team/1", &[][..], "second"),
+        ] {
+            let mut read = resource(uri, parents, name);
+            let hash = set.share_text(&mut read);
+            set.add(read, hash, true);
+        }
+        let (resources, _) = set.into_parts();
+        let names: Vec<&str> = resources
+            .iter()
+            .map(|r| r.body["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["p", "second"]);
+        assert!(Shared::ptr_eq(&resources[0].parents[0], &resources[1].uri));
     }
 }

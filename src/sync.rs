@@ -389,7 +389,7 @@ async fn read_origins(
                 context.report.progress().advance();
                 omit_fields(&mut resource, &context.config.omit);
                 resource.references = reference_keys(&context.config.refs, &resource.body).into();
-                read_set.share_text(&mut resource);
+                let uri_hash = read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {
                     Some(stage) => {
@@ -399,7 +399,7 @@ async fn read_origins(
                     }
                     None => resource,
                 };
-                read_set.add(resource, selected);
+                read_set.add(resource, uri_hash, selected);
                 Ok(())
             })
             .await?;

@@ -27,7 +27,8 @@ pub(super) struct Crawl<'a> {
     follow: FollowMode,
     seen_urls: HashSet<String>,
     /// 64-bit hashes of the uris handed on: a pull of many resources keeps 8 bytes each.
-    seen_resources: HashSet<u64>,
+    /// Already random, they are their own hash in the table.
+    seen_resources: hashbrown::HashTable<u64>,
     /// Keys of those hashes, random per run: with fixed keys a server could make two
     /// uris share a hash and have the second dropped.
     uri_keys: std::collections::hash_map::RandomState,
@@ -74,7 +75,7 @@ impl<'a> Crawl<'a> {
             schema: &**context.dialect,
             follow: context.config.follow,
             seen_urls: HashSet::new(),
-            seen_resources: HashSet::new(),
+            seen_resources: hashbrown::HashTable::new(),
             uri_keys: Default::default(),
             pages: 0,
             destination,
@@ -180,9 +181,15 @@ impl<'a> Crawl<'a> {
     /// A resource goes on once, however many pages hold it.
     fn hand_on(&mut self, resource: Resource, found: &mut Found<'_>) -> Result<()> {
         let hash = std::hash::BuildHasher::hash_one(&self.uri_keys, &*resource.uri);
-        match self.seen_resources.insert(hash) {
-            true => found(resource),
-            false => Ok(()),
+        match self
+            .seen_resources
+            .entry(hash, |&seen| seen == hash, |&seen| seen)
+        {
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(hash);
+                found(resource)
+            }
+            hashbrown::hash_table::Entry::Occupied(_) => Ok(()),
         }
     }
 
