@@ -9,7 +9,7 @@ use petgraph::Direction;
 
 use crate::exit_code::usage;
 use crate::resource::{IdKey, Resource};
-use crate::text_index::{position, TextIndex};
+use crate::text_index::{position, Compact, TextIndex};
 
 /// Resources with their parent edges; node `i` is `resources[i]`.
 pub struct DependencyGraph {
@@ -21,10 +21,10 @@ impl DependencyGraph {
     pub fn new(resources: &[Resource]) -> Self {
         let mut graph = DiGraph::with_capacity(resources.len(), resources.len());
         let uri_of = |node: u32| &*resources[node as usize].uri;
-        let mut by_uri = TextIndex::with_capacity(resources.len());
+        let mut by_uri = TextIndex::<Compact>::with_capacity(resources.len());
         for (index, resource) in resources.iter().enumerate() {
             graph.add_node(());
-            by_uri.insert(&resource.uri, position(index));
+            by_uri.insert(&resource.uri, position(index), uri_of);
         }
         for (index, resource) in resources.iter().enumerate() {
             for parent in &resource.parents {
@@ -43,7 +43,7 @@ impl DependencyGraph {
     /// out), so a file written by either tool is byte-identical. It is computed in
     /// O(n log n): a resource's pass is the largest of its parents' passes, plus one
     /// where the parent sorts after it.
-    pub fn write_order(&self, resources: &[Resource]) -> anyhow::Result<Vec<usize>> {
+    pub fn write_order(&self, resources: &[Resource]) -> anyhow::Result<Vec<u32>> {
         let topological =
             toposort(&self.graph, None).map_err(|_| usage(self.describe_cycles(resources)))?;
         let rank = sorted_rank(resources);
@@ -58,8 +58,9 @@ impl DependencyGraph {
                 .max()
                 .unwrap_or(0);
         }
-        let mut order: Vec<usize> = (0..resources.len()).collect();
-        order.sort_by_key(|&index| (pass[index], rank[index]));
+        // Indices as u32: a push holds the order until its last request.
+        let mut order: Vec<u32> = (0..position(resources.len())).collect();
+        order.sort_by_key(|&index| (pass[index as usize], rank[index as usize]));
         Ok(order)
     }
 
@@ -116,7 +117,7 @@ fn sorted_rank(resources: &[Resource]) -> Vec<u32> {
 /// so a slow parent only holds back its own descendants.
 pub struct Scheduler<'g> {
     graph: &'g DependencyGraph,
-    order: &'g [usize],
+    order: &'g [u32],
     /// Position in the write order, and parents not yet written: u32, as a push holds
     /// both for every resource until it ends.
     priority: Vec<u32>,
@@ -129,10 +130,10 @@ pub struct Scheduler<'g> {
 
 impl<'g> Scheduler<'g> {
     /// `order` is the write order from `DependencyGraph::write_order`.
-    pub fn new(graph: &'g DependencyGraph, order: &'g [usize]) -> Self {
+    pub fn new(graph: &'g DependencyGraph, order: &'g [u32]) -> Self {
         let mut priority = vec![0; order.len()];
         for (at, &index) in order.iter().enumerate() {
-            priority[index] = position(at);
+            priority[index as usize] = position(at);
         }
         let waiting_on: Vec<u32> = (0..order.len())
             .map(|i| position(graph.parent_count(i)))
@@ -153,7 +154,9 @@ impl<'g> Scheduler<'g> {
 
     /// The ready resource first in write order.
     pub fn next_ready(&mut self) -> Option<usize> {
-        self.ready.pop_first().map(|at| self.order[at as usize])
+        self.ready
+            .pop_first()
+            .map(|at| self.order[at as usize] as usize)
     }
 
     /// Up to `max` more ready resources accepted by `same_batch`, in write order.
@@ -165,7 +168,7 @@ impl<'g> Scheduler<'g> {
         let taken: Vec<u32> = self
             .ready
             .iter()
-            .filter(|&&at| same_batch(self.order[at as usize]))
+            .filter(|&&at| same_batch(self.order[at as usize] as usize))
             .take(max)
             .copied()
             .collect();
@@ -174,7 +177,7 @@ impl<'g> Scheduler<'g> {
         }
         taken
             .into_iter()
-            .map(|at| self.order[at as usize])
+            .map(|at| self.order[at as usize] as usize)
             .collect()
     }
 
@@ -241,8 +244,11 @@ mod tests {
         }
     }
 
-    fn labels(resources: &[Resource], order: &[usize]) -> Vec<String> {
-        order.iter().map(|&i| resources[i].label()).collect()
+    fn labels(resources: &[Resource], order: &[u32]) -> Vec<String> {
+        order
+            .iter()
+            .map(|&i| resources[i as usize].label())
+            .collect()
     }
 
     #[test]

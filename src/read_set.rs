@@ -47,8 +47,7 @@ impl ReadSet {
         match self.slot(hash, uri) {
             Some(slot) => self.text_at(slot).clone(),
             None => {
-                self.uris
-                    .insert_hashed(hash, NAMED | position(self.named.len()));
+                self.store(hash, NAMED | position(self.named.len()));
                 self.named.push(uri.clone());
                 uri.clone()
             }
@@ -75,6 +74,12 @@ impl ReadSet {
             .get_hashed(hash, uri, |slot| text_at(resources, named, slot))
     }
 
+    fn store(&mut self, hash: TextHash, slot: u32) {
+        let (resources, named) = (&self.resources, &self.named);
+        let text_of = |slot| &**text_at(resources, named, slot);
+        self.uris.insert_hashed(hash, slot, text_of);
+    }
+
     fn text_at(&self, slot: u32) -> &Shared {
         text_at(&self.resources, &self.named, slot)
     }
@@ -96,7 +101,7 @@ impl ReadSet {
                 let text_of = |slot| &**text_at(resources, named, slot);
                 self.uris.renumber(hash, &resource.uri, next, text_of);
             }
-            None => self.uris.insert_hashed(hash, next),
+            None => self.store(hash, next),
         }
         self.resources.push(resource);
         self.chosen.push(selected);

@@ -224,7 +224,7 @@ fn changes(
     stale: &[Stale],
     format: Format,
 ) -> Vec<Change> {
-    let writes = set.order.iter().map(|&index| {
+    let writes = set.indices().map(|index| {
         let (resource, decision) = (&set.resources[index], &decisions[index]);
         let before = decision.before().map(|body| format.serialize(body));
         let after = format.serialize(&march.comparable(resource));

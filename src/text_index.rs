@@ -1,6 +1,6 @@
-//! An index from text (a uri) to a number, holding 8 bytes an entry: the text itself is
-//! looked up where it already lives (a resource's uri). A `HashMap<&str, usize>` of a
-//! million uris held 52 MB; this holds 18.
+//! An index from text (a uri) to a number: the text itself is looked up where it already
+//! lives (a resource's uri). A `HashMap<&str, usize>` of a million uris held 52 MB; this
+//! holds 10 with `Compact` slots, 18 with `Hashed` ones.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -9,12 +9,54 @@ use hashbrown::HashTable;
 
 use crate::resource::Shared;
 
-pub struct TextIndex {
-    /// Each slot holds its text's hash (high half) and its number (low half): growing the
-    /// table rehashes from the slots alone, without reading a million texts scattered
-    /// over the heap (5% of a million-resource pull did that), and a probe reads a text
-    /// only when the hashes agree.
-    table: HashTable<u64>,
+/// What the index keeps per text.
+pub trait Slot: Copy {
+    fn new(hash: TextHash, number: u32) -> Self;
+    fn number(self) -> u32;
+    /// The text's hash, if the slot keeps it.
+    fn kept_hash(self) -> Option<TextHash>;
+}
+
+/// 8 bytes, the number and its text's hash (high half): growing the table rehashes from
+/// the slots alone, without reading a million texts scattered over the heap (5% of a
+/// million-resource pull did that), and a probe reads a text only when the hashes
+/// agree. For an index that grows on a run's hot path.
+pub type Hashed = u64;
+
+/// 4 bytes, the number alone: growing the table reads every text again. For an index
+/// held through the whole run, where its size counts more.
+pub type Compact = u32;
+
+impl Slot for Hashed {
+    fn new(hash: TextHash, number: u32) -> Self {
+        u64::from(hash.0) << 32 | u64::from(number)
+    }
+
+    fn number(self) -> u32 {
+        self as u32
+    }
+
+    fn kept_hash(self) -> Option<TextHash> {
+        Some(TextHash((self >> 32) as u32))
+    }
+}
+
+impl Slot for Compact {
+    fn new(_: TextHash, number: u32) -> Self {
+        number
+    }
+
+    fn number(self) -> u32 {
+        self
+    }
+
+    fn kept_hash(self) -> Option<TextHash> {
+        None
+    }
+}
+
+pub struct TextIndex<S = Hashed> {
+    table: HashTable<S>,
     /// Randomly keyed: a server cannot choose uris that all land in one bucket.
     keys: RandomState,
 }
@@ -24,7 +66,7 @@ pub struct TextIndex {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TextHash(u32);
 
-impl TextIndex {
+impl<S: Slot> TextIndex<S> {
     pub fn with_capacity(capacity: usize) -> Self {
         TextIndex {
             table: HashTable::with_capacity(capacity),
@@ -33,7 +75,7 @@ impl TextIndex {
     }
 
     pub fn hash(&self, text: &str) -> TextHash {
-        TextHash((self.keys.hash_one(text) >> 32) as u32)
+        hash_text(&self.keys, text)
     }
 
     /// The number stored for `text`; `text_of` gives the text of a stored number.
@@ -55,7 +97,7 @@ impl TextIndex {
         let slot = self
             .table
             .find(spread(hash), matches(hash, text, text_of))?;
-        Some(number_of(*slot))
+        Some(slot.number())
     }
 
     /// Give `text`, already stored, the number `number`; false if it is not stored.
@@ -71,7 +113,7 @@ impl TextIndex {
             .find_mut(spread(hash), matches(hash, text, text_of))
         {
             Some(slot) => {
-                *slot = slot_of(hash, number);
+                *slot = S::new(hash, number);
                 true
             }
             None => false,
@@ -79,18 +121,30 @@ impl TextIndex {
     }
 
     /// Store `number` for `text`, which `get` does not find; `text_of(number)` must be
-    /// `text` from now on.
-    pub fn insert(&mut self, text: &str, number: u32) {
-        self.insert_hashed(self.hash(text), number);
+    /// `text` from now on (`text_of` gives the stored texts, should the table grow).
+    pub fn insert<'t>(&mut self, text: &str, number: u32, text_of: impl Fn(u32) -> &'t str) {
+        self.insert_hashed(self.hash(text), number, text_of);
     }
 
     /// `insert` with the hash already worked out.
-    pub fn insert_hashed(&mut self, hash: TextHash, number: u32) {
+    pub fn insert_hashed<'t>(
+        &mut self,
+        hash: TextHash,
+        number: u32,
+        text_of: impl Fn(u32) -> &'t str,
+    ) {
+        let keys = &self.keys;
+        let rehash = |slot: &S| match slot.kept_hash() {
+            Some(kept) => spread(kept),
+            None => spread(hash_text(keys, text_of(slot.number()))),
+        };
         self.table
-            .insert_unique(spread(hash), slot_of(hash, number), |&slot| {
-                spread(hash_of(slot))
-            });
+            .insert_unique(spread(hash), S::new(hash, number), rehash);
     }
+}
+
+fn hash_text(keys: &RandomState, text: &str) -> TextHash {
+    TextHash((keys.hash_one(text) >> 32) as u32)
 }
 
 /// The 64-bit hash the table wants: the low half picks a bucket and the top 7 bits tag
@@ -100,28 +154,16 @@ fn spread(hash: TextHash) -> u64 {
     half << 32 | half
 }
 
-fn slot_of(hash: TextHash, number: u32) -> u64 {
-    u64::from(hash.0) << 32 | u64::from(number)
-}
-
-fn hash_of(slot: u64) -> TextHash {
-    TextHash((slot >> 32) as u32)
-}
-
-fn number_of(slot: u64) -> u32 {
-    slot as u32
-}
-
-/// Whether a slot holds `text`: its hash first, the text only when the hashes agree.
-fn matches<'a, 't>(
+/// Whether a slot holds `text`: by its kept hash first, the text only when they agree.
+fn matches<'a, 't, S: Slot>(
     hash: TextHash,
     text: &'a str,
     text_of: impl Fn(u32) -> &'t str + 'a,
-) -> impl Fn(&u64) -> bool + 'a {
-    move |&slot| hash_of(slot) == hash && text_of(number_of(slot)) == text
+) -> impl Fn(&S) -> bool + 'a {
+    move |&slot| slot.kept_hash().is_none_or(|kept| kept == hash) && text_of(slot.number()) == text
 }
 
-impl Default for TextIndex {
+impl<S: Slot> Default for TextIndex<S> {
     fn default() -> Self {
         TextIndex::with_capacity(0)
     }
@@ -131,7 +173,8 @@ impl Default for TextIndex {
 /// the uri (shared with the resource) and the value, plus 4-byte index slots.
 pub struct ByUri<T> {
     entries: Vec<(Shared, T)>,
-    index: TextIndex,
+    /// Compact: a push holds one entry per resource until its last request.
+    index: TextIndex<Compact>,
 }
 
 impl<T> Default for ByUri<T> {
@@ -154,7 +197,9 @@ impl<T> ByUri<T> {
         {
             Some(at) => Some(std::mem::replace(&mut entries[at as usize].1, value)),
             None => {
-                self.index.insert_hashed(hash, position(entries.len()));
+                let text_of = |n| &*entries[n as usize].0;
+                self.index
+                    .insert_hashed(hash, position(entries.len()), text_of);
                 entries.push((uri, value));
                 None
             }
@@ -181,25 +226,32 @@ pub fn position(index: usize) -> u32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_text_by_number_where_it_lives() {
+    fn finds_text_by_number_where_it_lives<S: Slot>() {
         let uris: Vec<String> = (0..1000).map(|n| format!("/player/{n}")).collect();
-        let mut index = TextIndex::with_capacity(0);
+        let text_of = |n: u32| uris[n as usize].as_str();
+        let mut index = TextIndex::<S>::with_capacity(0);
         for (n, uri) in uris.iter().enumerate() {
-            index.insert(uri, position(n));
+            index.insert(uri, position(n), text_of);
         }
-        // The table grew many times over, rehashed from its slots alone.
+        // The table grew many times over, rehashed from its slots or from the texts.
         for (n, uri) in uris.iter().enumerate() {
-            assert_eq!(index.get(uri, |n| &uris[n as usize]), Some(position(n)));
+            assert_eq!(index.get(uri, text_of), Some(position(n)));
         }
-        assert_eq!(index.get("/player/1000", |n| &uris[n as usize]), None);
+        assert_eq!(index.get("/player/1000", text_of), None);
         let hash = index.hash("/player/3");
-        assert!(index.renumber(hash, "/player/3", 4, |n| &uris[n as usize]));
-        assert!(
-            !index.renumber(index.hash("/player/x"), "/player/x", 5, |n| &uris
-                [n as usize])
-        );
-        assert_eq!(index.get("/player/3", |n| &uris[n as usize]), None);
+        assert!(index.renumber(hash, "/player/3", 4, text_of));
+        assert_eq!(index.get("/player/3", text_of), None);
+        assert!(!index.renumber(index.hash("/player/x"), "/player/x", 5, text_of));
+    }
+
+    #[test]
+    fn hashed_slots_find_text_by_number() {
+        finds_text_by_number_where_it_lives::<Hashed>();
+    }
+
+    #[test]
+    fn compact_slots_find_text_by_number() {
+        finds_text_by_number_where_it_lives::<Compact>();
     }
 
     #[test]

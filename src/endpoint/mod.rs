@@ -43,14 +43,19 @@ pub type Found<'a> = dyn FnMut(Resource) -> Result<()> + Send + 'a;
 /// The resources to write, in write order, with their dependency graph.
 pub struct WriteSet<'a> {
     pub resources: &'a [Resource],
-    pub order: &'a [usize],
+    pub order: &'a [u32],
     pub graph: &'a crate::graph::DependencyGraph,
 }
 
 impl WriteSet<'_> {
     /// The resources in write order.
     pub fn ordered(&self) -> impl Iterator<Item = &Resource> {
-        self.order.iter().map(|&index| &self.resources[index])
+        self.indices().map(|index| &self.resources[index])
+    }
+
+    /// Indices into `resources`, in write order.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.order.iter().map(|&index| index as usize)
     }
 }
 

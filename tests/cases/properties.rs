@@ -62,13 +62,16 @@ fn ordered_uris(resources: &[Resource]) -> Vec<String> {
         .write_order(resources)
         .expect("a DAG has a write order");
     assert_eq!(
-        order.iter().copied().collect::<BTreeSet<usize>>(),
+        order
+            .iter()
+            .map(|&i| i as usize)
+            .collect::<BTreeSet<usize>>(),
         (0..resources.len()).collect(),
         "the order is a permutation"
     );
     order
         .iter()
-        .map(|&i| resources[i].uri.to_string())
+        .map(|&i| resources[i as usize].uri.to_string())
         .collect()
 }
 

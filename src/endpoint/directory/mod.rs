@@ -95,7 +95,7 @@ impl Endpoint for Directory {
         Box::pin(async move {
             let format = context.config.format;
             let mut stopped = false;
-            for &index in set.order {
+            for index in set.indices() {
                 let (resource, decision) = (&set.resources[index], &decisions[index]);
                 let status = match (decision.op, stopped) {
                     (Op::Unchanged, _) => Status::Done(None),

@@ -417,7 +417,7 @@ fn place_all(
                             if stop.load(Ordering::Relaxed) {
                                 return None;
                             }
-                            let resource = &set.resources[set.order[index]];
+                            let resource = &set.resources[set.order[index] as usize];
                             let result = place(resource, entries[index], (layout, staging));
                             if result.is_err() && fail_fast {
                                 stop.store(true, Ordering::Relaxed);

@@ -161,7 +161,7 @@ impl Inventory for PushInventory<'_> {
         order
             .into_iter()
             .map(|index| {
-                let resource = stale[index].clone();
+                let resource = stale[index as usize].clone();
                 Ok(Stale {
                     target: redact_url(&self.endpoint.rebase(&resource.uri)?),
                     text: Some(self.context.config.format.serialize(&resource.body)),

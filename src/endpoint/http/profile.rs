@@ -438,10 +438,11 @@ impl Inventory for ProfileInventory<'_> {
         order.reverse();
         Ok(order
             .into_iter()
-            .map(|index| Stale {
-                target: redact_url_text(&stale[index].uri),
-                text: Some(self.context.config.format.serialize(&stale[index].body)),
-                resource: stale[index].clone(),
+            .map(|index| &stale[index as usize])
+            .map(|resource| Stale {
+                target: redact_url_text(&resource.uri),
+                text: Some(self.context.config.format.serialize(&resource.body)),
+                resource: resource.clone(),
             })
             .collect())
     }
