@@ -321,13 +321,13 @@ def scale(work):
             rows.append(row)
         print_table(header, rows)
         print()
-    print_scale_targets(cost, base, top)
+    print_scale_targets(cost, base, top, floors)
     print_scale_floor(work, sizes, floors, cost)
     print_servers(work)
     print_comparisons(work)
 
 
-def print_scale_targets(cost, base, top):
+def print_scale_targets(cost, base, top, floors):
     print(f"## Targets (issue 14) at {top:,}\n")
     if top < SCALE_TOP:
         print(f"Not measured at {SCALE_TOP:,} in this run: the targets below are checked at {top:,}.\n")
@@ -343,6 +343,20 @@ def print_scale_targets(cost, base, top):
                      met(per_resource <= SCALE_BYTES_TARGET), f"{per_resource:,.0f}"))
     print_table(["target", "met", "measured"], rows)
     print()
+    if top in floors and base in floors:
+        # The machine's own growth, for reading the ratios above: the bare creation of
+        # files should cost the same per file at every N.
+        floor_ratio = (floors[top] / top) / (floors[base] / base)
+        verdict = ("the machine was steady" if floor_ratio <= 1.1 else
+                   "the machine's own file creation was slower for the large size, and the"
+                   " ratios above carry that")
+        print(f"The bare floor (creating files, below) costs {floor_ratio:.2f}x per file at {top:,}"
+              f" what it costs at {base:,} in this run: {verdict}.", end="")
+        if ("pull", top) in cost and ("pull", base) in cost:
+            above = {n: cost[("pull", n)][0] - floors[n] / n * 1e6 for n in (base, top)}
+            print(f" The pull's cost above that floor: {above[base]:.1f} µs a resource at {base:,},"
+                  f" {above[top]:.1f} at {top:,}.", end="")
+        print("\n")
 
 
 def print_scale_floor(work, sizes, floors, cost):
