@@ -150,45 +150,43 @@ mod tests {
         assert!(Shared::ptr_eq(&sibling.kind, &child.kind));
     }
 
-    #[test]
-    fn a_later_copy_replaces_an_earlier_one_in_place() {
+    /// Reads of `(uri, parents, name, selected)` kept in turn; the resources kept.
+    fn keep_all(reads: &[(&str, &[&str], &str, bool)]) -> (Vec<Resource>, Vec<bool>) {
         let mut set = ReadSet::default();
-        for (uri, name, selected) in [
-            ("/a", "first", true),
-            ("/b", "b", true),
-            ("/a", "second", false),
-        ] {
-            let mut read = resource(uri, &["/a"], name);
+        for &(uri, parents, name, selected) in reads {
+            let mut read = resource(uri, parents, name);
             let hash = set.share_text(&mut read);
             set.add(read, hash, selected);
         }
-        let (resources, chosen) = set.into_parts();
-        let names: Vec<&str> = resources
+        set.into_parts()
+    }
+
+    fn names(resources: &[Resource]) -> Vec<&str> {
+        resources
             .iter()
             .map(|r| r.body["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["second", "b"]);
+            .collect()
+    }
+
+    #[test]
+    fn a_later_copy_replaces_an_earlier_one_in_place() {
+        let (resources, chosen) = keep_all(&[
+            ("/a", &["/a"], "first", true),
+            ("/b", &["/a"], "b", true),
+            ("/a", &["/a"], "second", false),
+        ]);
+        assert_eq!(names(&resources), ["second", "b"]);
         assert_eq!(chosen, [false, true]);
     }
 
     #[test]
     fn a_uri_named_as_a_parent_then_read_twice_is_kept_once() {
-        let mut set = ReadSet::default();
-        for (uri, parents, name) in [
-            ("/player/1", &["/team/1"][..], "p"),
-            ("/team/1", &[][..], "first"),
-            ("/team/1", &[][..], "second"),
-        ] {
-            let mut read = resource(uri, parents, name);
-            let hash = set.share_text(&mut read);
-            set.add(read, hash, true);
-        }
-        let (resources, _) = set.into_parts();
-        let names: Vec<&str> = resources
-            .iter()
-            .map(|r| r.body["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["p", "second"]);
+        let (resources, _) = keep_all(&[
+            ("/player/1", &["/team/1"], "p", true),
+            ("/team/1", &[], "first", true),
+            ("/team/1", &[], "second", true),
+        ]);
+        assert_eq!(names(&resources), ["p", "second"]);
         assert!(Shared::ptr_eq(&resources[0].parents[0], &resources[1].uri));
     }
 }
