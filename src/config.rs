@@ -7,52 +7,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, CreateMode, MatchExpr, OutputFormat, RefExpr};
+use crate::cli::{Cli, CreateMode, OutputFormat};
+use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions};
 use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::usage;
+use crate::expr::MatchExpr;
 use crate::format::Format;
 use crate::schema::profile::{self, Profile, TypeProfile};
 use crate::schema::{FollowMode, SchemaKind};
-
-/// Credentials sent with every HTTP request (never printed).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    None,
-    Basic { username: String, password: String },
-    Bearer(String),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::None => write!(f, "None"),
-            Auth::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
-            Auth::Bearer(_) => write!(f, "Bearer(<redacted>)"),
-        }
-    }
-}
-
-/// Everything HTTP endpoints need.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub auth: Auth,
-    pub headers: Vec<(String, String)>,
-    pub limit: u64,
-    pub max_attempts: u32,
-    pub timeout: Duration,
-    pub concurrency: usize,
-    pub max_pages: u64,
-    /// `--rps`: requests started per second, at most.
-    pub rps: Option<u32>,
-    /// Accept any certificate (`--insecure`).
-    pub insecure: bool,
-    /// Extra trusted roots, PEM, read from `--ca-cert`.
-    pub ca_cert: Option<Vec<u8>>,
-    /// `X-Request-Limit` on GETs (off with `--api`: a profile's `size` carries the limit).
-    pub limit_header: bool,
-    /// The media type every request accepts and every body is sent as (JSON:API profiles).
-    pub media_type: Option<&'static str>,
-}
 
 /// Which resources are kept after reading.
 #[derive(Debug, Clone, Default)]
@@ -73,21 +35,17 @@ impl Filters {
 pub struct Config {
     pub origins: Vec<EndpointSpec>,
     pub destination: EndpointSpec,
-    pub format: Format,
+    /// What every endpoint is handed.
+    pub run: RunOptions,
+    /// Each HTTP endpoint's own options, in command-line order.
+    pub http_endpoints: Vec<HttpOptions>,
+    /// The connection pool's options.
+    pub client: ClientOptions,
     pub schema: SchemaKind,
-    pub follow: FollowMode,
-    pub remove: bool,
-    pub batch_size: usize,
-    pub http: HttpSettings,
     pub filters: Filters,
-    pub verbose: bool,
     pub quiet: bool,
     pub dry_run: bool,
     pub diff: bool,
-    pub fail_fast: bool,
-    pub create: CreateMode,
-    pub id_map: Option<PathBuf>,
-    pub refs: Vec<RefExpr>,
     /// `--output json`.
     pub json_output: bool,
     pub exit_code: bool,
@@ -98,7 +56,7 @@ pub struct Config {
     pub omit: Vec<Vec<String>>,
     /// Read the destination and write only what differs (not `--no-compare`).
     pub compare: bool,
-    /// `--api`: the profile every HTTP endpoint of the run speaks.
+    /// `--api`: the profile every endpoint of the run speaks.
     pub api: Option<Arc<Profile>>,
     /// `--verify`: read the destination back after writing.
     pub verify: bool,
@@ -153,10 +111,8 @@ impl Config {
         check_destination_parent(&destination, destination_arg)?;
         let format = choose_format(&cli, &destination)?;
         let api = api_profile(&cli)?;
-        let mut http = http_settings(&cli, secrets)?;
-        if api.as_deref().is_some_and(Profile::speaks_jsonapi) {
-            http.media_type = Some(profile::JSONAPI_MEDIA_TYPE);
-        }
+        let client = client_options(&cli, api.as_deref())?;
+        let http_endpoints = http_endpoints(&cli, secrets, &origins, &destination, &api)?;
         check_clone_flags(&cli, &destination, api.as_deref())?;
         if cli.output == OutputFormat::Json && destination == EndpointSpec::Stdio {
             return Err(usage(
@@ -168,31 +124,36 @@ impl Config {
         }
         check_compare_flags(&cli, &destination)?;
         Ok(Config {
-            format,
+            run: RunOptions {
+                format,
+                follow: follow_mode(&cli),
+                remove: cli.remove,
+                batch_size: cli.batch_size.0 as usize,
+                concurrency: client.concurrency,
+                fail_fast: cli.fail_fast,
+                verbose: cli.verbose,
+                create_by_post: cli.create == Some(CreateMode::Post),
+                id_map: cli.id_map.clone(),
+                refs: api
+                    .as_deref()
+                    .map_or_else(|| cli.refs.clone(), Profile::references),
+                types: cli.types.clone(),
+            },
+            http_endpoints,
+            client,
             schema: if cli.simple {
                 SchemaKind::Simple
             } else {
                 SchemaKind::Hal
             },
-            follow: follow_mode(&cli),
-            remove: cli.remove,
-            batch_size: cli.batch_size.0 as usize,
-            http,
             filters: Filters {
                 types: cli.types.clone(),
                 matches: cli.matches.clone(),
                 keep_parents: !cli.no_parents,
             },
-            verbose: cli.verbose,
             quiet: cli.quiet,
             dry_run: cli.dry_run,
             diff: cli.diff,
-            fail_fast: cli.fail_fast,
-            create: cli.create.unwrap_or(CreateMode::Put),
-            id_map: cli.id_map.clone(),
-            refs: api
-                .as_deref()
-                .map_or_else(|| cli.refs.clone(), Profile::references),
             json_output: cli.output == OutputFormat::Json,
             exit_code: cli.exit_code,
             max_delete: cli
@@ -329,8 +290,9 @@ fn choose_format(cli: &Cli, destination: &EndpointSpec) -> Result<Format> {
     Ok(asked.unwrap_or_else(|| destination.default_format()))
 }
 
-fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> {
-    let auth = match &cli.username {
+/// The credentials of the command line (`--username`, `RESOURCE_SYNC_TOKEN`).
+fn command_line_auth(cli: &Cli, secrets: &dyn SecretSource) -> Result<Auth> {
+    Ok(match &cli.username {
         Some(username) => Auth::Basic {
             username: username.clone(),
             password: match secrets.var("RESOURCE_SYNC_PASSWORD") {
@@ -342,24 +304,57 @@ fn http_settings(cli: &Cli, secrets: &dyn SecretSource) -> Result<HttpSettings> 
             Some(token) => Auth::Bearer(token),
             None => Auth::None,
         },
-    };
-    Ok(HttpSettings {
-        auth,
-        headers: cli
-            .headers
-            .iter()
-            .map(|h| (h.name.clone(), h.value.clone()))
-            .collect(),
-        limit: cli.limit.0,
+    })
+}
+
+/// Each HTTP endpoint's own options; the command line's credentials and `-H` headers go
+/// to the endpoints it names (SPEC section 9).
+fn http_endpoints(
+    cli: &Cli,
+    secrets: &dyn SecretSource,
+    origins: &[EndpointSpec],
+    destination: &EndpointSpec,
+    api: &Option<Arc<Profile>>,
+) -> Result<Vec<HttpOptions>> {
+    let urls: Vec<&url::Url> = origins
+        .iter()
+        .chain([destination])
+        .filter_map(|spec| match spec {
+            EndpointSpec::Http(url) => Some(url),
+            _ => None,
+        })
+        .collect();
+    let auth = command_line_auth(cli, secrets)?;
+    let headers: Vec<(String, String)> = cli
+        .headers
+        .iter()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    Ok(urls
+        .into_iter()
+        .map(|url| HttpOptions {
+            url: url.clone(),
+            auth: auth.clone(),
+            headers: headers.clone(),
+            limit: cli.limit.0,
+            max_pages: cli.max_pages.0,
+            api: api.clone(),
+        })
+        .collect())
+}
+
+/// The connection pool's options; a profile carries the page size in its own parameter.
+fn client_options(cli: &Cli, api: Option<&Profile>) -> Result<ClientOptions> {
+    Ok(ClientOptions {
+        concurrency: usize::try_from(cli.concurrency.0).unwrap_or(usize::MAX),
+        rps: cli.rps.map(|n| u32::try_from(n.0).unwrap_or(u32::MAX)),
         max_attempts: u32::try_from(cli.max_attempts.0).unwrap_or(u32::MAX),
         timeout: Duration::from_secs(cli.timeout.0),
-        concurrency: usize::try_from(cli.concurrency.0).unwrap_or(usize::MAX),
-        max_pages: cli.max_pages.0,
-        rps: cli.rps.map(|n| u32::try_from(n.0).unwrap_or(u32::MAX)),
         insecure: cli.insecure,
         ca_cert: cli.ca_cert.as_deref().map(read_ca_cert).transpose()?,
-        limit_header: cli.api.is_none(),
-        media_type: None,
+        limit_header: api.is_none().then_some(cli.limit.0),
+        media_type: api.and_then(Profile::media_type),
+        verbose: cli.verbose,
     })
 }
 
@@ -520,11 +515,14 @@ mod tests {
     #[test]
     fn format_follows_destination_and_flags() {
         assert_eq!(
-            config(&["null", "http://h/api"]).unwrap().format,
+            config(&["null", "http://h/api"]).unwrap().run.format,
             Format::Json
         );
-        assert_eq!(config(&["null", "-"]).unwrap().format, Format::Yaml);
-        assert_eq!(config(&["-j", "null", "-"]).unwrap().format, Format::Json);
+        assert_eq!(config(&["null", "-"]).unwrap().run.format, Format::Yaml);
+        assert_eq!(
+            config(&["-j", "null", "-"]).unwrap().run.format,
+            Format::Json
+        );
         assert!(config(&["-j", "null", "/tmp/x.yaml"]).is_err());
     }
 

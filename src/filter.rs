@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cli::MatchExpr;
 use crate::config::Filters;
+use crate::expr::MatchExpr;
 use crate::resource::{field_at, scalar_text, Resource};
 
 /// The resources that were `chosen` (by `selected`, decided while each still had its

@@ -9,6 +9,7 @@ pub mod config;
 mod endpoint;
 pub mod endpoint_spec;
 pub mod exit_code;
+pub mod expr;
 mod filter;
 pub mod format;
 pub mod graph;

@@ -10,8 +10,8 @@ use anyhow::{Context as _, Result};
 use serde_json::Value;
 
 use crate::atomic::write_atomically_with;
-use crate::cli::RefExpr;
 use crate::exit_code::usage;
+use crate::expr::RefExpr;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
 use crate::resource::{field_at, scalar_text, Resource, Shared};
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cli::CreateMode;
 use crate::config::Config;
 use crate::endpoint::http::redact_url;
+use crate::endpoint::options::HttpOptions;
 use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
 use crate::endpoint_spec::split_authority;
 use crate::exit_code::{usage, Exit, Interrupted};
@@ -32,16 +32,16 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         }),
         None => schema::dialect(config.schema),
     };
-    let http = HttpClient::new(&config.http, config.verbose, &endpoint_urls(config))?;
+    let http = HttpClient::new(&config.client, &config.http_endpoints)?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
     let context = Context {
-        config,
+        run: &config.run,
         dialect: &dialect,
         http: &http,
         report: &report,
         interrupt: &interrupt,
     };
-    let destination = endpoint::open(&config.destination);
+    let destination = endpoint::open(&config.destination, &config.http_endpoints);
     destination.check_writable(&context)?;
     let inventory = destination.inventory(&context, config.compare).await?;
     let march = March::new(inventory, comparison(config));
@@ -50,7 +50,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         true => None,
         false => destination.stage(&march, &context)?,
     };
-    let resources = read(&context, stage.as_deref_mut()).await?;
+    let resources = read(config, &context, stage.as_deref_mut()).await?;
     check_collisions(&resources, config)?;
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
@@ -60,24 +60,11 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         graph: &graph,
     };
     march.survey(&resources).await?;
-    write(&*destination, stage, &set, &march, &context).await?;
+    write(config, &*destination, stage, &set, &march, &context).await?;
     if config.verify && !interrupt.is_requested() {
-        verify(&*destination, &set, &context).await?;
+        verify(config, &*destination, &set, &context).await?;
     }
-    finish(&context)
-}
-
-/// The HTTP endpoints of the command line: the only origins given credentials.
-fn endpoint_urls(config: &Config) -> Vec<url::Url> {
-    config
-        .origins
-        .iter()
-        .chain([&config.destination])
-        .filter_map(|spec| match spec {
-            EndpointSpec::Http(url) => Some(url.clone()),
-            _ => None,
-        })
-        .collect()
+    finish(config, &context)
 }
 
 /// The path and query an absolute uri keeps when rebased (`/` when it has none), or `None`.
@@ -94,9 +81,9 @@ fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
     // A directory names files by type and id; an HTTP push PUTs at the rebased uri.
     let http = match &config.destination {
         EndpointSpec::Directory(_) => None,
-        EndpointSpec::Http(url) if config.create != CreateMode::Post => {
-            Some(endpoint::http::HttpEndpoint::new(url.clone()))
-        }
+        EndpointSpec::Http(url) if !config.run.create_by_post => Some(
+            endpoint::http::HttpEndpoint::new(HttpOptions::bare(url.clone())),
+        ),
         _ => return Ok(()),
     };
     let target_of = |resource: &Resource| -> Option<String> {
@@ -151,14 +138,14 @@ fn comparison(config: &Config) -> Comparison {
 
 /// Read every origin, then keep what the filters select (with the parents they need).
 async fn read(
+    config: &Config,
     context: &Context<'_>,
     stage: Option<&mut (dyn Stage + '_)>,
 ) -> Result<Vec<Resource>> {
-    let config = context.config;
     context.report.progress().start_reading();
     // Nothing is written while reading: on Ctrl-C the read (and its stage) is dropped.
     let (resources, chosen) = tokio::select! {
-        read = read_origins(context, stage) => read?,
+        read = read_origins(config, context, stage) => read?,
         () = context.interrupt.requested() => return Err(Interrupted.into()),
     };
     context.report.add_read(resources.len());
@@ -168,7 +155,7 @@ async fn read(
         .iter()
         .any(|resource| !resource.references.is_empty())
     {
-        RefIndex::new(&config.refs, &resources).add_parents(&mut resources);
+        RefIndex::new(&config.run.refs, &resources).add_parents(&mut resources);
     }
     Ok(filter::keep(resources, &chosen, &config.filters))
 }
@@ -176,22 +163,22 @@ async fn read(
 /// Plan (`--dry-run`), or write: commit the stage or write from memory (`--diff` prints
 /// first); then, with `--rm`, delete what the march found stale.
 async fn write(
+    config: &Config,
     destination: &dyn Endpoint,
     stage: Option<Box<dyn Stage + '_>>,
     set: &WriteSet<'_>,
     march: &March<'_>,
     context: &Context<'_>,
 ) -> Result<()> {
-    let config = context.config;
     context.report.progress().start_writing(set.resources.len());
     let diff = config.diff && !config.json_output;
-    let stale = match config.remove {
+    let stale = match config.run.remove {
         true => march.stale(&set.resources.iter().collect::<Vec<_>>())?,
         false => Vec::new(),
     };
     if config.dry_run {
         let decisions = decide_all(set, march)?;
-        let changes = changes(set, (&decisions, march), &stale, config.format);
+        let changes = changes(set, (&decisions, march), &stale, config.run.format);
         plan::print_plan(&changes, diff, config.json_output, context.report)?;
     } else {
         if let Some(stage) = stage {
@@ -199,11 +186,16 @@ async fn write(
         } else {
             let decisions = decide_all(set, march)?;
             if diff {
-                plan::print_diffs(&changes(set, (&decisions, march), &stale, config.format))?;
+                plan::print_diffs(&changes(
+                    set,
+                    (&decisions, march),
+                    &stale,
+                    config.run.format,
+                ))?;
             }
             destination.write(set, &decisions, context).await?;
         }
-        delete(destination, &stale, context).await?;
+        delete(config, destination, &stale, context).await?;
     }
     context.report.progress().finish();
     Ok(())
@@ -241,8 +233,13 @@ fn changes(
 
 /// `--rm`: the stale entries deleted, unless a write failed, the run was interrupted,
 /// or more are planned than `--max-delete` allows; blocked ones count as skipped.
-async fn delete(destination: &dyn Endpoint, stale: &[Stale], context: &Context<'_>) -> Result<()> {
-    let Some(reason) = deletions_blocked(stale, context) else {
+async fn delete(
+    config: &Config,
+    destination: &dyn Endpoint,
+    stale: &[Stale],
+    context: &Context<'_>,
+) -> Result<()> {
+    let Some(reason) = deletions_blocked(stale, config.max_delete, context) else {
         return destination.delete(stale, context).await;
     };
     for entry in stale {
@@ -259,7 +256,11 @@ async fn delete(destination: &dyn Endpoint, stale: &[Stale], context: &Context<'
 
 /// Why the planned deletions must not be made, if so (then each is listed as `delete
 /// <target>` on stderr when `--max-delete` is the reason).
-fn deletions_blocked(stale: &[Stale], context: &Context<'_>) -> Option<String> {
+fn deletions_blocked(
+    stale: &[Stale],
+    max_delete: Option<usize>,
+    context: &Context<'_>,
+) -> Option<String> {
     if stale.is_empty() {
         return None;
     }
@@ -269,7 +270,7 @@ fn deletions_blocked(stale: &[Stale], context: &Context<'_>) -> Option<String> {
     if context.interrupt.is_requested() {
         return Some("interrupted, so nothing is deleted".to_string());
     }
-    let max = context.config.max_delete?;
+    let max = max_delete?;
     if stale.len() <= max {
         return None;
     }
@@ -287,12 +288,13 @@ fn deletions_blocked(stale: &[Stale], context: &Context<'_>) -> Option<String> {
 /// `--verify`: read the destination again and march once more; every resource of the
 /// run must now be unchanged. Prints `verified N of M` and a line per mismatch.
 async fn verify(
+    config: &Config,
     destination: &dyn Endpoint,
     set: &WriteSet<'_>,
     context: &Context<'_>,
 ) -> Result<()> {
     let inventory = destination.verify_inventory(context).await?;
-    let march = March::new(inventory, comparison(context.config));
+    let march = March::new(inventory, comparison(config));
     march.survey(set.resources).await?;
     let mut verified = 0;
     let mut mismatches = Vec::new();
@@ -319,8 +321,8 @@ async fn verify(
 }
 
 /// The summary (text on stderr, JSON on stdout) and the exit status.
-fn finish(context: &Context<'_>) -> Result<Exit> {
-    let (config, report) = (context.config, context.report);
+fn finish(config: &Config, context: &Context<'_>) -> Result<Exit> {
+    let report = context.report;
     if context.interrupt.is_requested() {
         return Err(Interrupted.into());
     }
@@ -349,10 +351,10 @@ fn without_clones(
     chosen: Vec<bool>,
     config: &Config,
 ) -> Result<(Vec<Resource>, Vec<bool>)> {
-    if config.create != CreateMode::Post {
+    if !config.run.create_by_post {
         return Ok((resources, chosen));
     }
-    let map = IdMap::load(config.id_map.as_deref())?;
+    let map = IdMap::load(config.run.id_map.as_deref())?;
     let clones = map.new_uris();
     Ok(resources
         .into_iter()
@@ -372,13 +374,14 @@ fn omit_fields(resource: &mut Resource, paths: &[Vec<String>]) {
 /// stage, each body goes to the destination as it arrives and only identities are kept.
 /// Returns the resources and whether each passed the filters (decided with its body).
 async fn read_origins(
+    config: &Config,
     context: &Context<'_>,
     mut stage: Option<&mut (dyn Stage + '_)>,
 ) -> Result<(Vec<Resource>, Vec<bool>)> {
-    let filters = &context.config.filters;
+    let filters = &config.filters;
     let mut read_set = ReadSet::default();
-    for spec in &context.config.origins {
-        let origin = endpoint::open(spec);
+    for spec in &config.origins {
+        let origin = endpoint::open(spec, &config.http_endpoints);
         origin
             .read(context, &mut |mut resource: Resource| {
                 // A local read runs between awaits: Ctrl-C (noted by the listener on a
@@ -387,8 +390,8 @@ async fn read_origins(
                     return Err(Interrupted.into());
                 }
                 context.report.progress().advance();
-                omit_fields(&mut resource, &context.config.omit);
-                resource.references = reference_keys(&context.config.refs, &resource.body).into();
+                omit_fields(&mut resource, &config.omit);
+                resource.references = reference_keys(&config.run.refs, &resource.body).into();
                 let uri_hash = read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);
                 let resource = match stage.as_deref_mut() {

@@ -44,7 +44,7 @@ impl FileEndpoint {
         write_atomically_with(&self.path, |out| {
             spill.copy_in_order(set, self.sequence(), out, context)
         })?;
-        if context.config.verbose {
+        if context.run.verbose {
             eprintln!("wrote {}", self.path.display());
         }
         Ok(())
@@ -53,7 +53,7 @@ impl FileEndpoint {
 
 impl Endpoint for FileEndpoint {
     fn check_writable(&self, context: &Context<'_>) -> Result<()> {
-        if self.path.exists() && !context.config.remove {
+        if self.path.exists() && !context.run.remove {
             return Err(usage(format!(
                 "file already exists: {}; use --rm to replace it",
                 self.path.display()
@@ -107,7 +107,7 @@ impl Endpoint for FileEndpoint {
             self.write_spill(spill, set, context)
         };
         Ok(Some(Box::new(SpillStage::new(
-            context.config.format,
+            context.run.format,
             context.dialect,
             finish,
         )?)))
@@ -121,7 +121,7 @@ impl Endpoint for FileEndpoint {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             self.write_spill(
-                Spill::of(set, context.config.format, context.dialect)?,
+                Spill::of(set, context.run.format, context.dialect)?,
                 set,
                 context,
             )

@@ -6,6 +6,7 @@ mod file;
 pub mod http;
 mod inventory;
 mod null;
+pub mod options;
 mod parse;
 mod reader_thread;
 mod spill;
@@ -17,7 +18,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use futures::future::BoxFuture;
 
-use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::report::Report;
@@ -28,7 +28,8 @@ pub use crate::endpoint_spec::EndpointSpec;
 
 /// What reading and writing need besides the endpoint itself.
 pub struct Context<'a> {
-    pub config: &'a Config,
+    /// What the run hands every endpoint; an HTTP endpoint holds its own options besides.
+    pub run: &'a options::RunOptions,
     /// Shared, so a reader thread can hold it too.
     pub dialect: &'a Arc<dyn Dialect>,
     pub http: &'a http::HttpClient,
@@ -139,12 +140,19 @@ pub trait Stage: Send {
         Self: 'a;
 }
 
-/// The endpoint implementation for a spec.
-pub fn open(spec: &EndpointSpec) -> Box<dyn Endpoint> {
+/// The endpoint implementation for a spec; an HTTP one takes its own options from
+/// `http_endpoints` (every HTTP endpoint of the run has an entry).
+pub fn open(spec: &EndpointSpec, http_endpoints: &[options::HttpOptions]) -> Box<dyn Endpoint> {
     match spec {
         EndpointSpec::Stdio => Box::new(stdio::Stdio),
         EndpointSpec::Null => Box::new(null::Null),
-        EndpointSpec::Http(url) => Box::new(http::HttpEndpoint::new(url.clone())),
+        EndpointSpec::Http(url) => Box::new(http::HttpEndpoint::new(
+            http_endpoints
+                .iter()
+                .find(|options| options.url == *url)
+                .cloned()
+                .unwrap_or_else(|| options::HttpOptions::bare(url.clone())),
+        )),
         EndpointSpec::File(path, kind) => Box::new(file::FileEndpoint::new(path.clone(), *kind)),
         EndpointSpec::Directory(path) => Box::new(directory::Directory::new(path.clone())),
     }

@@ -34,7 +34,7 @@ impl Endpoint for Stdio {
         context: &Context<'_>,
     ) -> Result<Option<Box<dyn Stage + 'a>>> {
         Ok(Some(Box::new(SpillStage::new(
-            context.config.format,
+            context.run.format,
             context.dialect,
             write_stdout,
         )?)))
@@ -48,7 +48,7 @@ impl Endpoint for Stdio {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             write_stdout(
-                Spill::of(set, context.config.format, context.dialect)?,
+                Spill::of(set, context.run.format, context.dialect)?,
                 set,
                 context,
             )

@@ -8,8 +8,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use crate::cli::RefExpr;
 use crate::exit_code::usage;
+use crate::expr::RefExpr;
 use crate::format::json_page::Step;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Identity;
@@ -151,9 +151,13 @@ impl Profile {
         order
     }
 
-    /// Whether any type speaks JSON:API (its requests then carry its media type).
-    pub fn speaks_jsonapi(&self) -> bool {
-        self.types.values().any(|t| t.format == ApiFormat::JsonApi)
+    /// The media type every request to the API accepts and sends, where its convention
+    /// names one (JSON:API's, when any type speaks it).
+    pub fn media_type(&self) -> Option<&'static str> {
+        self.types
+            .values()
+            .any(|t| t.format == ApiFormat::JsonApi)
+            .then_some(JSONAPI_MEDIA_TYPE)
     }
 
     /// The `parents` fields as reference fields: each holds the id of a resource of the

@@ -63,7 +63,7 @@ impl Endpoint for Directory {
         Box::pin(async move {
             let inventory = Arc::new(DirectoryInventory::new(
                 &self.root,
-                context.config.format,
+                context.run.format,
                 compare,
             )?);
             let _ = self.inventory.set(Arc::clone(&inventory));
@@ -81,7 +81,7 @@ impl Endpoint for Directory {
             .get()
             .ok_or_else(|| anyhow::anyhow!("the directory was staged before its inventory"))?;
         let shared = March::new(Box::new(Arc::clone(inventory)), march.comparison().clone());
-        let stage = DirectoryStage::open(&self.root, context.config.format, shared)?;
+        let stage = DirectoryStage::open(&self.root, context.run.format, shared)?;
         Ok(Some(Box::new(stage)))
     }
 
@@ -93,7 +93,7 @@ impl Endpoint for Directory {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let format = context.config.format;
+            let format = context.run.format;
             let mut stopped = false;
             for index in set.indices() {
                 let (resource, decision) = (&set.resources[index], &decisions[index]);
@@ -105,12 +105,12 @@ impl Endpoint for Directory {
                     _ => match write_file(Path::new(&decision.target), &resource.body, format) {
                         Ok(()) => Status::Done(None),
                         Err(error) => {
-                            stopped = context.config.fail_fast;
+                            stopped = context.run.fail_fast;
                             Status::Failed(format!("{error:#}"))
                         }
                     },
                 };
-                if context.config.verbose
+                if context.run.verbose
                     && status == Status::Done(None)
                     && decision.op != Op::Unchanged
                 {
@@ -133,7 +133,7 @@ impl Endpoint for Directory {
             for entry in stale {
                 let path = Path::new(&entry.target);
                 fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
-                if context.config.verbose {
+                if context.run.verbose {
                     eprintln!("removed {}", path.display());
                 }
                 context

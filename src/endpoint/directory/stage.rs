@@ -314,7 +314,7 @@ impl DirectoryStage {
             false => {
                 let entries = set.ordered().map(entry_of).collect::<Result<Vec<_>>>()?;
                 create_folders(set, &entries, &layout)?;
-                let fail_fast = context.config.fail_fast;
+                let fail_fast = context.run.fail_fast;
                 place_all(set, &entries, (&layout, &self.staging), fail_fast)
             }
         }
@@ -329,7 +329,7 @@ impl DirectoryStage {
                 false => renamed.next().flatten(),
             };
             if let Some(Ok(op)) = result {
-                if !context.config.verbose && !context.report.tells_each() {
+                if !context.run.verbose && !context.report.tells_each() {
                     context.report.record_done(op);
                     continue;
                 }
@@ -337,7 +337,7 @@ impl DirectoryStage {
             let outcome = match result {
                 Some(Ok(op)) => {
                     let path = layout.path_for(resource).map_err(usage)?;
-                    if context.config.verbose && op != Op::Unchanged {
+                    if context.run.verbose && op != Op::Unchanged {
                         eprintln!("wrote {}", path.display());
                     }
                     Outcome::new(op, resource, path.display().to_string(), Status::Done(None))

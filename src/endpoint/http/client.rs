@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::config::{Auth, HttpSettings};
+use crate::endpoint::options::{Auth, ClientOptions, HttpOptions};
 
 /// Longest `Retry-After` honoured, so a hostile server cannot stall a run for hours.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -72,48 +72,48 @@ struct AttemptFailure {
     retry: bool,
 }
 
-/// An endpoint URL from the command line: credentials go to its scheme, host and port only,
-/// with its own `user:pass@` if it has one.
+/// An HTTP endpoint of the run: its credentials and headers go to its scheme, host and
+/// port only, with its own `user:pass@` if its URL has one.
 #[derive(Debug, Clone)]
 struct TrustedOrigin {
     origin: url::Origin,
     path: String,
     userinfo: Option<(String, Option<String>)>,
+    auth: Auth,
+    headers: Vec<(String, String)>,
 }
 
 /// Shared by every read and write of the run; clones share the pool and the permits.
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
-    settings: HttpSettings,
-    verbose: bool,
+    options: ClientOptions,
     limits: Arc<Limits>,
     trusted: Arc<Vec<TrustedOrigin>>,
 }
 
 impl HttpClient {
-    /// `endpoints`: the HTTP endpoint URLs named on the command line, the only origins
-    /// that receive credentials.
-    pub fn new(settings: &HttpSettings, verbose: bool, endpoints: &[Url]) -> anyhow::Result<Self> {
+    /// `endpoints`: the HTTP endpoints of the run, each sending its own credentials and
+    /// headers to its own origin and to no other.
+    pub fn new(options: &ClientOptions, endpoints: &[HttpOptions]) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(settings.concurrency.max(1))
+            .pool_max_idle_per_host(options.concurrency.max(1))
             .user_agent(concat!("resource-sync/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = &settings.ca_cert {
+        if let Some(pem) = &options.ca_cert {
             for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
                 builder = builder.add_root_certificate(certificate);
             }
         }
-        if settings.insecure {
+        if options.insecure {
             eprintln!("resource-sync: warning: --insecure: HTTPS certificates are not verified");
             builder = builder.danger_accept_invalid_certs(true);
         }
         let client = builder.build()?;
         Ok(HttpClient {
             client,
-            settings: settings.clone(),
-            verbose,
-            limits: Arc::new(Limits::new(settings.concurrency, settings.rps)),
+            options: options.clone(),
+            limits: Arc::new(Limits::new(options.concurrency, options.rps)),
             trusted: Arc::new(endpoints.iter().map(TrustedOrigin::of).collect()),
         })
     }
@@ -129,7 +129,7 @@ impl HttpClient {
             .with_max_interval(Duration::from_secs(10))
             .with_max_elapsed_time(None)
             .build();
-        let max_attempts = self.settings.max_attempts.max(1);
+        let max_attempts = self.options.max_attempts.max(1);
         let mut attempt = 1;
         loop {
             let permit = self.limits.acquire().await;
@@ -280,7 +280,7 @@ impl HttpClient {
         error: &reqwest::Error,
     ) -> AttemptFailure {
         let unsent = error.is_connect();
-        let mut reason = describe_transport(error, &self.settings);
+        let mut reason = describe_transport(error, &self.options);
         if *method == Method::POST && !unsent {
             reason.push_str("; it may have been created, so it is not sent again");
         }
@@ -316,15 +316,15 @@ impl HttpClient {
         let mut builder = self
             .client
             .request(method.clone(), without_userinfo(url))
-            .timeout(self.settings.timeout);
-        if *method == Method::GET && self.settings.limit_header {
-            builder = builder.header("X-Request-Limit", self.settings.limit.to_string());
+            .timeout(self.options.timeout);
+        if let (true, Some(limit)) = (*method == Method::GET, self.options.limit_header) {
+            builder = builder.header("X-Request-Limit", limit.to_string());
         }
-        if let Some(media_type) = self.settings.media_type {
+        if let Some(media_type) = self.options.media_type {
             builder = builder.header(ACCEPT, media_type);
         }
         if let Some(trusted) = credentials {
-            builder = match (&trusted.userinfo, &self.settings.auth) {
+            builder = match (&trusted.userinfo, &trusted.auth) {
                 (Some((username, password)), _) => builder.basic_auth(username, password.as_ref()),
                 (None, Auth::None) => builder,
                 (None, Auth::Basic { username, password }) => {
@@ -332,19 +332,19 @@ impl HttpClient {
                 }
                 (None, Auth::Bearer(token)) => builder.bearer_auth(token),
             };
-            for (name, value) in &self.settings.headers {
+            for (name, value) in &trusted.headers {
                 builder = builder.header(name, value);
             }
         }
         if let Some((bytes, media_type)) = body {
-            let media_type = self.settings.media_type.unwrap_or(media_type);
+            let media_type = self.options.media_type.unwrap_or(media_type);
             builder = builder.header(CONTENT_TYPE, media_type).body(bytes.clone());
         }
         builder
     }
 
     fn log(&self, method: &Method, url: &Url, status: u16, started: Instant) {
-        if self.verbose {
+        if self.options.verbose {
             eprintln!(
                 "{method} {} -> {status} ({} ms)",
                 redact_url(url),
@@ -354,7 +354,7 @@ impl HttpClient {
     }
 
     fn log_failure(&self, method: &Method, url: &Url, reason: String) -> String {
-        if self.verbose {
+        if self.options.verbose {
             eprintln!("{method} {} -> {reason}", redact_url(url));
         }
         format!("{method} {}: {reason}", redact_url(url))
@@ -378,13 +378,16 @@ fn is_retryable_status(method: &Method, status: u16) -> bool {
 }
 
 impl TrustedOrigin {
-    fn of(url: &Url) -> Self {
+    fn of(endpoint: &HttpOptions) -> Self {
+        let url = &endpoint.url;
         let userinfo = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decoded(url.username()), url.password().map(decoded)));
         TrustedOrigin {
             origin: url.origin(),
             path: url.path().to_string(),
             userinfo,
+            auth: endpoint.auth.clone(),
+            headers: endpoint.headers.clone(),
         }
     }
 }
@@ -425,9 +428,9 @@ fn redirect_target(current: &Url, headers: &HeaderMap) -> Option<Url> {
 }
 
 /// A transport error in words, without the URL (which the caller adds, redacted).
-fn describe_transport(error: &reqwest::Error, settings: &HttpSettings) -> String {
+fn describe_transport(error: &reqwest::Error, options: &ClientOptions) -> String {
     if error.is_timeout() {
-        return format!("timed out after {} s", settings.timeout.as_secs());
+        return format!("timed out after {} s", options.timeout.as_secs());
     }
     let mut text = if error.is_connect() {
         "connection failed".to_string()

@@ -33,6 +33,8 @@ pub(super) struct Crawl<'a> {
     /// uris share a hash and have the second dropped.
     uri_keys: std::collections::hash_map::RandomState,
     pages: u64,
+    /// `--max-pages`: links followed from the starts before the run fails.
+    max_pages: u64,
     /// A destination's start URL may answer 404 (a collection not made yet) or a page that
     /// is not a document (an API root's HTML home page): it then holds nothing readable.
     destination: bool,
@@ -57,27 +59,37 @@ struct MemberRead {
 
 impl<'a> Crawl<'a> {
     /// A crawl of an origin: its start must answer a document.
-    pub(super) fn new(start: &Url, context: &'a Context<'a>) -> Self {
-        Crawl::with_starts(vec![start.clone()], context, false)
+    pub(super) fn new(start: &Url, max_pages: u64, context: &'a Context<'a>) -> Self {
+        Crawl::with_starts(vec![start.clone()], max_pages, context, false)
     }
 
     /// A crawl of a destination from several starts (its URL and the collections the run
     /// writes to): a start answering 404 holds nothing yet (a collection the push will
     /// create), where for an origin it fails the run.
-    pub(super) fn of_destination(starts: Vec<Url>, context: &'a Context<'a>) -> Self {
-        Crawl::with_starts(starts, context, true)
+    pub(super) fn of_destination(
+        starts: Vec<Url>,
+        max_pages: u64,
+        context: &'a Context<'a>,
+    ) -> Self {
+        Crawl::with_starts(starts, max_pages, context, true)
     }
 
-    fn with_starts(starts: Vec<Url>, context: &'a Context<'a>, destination: bool) -> Self {
+    fn with_starts(
+        starts: Vec<Url>,
+        max_pages: u64,
+        context: &'a Context<'a>,
+        destination: bool,
+    ) -> Self {
         Crawl {
             starts,
             context,
             schema: &**context.dialect,
-            follow: context.config.follow,
+            follow: context.run.follow,
             seen_urls: HashSet::new(),
             seen_resources: hashbrown::HashTable::new(),
             uri_keys: Default::default(),
             pages: 0,
+            max_pages,
             destination,
         }
     }
@@ -156,10 +168,10 @@ impl<'a> Crawl<'a> {
             };
             if self.seen_urls.insert(url_key(&target)) {
                 self.pages += 1;
-                if self.pages >= self.context.config.http.max_pages {
+                if self.pages >= self.max_pages {
                     return Err(remote(format!(
                         "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
-                        self.context.config.http.max_pages,
+                        self.max_pages,
                         redact_url(&self.starts[0])
                     )));
                 }

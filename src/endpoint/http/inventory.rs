@@ -36,7 +36,7 @@ impl HttpEndpoint {
         let starts = std::iter::once(self.url.clone())
             .chain(collections)
             .collect();
-        let start_page = Crawl::of_destination(starts, context)
+        let start_page = Crawl::of_destination(starts, self.options.max_pages, context)
             .run(&mut |mut resource: Resource| {
                 self.rebase_links(&**context.dialect, &mut resource.body);
                 if let Ok(url) = self.rebase(&resource.uri) {
@@ -76,7 +76,7 @@ pub(super) struct PushInventory<'a> {
 impl PushInventory<'_> {
     /// Reads the destination URL and `collections` once, unless nothing needs it.
     async fn survey_collections(&self, collections: HashSet<String>) -> Result<()> {
-        if !(self.compare || self.context.config.remove) || self.snapshot.get().is_some() {
+        if !(self.compare || self.context.run.remove) || self.snapshot.get().is_some() {
             return Ok(());
         }
         let mut urls: Vec<Url> = collections
@@ -164,7 +164,7 @@ impl Inventory for PushInventory<'_> {
                 let resource = stale[index as usize].clone();
                 Ok(Stale {
                     target: redact_url(&self.endpoint.rebase(&resource.uri)?),
-                    text: Some(self.context.config.format.serialize(&resource.body)),
+                    text: Some(self.context.run.format.serialize(&resource.body)),
                     resource,
                 })
             })
@@ -189,7 +189,7 @@ impl CloneInventory<'_> {
 impl Inventory for CloneInventory<'_> {
     /// The collections of the clones made before, and those new ones are posted to.
     fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
-        let refs = &self.push.context.config.refs;
+        let refs = &self.push.context.run.refs;
         let _ = self.refs.set(RefIndex::new(refs, kept));
         let collections = kept
             .iter()

@@ -22,7 +22,7 @@ use futures::future::BoxFuture;
 use url::Url;
 
 use super::{Context, Endpoint, Found, Stage, WriteSet};
-use crate::cli::CreateMode;
+use crate::endpoint::options::HttpOptions;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::IdMap;
@@ -34,6 +34,8 @@ use write::{Bodies, Decided, HttpStage, WriteMode};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
+    /// Its own options: URL, credentials, limits, profile.
+    options: HttpOptions,
     url: Url,
     /// `url` without userinfo: what rebased uris start from.
     bare: Url,
@@ -44,10 +46,11 @@ pub struct HttpEndpoint {
 }
 
 impl HttpEndpoint {
-    pub fn new(url: Url) -> Self {
+    pub fn new(options: HttpOptions) -> Self {
         HttpEndpoint {
-            bare: client::without_userinfo(&url),
-            url,
+            bare: client::without_userinfo(&options.url),
+            url: options.url.clone(),
+            options,
             profile_state: OnceLock::new(),
             batch_support: Mutex::new(HashMap::new()),
         }
@@ -102,10 +105,14 @@ impl Endpoint for HttpEndpoint {
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            if let Some(profile) = context.dialect.profile() {
-                return Walk::new(&self.url, profile, context).run(found).await;
+            if let Some(profile) = &self.options.api {
+                return Walk::new(&self.url, profile, &self.options, context)
+                    .run(found)
+                    .await;
             }
-            Crawl::new(&self.url, context).run(found).await?;
+            Crawl::new(&self.url, self.options.max_pages, context)
+                .run(found)
+                .await?;
             Ok(())
         })
     }
@@ -117,7 +124,7 @@ impl Endpoint for HttpEndpoint {
         compare: bool,
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
-            if let Some(profile) = context.dialect.profile() {
+            if let Some(profile) = &self.options.api {
                 let state = Arc::new(ProfileState::new(self, context, profile, compare)?);
                 let _ = self.profile_state.set(Arc::clone(&state));
                 return Ok(Box::new(ProfileInventory { state, context }) as Box<dyn Inventory>);
@@ -128,8 +135,8 @@ impl Endpoint for HttpEndpoint {
                 compare,
                 snapshot: OnceLock::new(),
             };
-            if context.config.create == CreateMode::Post {
-                let map = IdMap::load(context.config.id_map.as_deref())?;
+            if context.run.create_by_post {
+                let map = IdMap::load(context.run.id_map.as_deref())?;
                 let refs = OnceLock::new();
                 let clone = CloneInventory { push, map, refs };
                 return Ok(Box::new(clone) as Box<dyn Inventory>);
@@ -172,10 +179,10 @@ impl Endpoint for HttpEndpoint {
                 writer.save()?;
                 return written;
             }
-            if context.config.create == CreateMode::Post {
+            if context.run.create_by_post {
                 return self.clone_all(set, decisions, context).await;
             }
-            let bodies = Bodies::Made(context.config.format);
+            let bodies = Bodies::Made(context.run.format);
             self.write_all(set, &decided, context, &WriteMode::Put(bodies))
                 .await
         })
@@ -188,13 +195,13 @@ impl Endpoint for HttpEndpoint {
         march: &'a March<'a>,
         context: &Context<'_>,
     ) -> Result<Option<Box<dyn Stage + 'a>>> {
-        if context.config.create == CreateMode::Post || context.dialect.profile().is_some() {
+        if context.run.create_by_post || self.options.api.is_some() {
             return Ok(None);
         }
         Ok(Some(Box::new(HttpStage {
             endpoint: self,
             march,
-            format: context.config.format,
+            format: context.run.format,
             texts: TextSpill::new()?,
         })))
     }
@@ -214,7 +221,8 @@ mod tests {
 
     #[test]
     fn rebase_keeps_path_and_query() {
-        let endpoint = HttpEndpoint::new(Url::parse("https://staging.example:8443/api").unwrap());
+        let url = Url::parse("https://staging.example:8443/api").unwrap();
+        let endpoint = HttpEndpoint::new(HttpOptions::bare(url));
         let url = endpoint
             .rebase("http://prod.example/api/team/1?x=2")
             .unwrap();

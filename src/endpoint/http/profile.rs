@@ -17,6 +17,7 @@ use url::Url;
 
 use super::walk::{join_path, Walk};
 use super::{redact_url, HttpEndpoint, Reply, Request};
+use crate::endpoint::options::HttpOptions;
 use crate::endpoint::Context;
 use crate::exit_code::remote;
 use crate::graph::DependencyGraph;
@@ -34,6 +35,8 @@ type Key = (String, String);
 /// shared by the march's inventory and the writer.
 pub(super) struct ProfileState {
     root: Url,
+    /// The endpoint's own options, for reading it again.
+    options: HttpOptions,
     profile: Arc<Profile>,
     compare: bool,
     /// The destination's members by (type, id); filled by `survey`.
@@ -53,11 +56,12 @@ impl ProfileState {
     ) -> Result<Self> {
         Ok(ProfileState {
             root: endpoint.url.clone(),
+            options: endpoint.options.clone(),
             profile: Arc::clone(profile),
             compare,
             held: OnceLock::new(),
             ids: Mutex::new(HashMap::new()),
-            map: Mutex::new(IdMap::load(context.config.id_map.as_deref())?),
+            map: Mutex::new(IdMap::load(context.run.id_map.as_deref())?),
         })
     }
 
@@ -66,11 +70,12 @@ impl ProfileState {
     pub(super) fn for_verify(&self, context: &Context<'_>) -> Result<Self> {
         Ok(ProfileState {
             root: self.root.clone(),
+            options: self.options.clone(),
             profile: Arc::clone(&self.profile),
             compare: true,
             held: OnceLock::new(),
             ids: Mutex::new(self.ids().clone()),
-            map: Mutex::new(IdMap::load(context.config.id_map.as_deref())?),
+            map: Mutex::new(IdMap::load(context.run.id_map.as_deref())?),
         })
     }
 
@@ -106,10 +111,10 @@ impl ProfileState {
             return Ok(());
         }
         let mut held = HashMap::new();
-        let read = self.compare || context.config.remove || self.needs_keys();
+        let read = self.compare || context.run.remove || self.needs_keys();
         if read {
             let mut members: Vec<Resource> = Vec::new();
-            Walk::new(&self.root, &self.profile, context)
+            Walk::new(&self.root, &self.profile, &self.options, context)
                 .run(&mut |resource: Resource| {
                     members.push(resource);
                     Ok(())
@@ -441,7 +446,7 @@ impl Inventory for ProfileInventory<'_> {
             .map(|index| &stale[index as usize])
             .map(|resource| Stale {
                 target: redact_url_text(&resource.uri),
-                text: Some(self.context.config.format.serialize(&resource.body)),
+                text: Some(self.context.run.format.serialize(&resource.body)),
                 resource: resource.clone(),
             })
             .collect())

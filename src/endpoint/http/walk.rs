@@ -13,6 +13,7 @@ use url::Url;
 use super::crawl::{member_value, parse_page};
 use super::links::next_links;
 use super::{redact_url, Reply, Request};
+use crate::endpoint::options::HttpOptions;
 use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
 use crate::exit_code::remote;
@@ -26,6 +27,9 @@ type Fields = HashMap<String, String>;
 /// One walk over the API rooted at `root`.
 pub(super) struct Walk<'a> {
     root: Url,
+    /// `--limit` (sent through a type's `size`) and `--max-pages`.
+    limit: u64,
+    max_pages: u64,
     context: &'a Context<'a>,
     profile: &'a Profile,
     /// Types to read: the chosen ones and their parents (all types by default).
@@ -44,12 +48,19 @@ struct Pages<'t> {
 }
 
 impl<'a> Walk<'a> {
-    pub(super) fn new(root: &Url, profile: &'a Profile, context: &'a Context<'a>) -> Self {
+    pub(super) fn new(
+        root: &Url,
+        profile: &'a Profile,
+        options: &HttpOptions,
+        context: &'a Context<'a>,
+    ) -> Self {
         Walk {
             root: root.clone(),
+            limit: options.limit,
+            max_pages: options.max_pages,
             context,
             profile,
-            types: profile.needed(&context.config.filters.types),
+            types: profile.needed(&context.run.types),
             read: HashMap::new(),
         }
     }
@@ -61,7 +72,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let urls = self.collection_urls(kind)?;
-            let concurrency = self.context.config.http.concurrency.max(1);
+            let concurrency = self.context.run.concurrency.max(1);
             let pages: Vec<Vec<Page>> = stream::iter(urls)
                 .map(|url| self.read_collection(kind, url))
                 .buffered(concurrency)
@@ -118,13 +129,13 @@ impl<'a> Walk<'a> {
 
     /// Every page of one collection URL, in order.
     async fn read_collection(&self, kind: &TypeProfile, first: Url) -> Result<Vec<Page>> {
-        let mut pages = Pages::start(kind, first, self.context);
+        let mut pages = Pages::start(kind, first, self.limit);
         let mut read = Vec::new();
         while let Some(url) = pages.next_url() {
-            if pages.seen.len() as u64 > self.context.config.http.max_pages {
+            if pages.seen.len() as u64 > self.max_pages {
                 return Err(remote(format!(
                     "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
-                    self.context.config.http.max_pages,
+                    self.max_pages,
                     redact_url(&url)
                 )));
             }
@@ -187,10 +198,10 @@ struct Page {
 }
 
 impl<'t> Pages<'t> {
-    fn start(kind: &'t TypeProfile, first: Url, context: &Context<'_>) -> Self {
+    fn start(kind: &'t TypeProfile, first: Url, limit: u64) -> Self {
         let mut url = first;
         if let Some(size) = &kind.size {
-            set_query(&mut url, size, &context.config.http.limit.to_string());
+            set_query(&mut url, size, &limit.to_string());
         }
         match &kind.next {
             Next::Page { param, start } => set_query(&mut url, param, &start.to_string()),

@@ -174,10 +174,10 @@ impl HttpEndpoint {
         context: &Context<'_>,
     ) -> Result<()> {
         let decisions = &Decided::All(decisions);
-        let config = context.config;
-        let map = IdMap::load(config.id_map.as_deref())?;
-        let refs = RefIndex::new(&config.refs, set.resources);
-        let cloner = Cloner::new(map, refs, &**context.dialect, config.format);
+        let run = context.run;
+        let map = IdMap::load(run.id_map.as_deref())?;
+        let refs = RefIndex::new(&run.refs, set.resources);
+        let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
         let written = self
             .write_all(set, decisions, context, &WriteMode::Clone(&cloner))
             .await;
@@ -194,13 +194,13 @@ impl HttpEndpoint {
         context: &Context<'_>,
         mode: &WriteMode<'_>,
     ) -> Result<()> {
-        let config = context.config;
+        let run = context.run;
         let mut scheduler = Scheduler::new(set.graph, set.order);
         let mut in_flight = FuturesUnordered::new();
         let mut in_flight_indices: Vec<usize> = Vec::new();
         loop {
             // After Ctrl-C nothing new starts; what is in flight finishes and is recorded.
-            while in_flight.len() < config.http.concurrency && !context.interrupt.is_requested() {
+            while in_flight.len() < run.concurrency && !context.interrupt.is_requested() {
                 let Some(first) = scheduler.next_ready() else {
                     break;
                 };
@@ -231,7 +231,7 @@ impl HttpEndpoint {
             };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
             let ok = self.settle(sent, set, &mut scheduler, context, mode);
-            if !ok && config.fail_fast {
+            if !ok && run.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
                     self.skip(
                         index,
@@ -260,7 +260,7 @@ impl HttpEndpoint {
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
     ) -> Vec<usize> {
-        let batch_size = context.config.batch_size;
+        let batch_size = context.run.batch_size;
         if batch_size <= 1 {
             return vec![first];
         }
