@@ -3,7 +3,8 @@
 
 use std::str::FromStr;
 
-use clap::{ArgGroup, Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgGroup, ArgMatches, Parser, ValueEnum};
 
 use crate::expr::{MatchExpr, RefExpr};
 
@@ -165,8 +166,7 @@ pub struct Cli {
     #[arg(
         long,
         value_names = ["WHAT", "SOURCE"],
-        num_args = 1..=2,
-        exclusive = true
+        num_args = 1..=2
     )]
     pub generate: Option<Vec<String>>,
 }
@@ -178,6 +178,36 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line, for programs.
     Json,
+}
+
+/// The options that shape the request fetching `--generate profile`'s SOURCE (SPEC
+/// section 8); every other option, and any endpoint, is refused with `--generate`.
+const GENERATE_REQUEST_OPTIONS: [&str; 6] = [
+    "headers",
+    "username",
+    "timeout",
+    "max_attempts",
+    "insecure",
+    "ca_cert",
+];
+
+/// `--generate` goes alone, but for the request options of `--generate profile`.
+pub fn check_generate_options(what: Generate, matches: &ArgMatches) -> Result<(), String> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let given = command.get_arguments().filter(|arg| {
+        let id = arg.get_id().as_str();
+        id != "generate" && matches.value_source(id) == Some(ValueSource::CommandLine)
+    });
+    for arg in given {
+        let id = arg.get_id().as_str();
+        if what != Generate::Profile || !GENERATE_REQUEST_OPTIONS.contains(&id) {
+            let name = arg
+                .get_long()
+                .map_or_else(|| id.to_string(), |long| format!("--{long}"));
+            return Err(format!("--generate cannot be combined with {name}"));
+        }
+    }
+    Ok(())
 }
 
 /// A whole number of at least 0.

@@ -307,6 +307,22 @@ fn command_line_auth(cli: &Cli, secrets: &dyn SecretSource) -> Result<Auth> {
     })
 }
 
+/// The request options for fetching `--generate profile`'s SOURCE at `url`: the command
+/// line's credentials and headers go to it as to an endpoint (private APIs serve their
+/// document only to their users), with its timeout, attempts and TLS settings.
+pub fn fetch_options(
+    cli: &Cli,
+    secrets: &dyn SecretSource,
+    url: &url::Url,
+) -> Result<(ClientOptions, HttpOptions)> {
+    let source = EndpointSpec::Http(url.clone());
+    let mut endpoints = http_endpoints(cli, secrets, &[], &source, &None)?;
+    let endpoint = endpoints
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no request options were made for {url}"))?;
+    Ok((client_options(cli, None)?, endpoint))
+}
+
 /// Each HTTP endpoint's own options; the command line's credentials and `-H` headers go
 /// to the endpoints it names (SPEC section 9).
 fn http_endpoints(

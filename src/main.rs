@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use clap_complete::Shell;
-use resource_sync::cli::{Cli, Generate};
-use resource_sync::config::{Config, ProcessSecrets};
+use resource_sync::cli::{check_generate_options, Cli, Generate};
+use resource_sync::config::{fetch_options, Config, ProcessSecrets};
 use resource_sync::exit_code::{exit_for_error, usage, Exit};
 use resource_sync::interrupt::Interrupt;
 
@@ -46,10 +46,12 @@ extern "C" fn return_freed_memory_promptly() {
 }
 
 fn run() -> anyhow::Result<Exit> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     if let Some(values) = &cli.generate {
         let (what, source) = Generate::parse(values).map_err(usage)?;
-        generate(what, source.as_deref())?;
+        check_generate_options(what, &matches).map_err(usage)?;
+        generate(what, source.as_deref(), &cli)?;
         return Ok(Exit::Success);
     }
     let config = Config::from_cli(cli, &ProcessSecrets)?;
@@ -63,7 +65,7 @@ fn run() -> anyhow::Result<Exit> {
 }
 
 /// Shell completions, the man page or a profile on stdout.
-fn generate(what: Generate, source: Option<&str>) -> anyhow::Result<()> {
+fn generate(what: Generate, source: Option<&str>, cli: &Cli) -> anyhow::Result<()> {
     let mut command = Cli::command();
     let mut out = std::io::stdout().lock();
     let shell = match (what, source) {
@@ -73,7 +75,8 @@ fn generate(what: Generate, source: Option<&str>) -> anyhow::Result<()> {
         (Generate::Man, _) => return Ok(clap_mangen::Man::new(command).render(&mut out)?),
         (Generate::Profile, source) => {
             let source = source.ok_or_else(|| usage("--generate profile needs SOURCE"))?;
-            let text = resource_sync::openapi::generate_profile(source)?;
+            let fetching = |url: &url::Url| fetch_options(cli, &ProcessSecrets, url);
+            let text = resource_sync::openapi::generate_profile(source, &fetching)?;
             return Ok(out.write_all(text.as_bytes())?);
         }
     };

@@ -9,20 +9,27 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use url::Url;
 
+use crate::endpoint::http::{redact_url, HttpClient, Request};
+use crate::endpoint::options::{ClientOptions, HttpOptions};
 use crate::exit_code::{remote, usage};
 use crate::format::yaml::YamlDocuments;
 use crate::schema::profile::Profile;
 
-/// Documents larger than this are refused, as JSON and YAML documents are elsewhere.
-const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
-
-/// The profile text for the API the document at `source` describes.
-pub fn generate_profile(source: &str) -> Result<String> {
+/// The profile text for the API the document at `source` describes; a URL is fetched
+/// with the request options `fetching` makes for it (the command line's credentials,
+/// headers, timeout and TLS settings).
+pub fn generate_profile(
+    source: &str,
+    fetching: &dyn Fn(&Url) -> Result<(ClientOptions, HttpOptions)>,
+) -> Result<String> {
     let url = Url::parse(source)
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https"));
     let bytes = match &url {
-        Some(url) => fetch(url)?,
+        Some(url) => {
+            let (client, endpoint) = fetching(url)?;
+            fetch(&client, &endpoint)?
+        }
         None => std::fs::read(source)
             .map_err(|error| usage(format!("reading OpenAPI document {source}: {error}")))?,
     };
@@ -53,35 +60,32 @@ fn parse(bytes: &[u8], source: &str) -> Result<Value> {
     }
 }
 
-/// The body of `GET url`; an error status is the remote's failure (exit 1), naming it.
-fn fetch(url: &Url) -> Result<Vec<u8>> {
+/// The body of `GET` on the endpoint's URL, through the run's one kind of client (its
+/// retries, body limit and TLS settings); an error status is the remote's failure (exit 1).
+fn fetch(client: &ClientOptions, endpoint: &HttpOptions) -> Result<Vec<u8>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let url = &endpoint.url;
     runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
-        let mut response = client
-            .get(url.clone())
-            .send()
+        let http = HttpClient::new(client, std::slice::from_ref(endpoint))?;
+        let request = Request {
+            method: reqwest::Method::GET,
+            url: url.clone(),
+            body: None,
+        };
+        let reply = http
+            .send(&request)
             .await
-            .map_err(|error| remote(format!("GET {url}: {error}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(remote(format!("GET {url}: the server answered {status}")));
+            // The failure names the request (method and redacted URL) itself.
+            .map_err(|failure| remote(failure.to_string()))?;
+        if !reply.is_success() {
+            return Err(remote(format!(
+                "GET {}: the server answered {}",
+                redact_url(url),
+                reply.describe_status()
+            )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| remote(format!("GET {url}: {error}")))?
-        {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(remote(format!("GET {url}: the document exceeds 64 MiB")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        Ok(reply.body)
     })
 }

@@ -86,8 +86,4 @@ impl Dialect for ApiDialect {
     fn own_uri<'b>(&self, _body: &'b Value) -> Option<&'b str> {
         None
     }
-
-    fn profile(&self) -> Option<&Arc<Profile>> {
-        Some(&self.profile)
-    }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod hal;
+mod jsonapi;
 pub mod profile;
 mod simple;
 
@@ -17,7 +18,6 @@ use serde_json::Value;
 
 use crate::format::json_page::Step;
 use crate::resource::{Identity, Resource};
-use profile::Profile;
 
 /// Which links are followed when reading HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,11 +104,6 @@ pub trait Dialect: Send + Sync {
     /// The document a single file or a pipe holds for `resource`.
     fn file_document<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         Cow::Borrowed(&resource.body)
-    }
-
-    /// The `--api` profile this dialect speaks, if any.
-    fn profile(&self) -> Option<&Arc<Profile>> {
-        None
     }
 
     /// The field a batch write (`PATCH <collection>`) carries its items under.

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
+use super::jsonapi;
 use crate::exit_code::usage;
 use crate::expr::RefExpr;
 use crate::format::json_page::Step;
@@ -157,7 +158,7 @@ impl Profile {
         self.types
             .values()
             .any(|t| t.format == ApiFormat::JsonApi)
-            .then_some(JSONAPI_MEDIA_TYPE)
+            .then_some(jsonapi::MEDIA_TYPE)
     }
 
     /// The `parents` fields as reference fields: each holds the id of a resource of the
@@ -215,22 +216,15 @@ impl Profile {
     }
 }
 
-/// The media type of JSON:API requests and bodies.
-pub const JSONAPI_MEDIA_TYPE: &str = "application/vnd.api+json";
-
 impl TypeProfile {
     /// Where a member holds the named field: the field itself; in JSON:API a parent
     /// field is a relationship's `data.id`, `id` the top-level id, others attributes.
     pub fn field_path(&self, name: &str) -> Vec<String> {
-        if self.format == ApiFormat::Json {
-            return vec![name.to_string()];
-        }
-        if self.parents.iter().any(|(field, _)| field == name) {
-            return self.parent_path(name);
-        }
-        match name {
-            "id" => vec!["id".into()],
-            _ => vec!["attributes".into(), name.into()],
+        match self.format {
+            ApiFormat::Json => vec![name.to_string()],
+            ApiFormat::JsonApi => {
+                jsonapi::field_path(name, self.parents.iter().any(|(field, _)| field == name))
+            }
         }
     }
 
@@ -238,9 +232,64 @@ impl TypeProfile {
     pub fn parent_path(&self, field: &str) -> Vec<String> {
         match self.format {
             ApiFormat::Json => vec![field.to_string()],
-            ApiFormat::JsonApi => ["relationships", field, "data", "id"]
-                .map(String::from)
-                .to_vec(),
+            ApiFormat::JsonApi => jsonapi::parent_path(field),
+        }
+    }
+
+    /// The fields `readonly` names: the member's own, or its JSON:API attributes.
+    fn readonly_owner<'v>(&self, member: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
+        match self.format {
+            ApiFormat::Json => member.as_object_mut(),
+            ApiFormat::JsonApi => jsonapi::attributes_mut(member),
+        }
+    }
+
+    /// The member without its `readonly` fields, as compared.
+    pub fn without_readonly(&self, mut member: Value) -> Value {
+        if let Some(fields) = self.readonly_owner(&mut member) {
+            for field in &self.readonly {
+                fields.remove(field);
+            }
+        }
+        member
+    }
+
+    /// The member as a write sends it: `readonly` fields dropped, its id set to `id` (typed
+    /// like the id it had) or dropped when `None`; JSON:API's resource object.
+    pub fn write_object(&self, member: Value, id: Option<&str>) -> Value {
+        match self.format {
+            ApiFormat::Json => {
+                let mut body = self.without_readonly(member);
+                if let Value::Object(object) = &mut body {
+                    match id {
+                        Some(id) => {
+                            let old = object.get(&self.id).cloned().unwrap_or(Value::Null);
+                            object.insert(self.id.clone(), crate::remap::typed_like(&old, id));
+                        }
+                        None => {
+                            object.remove(&self.id);
+                        }
+                    }
+                }
+                body
+            }
+            ApiFormat::JsonApi => jsonapi::write_object(&member, &self.readonly, id),
+        }
+    }
+
+    /// The body of a write request carrying `object` (JSON:API's `{"data": ...}`).
+    pub fn write_body(&self, object: Value) -> Value {
+        match self.format {
+            ApiFormat::Json => object,
+            ApiFormat::JsonApi => jsonapi::envelope(object),
+        }
+    }
+
+    /// The member an answer about one member holds (a create's answer).
+    pub fn answered<'v>(&self, answer: &'v Value) -> Option<&'v Value> {
+        match self.format {
+            ApiFormat::Json => Some(answer),
+            ApiFormat::JsonApi => jsonapi::answered(answer),
         }
     }
 

@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::write::collection_of;
-use super::{redact_url, HttpEndpoint, Reply, Request};
+use super::write::Writes;
+use super::{collection_of, redact_url, HttpEndpoint, Reply, Request};
 use crate::format::Format;
 use crate::remap::{rewrite, IdMap, RefIndex};
 use crate::resource::Resource;
@@ -40,12 +40,21 @@ impl<'d> Cloner<'d> {
         self.map.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// Write the id map sorted (after the run, or when it stops early).
+    pub fn save(&self) -> Result<()> {
+        self.map().save()
+    }
+}
+
+impl Writes for Cloner<'_> {
     /// PUT at the mapped uri, or POST to the collection; with the target to report.
-    pub fn request(
+    fn request(
         &self,
         endpoint: &HttpEndpoint,
-        resource: &Resource,
-    ) -> Result<(Request, String)> {
+        resources: &[&Resource],
+        _dialect: &dyn Dialect,
+    ) -> Result<(Request, Vec<String>)> {
+        let resource = resources[0];
         let map = self.map();
         let (method, url, body) = match map.get(&resource.uri) {
             Some(new_uri) => {
@@ -72,15 +81,20 @@ impl<'d> Cloner<'d> {
                 url,
                 body: Some((text, self.format.media_type())),
             },
-            target,
+            vec![target],
         ))
     }
 
     /// After a successful POST: the new uri, from `Location`, else the body's self link
     /// (or `uri`), else its `id` under the collection; remembered in the id map.
-    pub fn learn(&self, resource: &Resource, request: &Request, reply: &Reply) -> Result<String> {
+    fn learn(
+        &self,
+        resource: &Resource,
+        request: &Request,
+        reply: &Reply,
+    ) -> Result<Option<String>> {
         if request.method != Method::POST {
-            return Ok(redact_url(&request.url));
+            return Ok(Some(redact_url(&request.url)));
         }
         let (new_uri, source) = new_uri(reply, &request.url, self.dialect).ok_or_else(|| {
             anyhow!(
@@ -92,12 +106,7 @@ impl<'d> Cloner<'d> {
             .to_string();
         self.map()
             .record(resource.uri.to_string(), new_uri.clone())?;
-        Ok(new_uri)
-    }
-
-    /// Write the id map sorted (after the run, or when it stops early).
-    pub fn save(&self) -> Result<()> {
-        self.map().save()
+        Ok(Some(new_uri))
     }
 }
 

@@ -484,7 +484,7 @@ mod tests {
     #[test]
     fn media_types_with_parameters() {
         assert!(is_json_media_type("application/hal+json"));
-        assert!(is_json_media_type("application/vnd.api+json"));
+        assert!(is_json_media_type("application/problem+json"));
         assert!(is_yaml_media_type("text/x-yaml"));
         assert!(!is_json_media_type("text/html"));
     }

@@ -11,8 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::crawl::{Crawl, StartPage};
-use super::write::collection_of;
-use super::{redact_url, HttpEndpoint};
+use super::{collection_of, redact_url, HttpEndpoint};
 use crate::endpoint::Context;
 use crate::endpoint_spec::url_key;
 use crate::graph::DependencyGraph;

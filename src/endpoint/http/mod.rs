@@ -25,12 +25,13 @@ use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
-use crate::remap::IdMap;
+use crate::remap::{IdMap, RefIndex};
+use clone::Cloner;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
 use walk::Walk;
-use write::{Bodies, Decided, HttpStage, WriteMode};
+use write::{Bodies, Decided, HttpStage, Put};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -173,18 +174,22 @@ impl Endpoint for HttpEndpoint {
                 let writer = ProfileWriter {
                     state: Arc::clone(state),
                 };
-                let written = self
-                    .write_all(set, &decided, context, &WriteMode::Profile(&writer))
-                    .await;
+                let written = self.write_all(set, &decided, context, &writer).await;
                 writer.save()?;
                 return written;
             }
             if context.run.create_by_post {
-                return self.clone_all(set, decisions, context).await;
+                // The id map is saved sorted whatever happens.
+                let run = context.run;
+                let map = IdMap::load(run.id_map.as_deref())?;
+                let refs = RefIndex::new(&run.refs, set.resources);
+                let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
+                let written = self.write_all(set, &decided, context, &cloner).await;
+                cloner.save()?;
+                return written;
             }
             let bodies = Bodies::Made(context.run.format);
-            self.write_all(set, &decided, context, &WriteMode::Put(bodies))
-                .await
+            self.write_all(set, &decided, context, &Put(bodies)).await
         })
     }
 
@@ -215,9 +220,30 @@ impl Endpoint for HttpEndpoint {
     }
 }
 
+/// A resource's collection: its uri without the last path segment.
+pub(super) fn collection_of(uri: &str) -> String {
+    let path_end = uri.find(['?', '#']).unwrap_or(uri.len());
+    let path = uri[..path_end].trim_end_matches('/');
+    path.rsplit_once('/')
+        .map(|(collection, _)| collection.to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collection_drops_last_segment() {
+        assert_eq!(
+            collection_of("http://h/api/player/10"),
+            "http://h/api/player"
+        );
+        assert_eq!(
+            collection_of("http://h/api/player/10/?x=1"),
+            "http://h/api/player"
+        );
+    }
 
     #[test]
     fn rebase_keeps_path_and_query() {

@@ -12,10 +12,11 @@ use anyhow::{anyhow, Result};
 use futures::future::BoxFuture;
 use reqwest::header::LOCATION;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use url::Url;
 
 use super::walk::{join_path, Walk};
+use super::write::Writes;
 use super::{redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::Context;
@@ -24,9 +25,8 @@ use crate::graph::DependencyGraph;
 use crate::plan::{Held, Inventory, Stale};
 use crate::remap::{id_of_uri, typed_like, IdMap};
 use crate::resource::Resource;
-use crate::schema::profile::{
-    field_text, ApiFormat, CreateMethod, Profile, TypeProfile, UpdateMethod,
-};
+use crate::schema::profile::{field_text, CreateMethod, Profile, TypeProfile, UpdateMethod};
+use crate::schema::Dialect;
 
 /// `(type, id as text)`.
 type Key = (String, String);
@@ -229,56 +229,8 @@ impl ProfileState {
                 }
             }
         }
-        match kind.format {
-            ApiFormat::Json => {
-                if let Value::Object(object) = &mut body {
-                    for field in &kind.readonly {
-                        object.remove(field);
-                    }
-                    match id {
-                        Some(id) => {
-                            let old = object.get(&kind.id).cloned().unwrap_or(Value::Null);
-                            object.insert(kind.id.clone(), typed_like(&old, id));
-                        }
-                        None => {
-                            object.remove(&kind.id);
-                        }
-                    }
-                }
-                body
-            }
-            ApiFormat::JsonApi => {
-                let mut attributes = body.get("attributes").cloned().unwrap_or_else(|| json!({}));
-                if let Value::Object(object) = &mut attributes {
-                    for field in &kind.readonly {
-                        object.remove(field);
-                    }
-                }
-                let relationships: Map<String, Value> = body
-                    .get("relationships")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(name, relation)| {
-                        Some((
-                            name.clone(),
-                            json!({ "data": relation.get("data")?.clone() }),
-                        ))
-                    })
-                    .collect();
-                let mut data = json!({
-                    "type": body.get("type").cloned().unwrap_or(Value::Null),
-                    "attributes": attributes,
-                });
-                if !relationships.is_empty() {
-                    data["relationships"] = Value::Object(relationships);
-                }
-                if let Some(id) = id {
-                    data["id"] = Value::String(id.to_string());
-                }
-                data
-            }
-        }
+        drop(ids);
+        kind.write_object(body, id)
     }
 
     /// The URL of `path` filled from `body`'s fields (`{id}` = `id`).
@@ -321,16 +273,8 @@ impl ProfileState {
 /// A body as compared: readonly fields left out, the id and parent fields as text (`14`
 /// and `"14"` are one id, SPEC section 8: a server that stores a parent id from its URL
 /// as a string holds the same resource).
-fn as_compared(kind: &TypeProfile, mut body: Value) -> Value {
-    let owner = match kind.format {
-        ApiFormat::Json => Some(&mut body),
-        ApiFormat::JsonApi => body.get_mut("attributes"),
-    };
-    if let Some(Value::Object(fields)) = owner {
-        for field in &kind.readonly {
-            fields.remove(field);
-        }
-    }
+fn as_compared(kind: &TypeProfile, body: Value) -> Value {
+    let mut body = kind.without_readonly(body);
     let paths = std::iter::once(kind.field_path(&kind.id)).chain(
         kind.parents
             .iter()
@@ -465,9 +409,21 @@ pub(super) struct ProfileWriter {
 }
 
 impl ProfileWriter {
+    pub(super) fn save(&self) -> Result<()> {
+        self.state.map().save()
+    }
+}
+
+impl Writes for ProfileWriter {
     /// PUT or PATCH at the destination item URL of a held resource (or a `create: put`
     /// one); POST to its collection otherwise.
-    pub(super) fn request(&self, resource: &Resource) -> Result<(Request, String)> {
+    fn request(
+        &self,
+        _endpoint: &HttpEndpoint,
+        resources: &[&Resource],
+        _dialect: &dyn Dialect,
+    ) -> Result<(Request, Vec<String>)> {
+        let resource = resources[0];
         let state = &self.state;
         let kind = state.kind(resource)?;
         let (method, url, body) = match state.destination_id(resource) {
@@ -490,10 +446,7 @@ impl ProfileWriter {
                 )
             }
         };
-        let body = match kind.format {
-            ApiFormat::Json => body,
-            ApiFormat::JsonApi => json!({ "data": body }),
-        };
+        let body = kind.write_body(body);
         let target = redact_url(&url);
         let format = crate::format::Format::Json;
         Ok((
@@ -502,20 +455,20 @@ impl ProfileWriter {
                 url,
                 body: Some((format.serialize(&body).into_bytes(), format.media_type())),
             },
-            target,
+            vec![target],
         ))
     }
 
     /// After a successful POST: the new id from the answer's id field, else a
     /// same-origin `Location`; kept for dependents and in the id map.
-    pub(super) fn learn(
+    fn learn(
         &self,
         resource: &Resource,
         request: &Request,
         reply: &Reply,
-    ) -> Result<String> {
+    ) -> Result<Option<String>> {
         if request.method != Method::POST {
-            return Ok(redact_url(&request.url));
+            return Ok(Some(redact_url(&request.url)));
         }
         let state = &self.state;
         let kind = state.kind(resource)?;
@@ -531,11 +484,11 @@ impl ProfileWriter {
         state
             .map()
             .record(resource.uri.to_string(), state.item_path(resource, &id)?)?;
-        Ok(redact_url(&state.item_url(resource, &id)?))
+        Ok(Some(redact_url(&state.item_url(resource, &id)?)))
     }
 
-    pub(super) fn save(&self) -> Result<()> {
-        self.state.map().save()
+    fn target(&self, _endpoint: &HttpEndpoint, resource: &Resource) -> Option<String> {
+        self.state.target(resource).ok()
     }
 }
 
@@ -549,10 +502,7 @@ fn new_id(
         return Some(resource.id_text());
     }
     let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
-    let from_body = body.and_then(|body| match kind.format {
-        ApiFormat::Json => kind.id_of(&body),
-        ApiFormat::JsonApi => body.get("data").and_then(|data| kind.id_of(data)),
-    });
+    let from_body = body.and_then(|body| kind.id_of(kind.answered(&body)?));
     if from_body.is_some() {
         return from_body;
     }

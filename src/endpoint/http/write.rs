@@ -9,15 +9,12 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::clone::Cloner;
-use super::profile::ProfileWriter;
-use super::{client, redact_url, HttpEndpoint, Reply, Request};
+use super::{client, collection_of, redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::text_spill::TextSpill;
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::graph::Scheduler;
 use crate::plan::{Decision, March, Stale};
-use crate::remap::{IdMap, RefIndex};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 use crate::schema::Dialect;
@@ -47,14 +44,57 @@ impl Bodies<'_> {
     }
 }
 
-/// How a write sends each resource.
-pub(super) enum WriteMode<'a> {
-    /// PUT at the resource's own uri (PATCH batches where allowed).
-    Put(Bodies<'a>),
-    /// `--create post`: POST new resources, PUT cloned ones at their new uri.
-    Clone(&'a Cloner<'a>),
-    /// `--api`: as the profile says, one resource a request.
-    Profile(&'a ProfileWriter),
+/// How a write builds each request and learns from its answer: a push PUTs at each
+/// resource's own uri, a clone POSTs what is new, a profile writes as it says.
+pub(super) trait Writes: Sync {
+    /// Whether ready resources of one collection may share a `PATCH` (`--batch-size`).
+    fn batches(&self) -> bool {
+        false
+    }
+
+    /// The request for `resources` (one, or a batch where `batches`) and each one's target.
+    fn request(
+        &self,
+        endpoint: &HttpEndpoint,
+        resources: &[&Resource],
+        dialect: &dyn Dialect,
+    ) -> Result<(Request, Vec<String>)>;
+
+    /// After a success: the target the answer names, where a create learns its new uri.
+    fn learn(
+        &self,
+        _resource: &Resource,
+        _request: &Request,
+        _reply: &Reply,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Where a resource that is not written would have gone, for the report.
+    fn target(&self, endpoint: &HttpEndpoint, resource: &Resource) -> Option<String> {
+        endpoint
+            .rebase(&resource.uri)
+            .ok()
+            .map(|url| redact_url(&url))
+    }
+}
+
+/// A push: PUT at each resource's own uri, rebased (PATCH batches where allowed).
+pub(super) struct Put<'a>(pub(super) Bodies<'a>);
+
+impl Writes for Put<'_> {
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn request(
+        &self,
+        endpoint: &HttpEndpoint,
+        resources: &[&Resource],
+        dialect: &dyn Dialect,
+    ) -> Result<(Request, Vec<String>)> {
+        endpoint.put_request(resources, &self.0, dialect)
+    }
 }
 
 /// A PATCH body, `{"<field>": [...]}` with the dialect's batch field, from bodies
@@ -123,7 +163,7 @@ impl Stage for HttpStage<'_> {
             let bodies = Bodies::Staged(self.format, &self.texts);
             let decided = Decided::Ops(&ops, self.march);
             self.endpoint
-                .write_all(set, &decided, context, &WriteMode::Put(bodies))
+                .write_all(set, &decided, context, &Put(bodies))
                 .await
         })
     }
@@ -161,30 +201,11 @@ struct Sent {
     indices: Vec<usize>,
     result: Result<Reply, client::TransportFailure>,
     targets: Vec<String>,
-    /// The request, kept when a clone must learn a new uri from the reply.
+    /// The request, for learning what a create's reply names (`None` if none was built).
     request: Option<Request>,
 }
 
 impl HttpEndpoint {
-    /// `--create post`: clone with the id map, saved sorted whatever happens.
-    pub(super) async fn clone_all(
-        &self,
-        set: &WriteSet<'_>,
-        decisions: &[Decision],
-        context: &Context<'_>,
-    ) -> Result<()> {
-        let decisions = &Decided::All(decisions);
-        let run = context.run;
-        let map = IdMap::load(run.id_map.as_deref())?;
-        let refs = RefIndex::new(&run.refs, set.resources);
-        let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
-        let written = self
-            .write_all(set, decisions, context, &WriteMode::Clone(&cloner))
-            .await;
-        cloner.save()?;
-        written
-    }
-
     /// Write every resource the march found changed, each once its parents are written;
     /// record the unchanged ones.
     pub(super) async fn write_all(
@@ -192,7 +213,7 @@ impl HttpEndpoint {
         set: &WriteSet<'_>,
         decisions: &Decided<'_>,
         context: &Context<'_>,
-        mode: &WriteMode<'_>,
+        writer: &dyn Writes,
     ) -> Result<()> {
         let run = context.run;
         let mut scheduler = Scheduler::new(set.graph, set.order);
@@ -216,35 +237,31 @@ impl HttpEndpoint {
                     scheduler.succeeded(first);
                     continue;
                 }
-                let batch = match mode {
-                    WriteMode::Put(_) => {
+                let batch = match writer.batches() {
+                    true => {
                         self.gather_batch(first, set, decisions, &mut scheduler, context)
                             .await
                     }
-                    WriteMode::Clone(_) | WriteMode::Profile(_) => vec![first],
+                    false => vec![first],
                 };
                 in_flight_indices.extend(&batch);
-                in_flight.push(self.send_batch(batch, set, context, mode));
+                in_flight.push(self.send_batch(batch, set, context, writer));
             }
             let Some(sent) = in_flight.next().await else {
                 break;
             };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
-            let ok = self.settle(sent, set, &mut scheduler, context, mode);
+            let ok = self.settle(sent, set, &mut scheduler, context, writer);
             if !ok && run.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
-                    self.skip(
-                        index,
-                        set,
-                        context,
-                        "not attempted after --fail-fast stopped the run",
-                    );
+                    let reason = "not attempted after --fail-fast stopped the run";
+                    self.skip(index, set, context, writer, reason);
                 }
             }
         }
         if context.interrupt.is_requested() {
             for index in scheduler.abandon(&[]) {
-                self.skip(index, set, context, "not attempted: interrupted");
+                self.skip(index, set, context, writer, "not attempted: interrupted");
             }
         }
         Ok(())
@@ -312,29 +329,18 @@ impl HttpEndpoint {
         indices: Vec<usize>,
         set: &'s WriteSet<'_>,
         context: &'s Context<'_>,
-        mode: &'s WriteMode<'_>,
+        writer: &'s dyn Writes,
     ) -> BoxFuture<'s, Sent> {
         Box::pin(async move {
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
-            let built = match mode {
-                WriteMode::Put(bodies) => self.put_request(&resources, bodies, &**context.dialect),
-                WriteMode::Clone(cloner) => cloner
-                    .request(self, resources[0])
-                    .map(|(request, target)| (request, vec![target])),
-                WriteMode::Profile(writer) => writer
-                    .request(resources[0])
-                    .map(|(request, target)| (request, vec![target])),
-            };
-            match built {
+            match writer.request(self, &resources, &**context.dialect) {
                 Ok((request, targets)) => {
                     let result = context.http.send(&request).await;
-                    let keep = matches!(mode, WriteMode::Clone(_) | WriteMode::Profile(_))
-                        .then_some(request);
                     Sent {
                         indices,
                         result,
                         targets,
-                        request: keep,
+                        request: Some(request),
                     }
                 }
                 Err(error) => {
@@ -356,7 +362,7 @@ impl HttpEndpoint {
     }
 
     /// One PUT, or a PATCH of a batch, and the target of each resource in it.
-    fn put_request(
+    pub(super) fn put_request(
         &self,
         resources: &[&Resource],
         bodies: &Bodies<'_>,
@@ -398,19 +404,20 @@ impl HttpEndpoint {
         set: &WriteSet<'_>,
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
-        mode: &WriteMode<'_>,
+        writer: &dyn Writes,
     ) -> bool {
         let report = context.report;
         let (status, attempts, failure) = match &sent.result {
             Ok(reply) if reply.is_success() => {
-                let learnt = match (mode, &sent.request) {
-                    (WriteMode::Clone(cloner), Some(request)) => cloner
+                let learnt = match &sent.request {
+                    Some(request) => writer
                         .learn(&set.resources[sent.indices[0]], request, reply)
-                        .map(|target| sent.targets = vec![target]),
-                    (WriteMode::Profile(writer), Some(request)) => writer
-                        .learn(&set.resources[sent.indices[0]], request, reply)
-                        .map(|target| sent.targets = vec![target]),
-                    _ => Ok(()),
+                        .map(|target| {
+                            if let Some(target) = target {
+                                sent.targets = vec![target];
+                            }
+                        }),
+                    None => Ok(()),
                 };
                 (
                     Some(reply.status),
@@ -451,13 +458,9 @@ impl HttpEndpoint {
                             .with_attempts(attempts)
                             .with_http_status(status),
                     );
+                    let reason = format!("a parent failed ({})", resource.uri);
                     for skipped in scheduler.failed(index) {
-                        self.skip(
-                            skipped,
-                            set,
-                            context,
-                            &format!("a parent failed ({})", resource.uri),
-                        );
+                        self.skip(skipped, set, context, writer, &reason);
                     }
                 }
             }
@@ -465,13 +468,18 @@ impl HttpEndpoint {
         failure.is_none()
     }
 
-    fn skip(&self, index: usize, set: &WriteSet<'_>, context: &Context<'_>, reason: &str) {
+    fn skip(
+        &self,
+        index: usize,
+        set: &WriteSet<'_>,
+        context: &Context<'_>,
+        writer: &dyn Writes,
+        reason: &str,
+    ) {
         let resource = &set.resources[index];
-        let target = match self.profile_state.get() {
-            Some(state) => state.target(resource).ok(),
-            None => self.rebase(&resource.uri).ok().map(|u| redact_url(&u)),
-        };
-        let target = target.unwrap_or_else(|| resource.uri.to_string());
+        let target = writer
+            .target(self, resource)
+            .unwrap_or_else(|| resource.uri.to_string());
         context.report.record(Outcome::new(
             Op::Update,
             resource,
@@ -509,15 +517,6 @@ impl HttpEndpoint {
     }
 }
 
-/// A resource's collection: its uri without the last path segment.
-pub(super) fn collection_of(uri: &str) -> String {
-    let path_end = uri.find(['?', '#']).unwrap_or(uri.len());
-    let path = uri[..path_end].trim_end_matches('/');
-    path.rsplit_once('/')
-        .map(|(collection, _)| collection.to_string())
-        .unwrap_or_default()
-}
-
 fn allows_patch(reply: &Reply) -> bool {
     reply
         .headers
@@ -531,18 +530,6 @@ fn allows_patch(reply: &Reply) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn collection_drops_last_segment() {
-        assert_eq!(
-            collection_of("http://h/api/player/10"),
-            "http://h/api/player"
-        );
-        assert_eq!(
-            collection_of("http://h/api/player/10/?x=1"),
-            "http://h/api/player"
-        );
-    }
 
     #[test]
     fn batch_body_joins_serialised_items_as_python_would() {
