@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::clone::{id_of, read_id_map};
-use super::json_server::{http_get, json_server_available, JsonServer};
+use super::json_server::{http_get, require_json_server, JsonServer};
 use crate::util::*;
 
 const COLLECTIONS: [&str; 3] = ["teams", "players", "stats"];
@@ -55,9 +55,7 @@ fn simple(base: &str, kind: &str, id: u64, fields: Value, parents: &[String]) ->
 
 #[test]
 fn clone_into_json_server_rewrites_references_and_reruns_create_nothing() {
-    if !json_server_available() {
-        return;
-    }
+    require_json_server();
 
     let dir = temp_dir();
     let port = free_port();

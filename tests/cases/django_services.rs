@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::server::django::{django_available, DjangoServer, DEFAULT_PAGE_SIZE};
+use crate::server::django::{require_django, DjangoServer, DEFAULT_PAGE_SIZE};
 
 const JSON: &str = "application/json";
 const JSON_API: &str = "application/vnd.api+json";
@@ -15,17 +15,15 @@ fn ids(items: &Value) -> Value {
     items.iter().map(|item| item["id"].clone()).collect()
 }
 
-/// A server on its own SQLite file with `page_size`, seeded or empty; `None` (the test is
-/// skipped) when python3 is missing outside CI.
-fn server(seed: bool, page_size: usize) -> Option<DjangoServer> {
-    django_available().then(|| DjangoServer::start_with_page_size(seed, page_size))
+/// A server on its own SQLite file with `page_size`, seeded or empty.
+fn server(seed: bool, page_size: usize) -> DjangoServer {
+    require_django();
+    DjangoServer::start_with_page_size(seed, page_size)
 }
 
 #[test]
 fn django_drf_pages_by_number_and_404s_past_the_end() {
-    let Some(server) = server(true, DEFAULT_PAGE_SIZE) else {
-        return;
-    };
+    let server = server(true, DEFAULT_PAGE_SIZE);
     let base = server.base_url();
 
     let first = server.get_json("/api/teams/");
@@ -71,9 +69,7 @@ fn django_drf_pages_by_number_and_404s_past_the_end() {
 
 #[test]
 fn django_drf_page_size_option_and_empty_database() {
-    let Some(server) = server(false, 4) else {
-        return;
-    };
+    let server = server(false, 4);
     let (status, created) = server.send(
         "POST",
         "/api/teams/",
@@ -100,9 +96,7 @@ fn django_drf_page_size_option_and_empty_database() {
 
 #[test]
 fn django_drf_nested_create_and_detail_writes() {
-    let Some(server) = server(true, DEFAULT_PAGE_SIZE) else {
-        return;
-    };
+    let server = server(true, DEFAULT_PAGE_SIZE);
     let base = server.base_url();
 
     let (status, gus) = server.send(
@@ -210,9 +204,7 @@ fn django_drf_nested_create_and_detail_writes() {
 
 #[test]
 fn django_jsonapi_pages_by_links_next() {
-    let Some(server) = server(true, DEFAULT_PAGE_SIZE) else {
-        return;
-    };
+    let server = server(true, DEFAULT_PAGE_SIZE);
     let base = server.base_url();
 
     let first = server.get_json("/jsonapi/players");
@@ -258,9 +250,7 @@ fn django_jsonapi_pages_by_links_next() {
 
 #[test]
 fn django_jsonapi_create_update_delete() {
-    let Some(server) = server(true, DEFAULT_PAGE_SIZE) else {
-        return;
-    };
+    let server = server(true, DEFAULT_PAGE_SIZE);
     let base = server.base_url();
     let gus = json!({ "data": {
         "type": "players",
@@ -311,9 +301,7 @@ fn django_jsonapi_create_update_delete() {
 
 #[test]
 fn django_serves_openapi_3_documents() {
-    let Some(server) = server(false, DEFAULT_PAGE_SIZE) else {
-        return;
-    };
+    let server = server(false, DEFAULT_PAGE_SIZE);
 
     let drf = server.get_json("/api/schema/?format=json");
     assert!(

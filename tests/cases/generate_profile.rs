@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::server::django::{django_available, DjangoServer};
+use crate::server::django::{require_django, DjangoServer};
 use crate::util::*;
 
 /// The DRF API by hand, relative to `{base}/api`: players read through their team.
@@ -33,15 +33,12 @@ fn generate(source: &str) -> String {
     run(&["--generate", "profile", source]).ok().stdout
 }
 
-/// A seeded server and the profile generated from the document at `schema_path` on it;
-/// `None` (the test is skipped) when python3 is missing outside CI.
-fn seeded_and_generated(schema_path: &str) -> Option<(DjangoServer, String)> {
-    if !django_available() {
-        return None;
-    }
+/// A seeded server and the profile generated from the document at `schema_path` on it.
+fn seeded_and_generated(schema_path: &str) -> (DjangoServer, String) {
+    require_django();
     let origin = DjangoServer::start(true);
     let text = generate(&format!("{}{schema_path}", origin.base_url()));
-    Some((origin, text))
+    (origin, text)
 }
 
 fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -139,9 +136,7 @@ fn assert_same_as_by_hand(
 
 #[test]
 fn generate_profile_from_drf_spectacular_pulls_and_clones_like_a_hand_written_one() {
-    let Some((origin, text)) = seeded_and_generated("/api/schema/?format=json") else {
-        return;
-    };
+    let (origin, text) = seeded_and_generated("/api/schema/?format=json");
     let base = origin.base_url();
     // The same document in YAML (the view's default) gives the same profile.
     let yaml = generate(&format!("{base}/api/schema/"));
@@ -169,9 +164,7 @@ fn generate_profile_from_drf_spectacular_pulls_and_clones_like_a_hand_written_on
 
 #[test]
 fn generate_profile_from_drf_jsonapi_pulls_and_clones_like_the_shipped_one() {
-    let Some((origin, text)) = seeded_and_generated("/jsonapi/schema") else {
-        return;
-    };
+    let (origin, text) = seeded_and_generated("/jsonapi/schema");
     let base = origin.base_url();
     assert!(
         text.contains(&format!("use {base} as the endpoint URL")),
@@ -272,9 +265,7 @@ fn generate_profile_errors_name_the_reason() {
 
 #[test]
 fn generate_profile_from_a_url_answering_an_error_is_exit_1() {
-    if !django_available() {
-        return;
-    }
+    require_django();
     let server = DjangoServer::start(false);
     let url = format!("{}/api/no-schema-here/", server.base_url());
     let failed = run(&["--generate", "profile", &url]).expect_code(1);
@@ -283,4 +274,89 @@ fn generate_profile_from_a_url_answering_an_error_is_exit_1() {
         "{}",
         failed.stderr
     );
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering `body` as JSON to every request; the
+/// request heads it received, lower-cased, come back through the handle.
+fn document_server(body: &'static str) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("a request");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_ascii_lowercase());
+        }
+        let mut stream = stream;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(answer.as_bytes()).expect("answer");
+        head
+    });
+    (url, handle)
+}
+
+/// A private API serves its document only to its users: `--generate profile URL` sends the
+/// command line's token and `-H` headers to SOURCE (SPEC section 8), and refuses options
+/// that do not shape that request.
+#[test]
+fn generate_profile_fetches_with_the_command_lines_credentials_and_headers() {
+    const DOCUMENT: &str = r#"{"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
+        "paths": {
+          "/teams/": {"get": {"responses": {"200": {"content": {"application/json":
+            {"schema": {"type": "array", "items": {"type": "object",
+              "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}}}}}},
+            "post": {}},
+          "/teams/{id}/": {"get": {}, "put": {}}}}"#;
+    let (base, server) = document_server(DOCUMENT);
+    let source = format!("{base}/openapi.json");
+    let mut command = command(&[
+        "--generate",
+        "profile",
+        &source,
+        "-H",
+        "X-Tenant: acme",
+        "--timeout",
+        "5",
+    ]);
+    command.env("RESOURCE_SYNC_TOKEN", "s3cret-token");
+    let generated = run_command(command).ok();
+    assert!(
+        generated.stdout.contains("path: teams/"),
+        "{}",
+        generated.stdout
+    );
+    assert_never_printed(&generated, "s3cret-token");
+    let head = server.join().expect("the server thread");
+    assert!(head[0].starts_with("get /openapi.json "), "{head:?}");
+    for expected in ["authorization: bearer s3cret-token", "x-tenant: acme"] {
+        assert!(
+            head.iter().any(|line| line == expected),
+            "{expected} not in {head:?}"
+        );
+    }
+
+    for refused in [
+        &["--generate", "profile", "api.json", "-v"][..],
+        &["--generate", "profile", "api.json", "--rm"],
+        &["--generate", "man", "-H", "X-Tenant: acme"],
+    ] {
+        let failed = run(refused).expect_code(2);
+        assert!(
+            failed.stderr.contains("--generate cannot be combined with"),
+            "{refused:?}: {}",
+            failed.stderr
+        );
+    }
 }

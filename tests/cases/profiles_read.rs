@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::json_server::{json_server_available, JsonServer};
+use super::json_server::{require_json_server, JsonServer};
 use super::profiles_common::*;
-use crate::server::django::{django_available, DjangoServer};
+use crate::server::django::{require_django, DjangoServer};
 use crate::server::plain::{encode_cursor, Envelope, Pagination, PlainConfig, PlainServer};
 use crate::util::*;
 
@@ -1018,9 +1018,7 @@ fn profile_read_type_player_into_jsonl_keeps_its_parents() {
 
 #[test]
 fn profile_read_json_server_posts_and_nested_comments() {
-    if !json_server_available() {
-        return;
-    }
+    require_json_server();
     let dir = temp_dir();
     let port = free_port();
     // Posts 1-3 have 3 comments each, posts 4 and 5 none.
@@ -1099,9 +1097,7 @@ fn drf_profile(next: &str) -> String {
 }
 
 fn assert_drf_pull(next: &str) {
-    if !django_available() {
-        return;
-    }
+    require_django();
     let server = DjangoServer::start(true);
     let (_dir, _profile, out, run) = django_pull(&server, "/api", &drf_profile(next));
     assert_eq!(list_files(&out), seeded_tree(), "{}", run.stderr);
@@ -1145,9 +1141,7 @@ fn profile_read_django_rest_framework_page_numbers() {
 
 #[test]
 fn profile_read_django_jsonapi() {
-    if !django_available() {
-        return;
-    }
+    require_django();
     let server = DjangoServer::start(true);
     let (dir, profile, out, run) = django_pull(&server, "/jsonapi", "format: jsonapi\ntypes:\n  teams:\n    path: teams\n  players:\n    path: players\n    parents: {team: teams}\n  stats:\n    path: stats\n    parents: {player: players}\n");
     assert_eq!(

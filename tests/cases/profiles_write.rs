@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::json_server::{http_get, json_server_available, JsonServer};
+use super::json_server::{http_get, require_json_server, JsonServer};
 use super::profiles_common::*;
-use crate::server::django::{django_available, DjangoServer};
+use crate::server::django::{require_django, DjangoServer};
 use crate::server::plain::{Envelope, Pagination, PlainConfig, PlainServer};
 use crate::util::*;
 
@@ -780,12 +780,10 @@ fn created(server: &DjangoServer, path: &str, content_type: &str, body: Value) -
     answer
 }
 
-/// A seeded Django origin and an empty Django destination, when Django is there.
-fn django_pair() -> Option<(DjangoServer, DjangoServer)> {
-    if !django_available() {
-        return None;
-    }
-    Some((DjangoServer::start(true), DjangoServer::start(false)))
+/// A seeded Django origin and an empty Django destination.
+fn django_pair() -> (DjangoServer, DjangoServer) {
+    require_django();
+    (DjangoServer::start(true), DjangoServer::start(false))
 }
 
 /// Creates the team Pumas (of Porto) at `server` through `path`: JSON:API when
@@ -804,9 +802,7 @@ const JSONAPI: &str = "application/vnd.api+json";
 
 #[test]
 fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes() {
-    let Some((origin, destination)) = django_pair() else {
-        return;
-    };
+    let (origin, destination) = django_pair();
     // Something already there, so the clone's ids differ from the origin's.
     add_pumas(&destination, "/jsonapi/teams", JSONAPI);
     created(
@@ -972,9 +968,7 @@ fn profile_write_django_jsonapi_clone_rewrites_relationships_and_patches_changes
 
 #[test]
 fn profile_write_django_rest_framework_clone_posts_players_under_their_new_team() {
-    let Some((origin, destination)) = django_pair() else {
-        return;
-    };
+    let (origin, destination) = django_pair();
     add_pumas(&destination, "/api/teams/", "application/json");
     let (dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     assert_eq!(list_files(&tree).len(), 15);
@@ -1071,9 +1065,7 @@ fn json_server_list(port: u16, path: &str) -> Vec<Value> {
 
 #[test]
 fn profile_write_json_server_clone_posts_and_nested_comments() {
-    if !json_server_available() {
-        return;
-    }
+    require_json_server();
     let dir = temp_dir();
     let (posts, comments) = posts_and_comments(3, 3, 2);
     let origin_db = dir.path().join("origin.json");
@@ -1413,9 +1405,7 @@ fn profile_write_output_json_reports_each_post() {
 
 #[test]
 fn profile_write_django_refused_post_fails_it_and_skips_its_children() {
-    let Some((origin, destination)) = django_pair() else {
-        return;
-    };
+    let (origin, destination) = django_pair();
     let (_dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     // A name longer than the model's 100 characters: DRF answers 400.
     replace_in_file(&tree.join("team/2.yaml"), "Tigers", &"T".repeat(150));
@@ -1467,9 +1457,7 @@ fn profile_write_id_map_resumes_a_partial_clone() {
 
 #[test]
 fn profile_write_django_verify_reports_a_field_the_server_changed() {
-    let Some((origin, destination)) = django_pair() else {
-        return;
-    };
+    let (origin, destination) = django_pair();
     let (dir, profile, tree) = django_pulled(&origin, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n  player:\n    path: players/\n    parents: {team: team}\n  stat:\n    path: stats/\n    parents: {player: player}\n");
     // DRF trims a CharField: the stored name is not the one sent.
     replace_in_file(&tree.join("player/4.yaml"), "name: Dee", "name: '  Dee  '");
@@ -1500,9 +1488,7 @@ fn profile_write_django_verify_reports_a_field_the_server_changed() {
 
 #[test]
 fn profile_write_django_jsonapi_profile_type_names_differ_from_jsonapi_types() {
-    let Some((origin, destination)) = django_pair() else {
-        return;
-    };
+    let (origin, destination) = django_pair();
     add_pumas(&destination, "/jsonapi/teams", JSONAPI);
     // Singular profile types; `city` readonly (never sent, never compared).
     let (dir, profile, tree) = django_pulled(&origin, "/jsonapi", "jsonapi.yaml", "format: jsonapi\ntypes:\n  team:\n    path: teams\n    readonly: [city]\n  player:\n    path: players\n    parents: {team: team}\n  stat:\n    path: stats\n    parents: {player: player}\n");
@@ -2245,9 +2231,7 @@ fn profile_write_rm_with_verify_and_max_delete() {
 
 #[test]
 fn profile_write_django_push_back_with_id_keys() {
-    if !django_available() {
-        return;
-    }
+    require_django();
     let server = DjangoServer::start(true);
     let (_dir, profile, tree) = django_pulled(&server, "/api", "drf.yaml", "records: results\nnext: body:next\nsize: page_size\ncreate: post\nreadonly: [url]\ntypes:\n  team:\n    path: teams/\n    key: [id]\n  player:\n    path: teams/{team}/players/\n    item: players/{id}/\n    parents: {team: team}\n    key: [id]\n  stat:\n    path: stats/\n    parents: {player: player}\n    key: [id]\n");
     let api = format!("{}/api", server.base_url());

@@ -20,23 +20,19 @@ fn seeded_server() -> TestServer {
     server
 }
 
-/// `true` when `script` can be used; `false` (after saying so) when the test should be skipped.
-/// In CI a missing `script` is a failure, so the terminal path is never silently untested.
-fn script_available() -> bool {
+/// The terminal tests run the binary under util-linux `script`; without it they fail
+/// naming the install command, never passing untested.
+fn require_script() {
     let found = Command::new("which")
         .arg("script")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "util-linux `script` is required in CI for the terminal tests"
-        );
-        println!("skipping: script not found");
-    }
-    found
+    assert!(
+        found,
+        "util-linux `script` is needed for the terminal tests: install it (apt-get install util-linux)"
+    );
 }
 
 /// Single-quoted for `sh -c`.
@@ -100,9 +96,7 @@ fn pull(server: &TestServer, out: &Path, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {
-    if !script_available() {
-        return;
-    }
+    require_script();
     let server = seeded_server();
     let dir = temp_dir();
     let out = dir.path().join("out");
@@ -127,9 +121,7 @@ fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {
 
 #[test]
 fn quiet_draws_nothing_even_on_a_terminal() {
-    if !script_available() {
-        return;
-    }
+    require_script();
     let server = seeded_server();
     let dir = temp_dir();
     let out = dir.path().join("out");

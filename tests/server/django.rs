@@ -26,27 +26,21 @@ fn venv_python() -> PathBuf {
     django_dir().join(".venv/bin/python")
 }
 
-/// Whether the Django service can run here, installing its packages first (once per test
-/// process) when needed. Without python3 the test is skipped with a message, except in CI,
-/// where that is a failure.
-pub fn django_available() -> bool {
+/// Installs the Django service's packages (once per test process) when needed; without
+/// python3 the test fails naming the install command, never passing untested.
+pub fn require_django() {
     let python = Command::new("python3")
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    if !python {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is required in CI for the Django end-to-end tests"
-        );
-        eprintln!("skipping: python3 not found (it is needed for the Django test service)");
-        return false;
-    }
+    assert!(
+        python,
+        "python3 is needed for the Django test service: install it (apt-get install python3 python3-venv), then run tests/django/install.sh"
+    );
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(install);
-    true
 }
 
 /// Runs `install.sh`, which returns at once when the virtualenv is up to date.
