@@ -6,7 +6,7 @@ use std::str::FromStr;
 use clap::parser::ValueSource;
 use clap::{ArgGroup, ArgMatches, Parser, ValueEnum};
 
-use crate::expr::{MatchExpr, RefExpr};
+use crate::expr::{FieldPath, MatchExpr, RefExpr};
 
 /// Move REST resources between HTTP APIs, YAML/JSON files, directories and pipes.
 ///
@@ -222,20 +222,6 @@ impl FromStr for Count {
             Ok(_) => Err(format!("must be 0 or more, got {text}")),
             Err(_) => Err(format!("not an integer: {text}")),
         }
-    }
-}
-
-/// A dotted field path (`meta.updatedAt`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldPath(pub Vec<String>);
-
-impl FromStr for FieldPath {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text.is_empty() || text.split('.').any(str::is_empty) {
-            return Err(format!("invalid field path {text:?}"));
-        }
-        Ok(FieldPath(text.split('.').map(str::to_string).collect()))
     }
 }
 

@@ -3,6 +3,54 @@
 
 use std::str::FromStr;
 
+/// A field path: keys from the top of a resource down, written dotted (`meta.updatedAt`);
+/// `\.` is a dot inside a key (`@odata\.nextLink`) and `\\` a backslash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldPath(pub Vec<String>);
+
+impl FieldPath {
+    /// The keys of `text`, split at its unescaped dots (an empty text has none).
+    pub fn keys(text: &str) -> Vec<String> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let mut keys = vec![String::new()];
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(escaped @ ('.' | '\\')) => push_char(&mut keys, escaped),
+                    Some(other) => {
+                        push_char(&mut keys, '\\');
+                        push_char(&mut keys, other);
+                    }
+                    None => push_char(&mut keys, '\\'),
+                },
+                '.' => keys.push(String::new()),
+                other => push_char(&mut keys, other),
+            }
+        }
+        keys
+    }
+}
+
+fn push_char(keys: &mut [String], c: char) {
+    if let Some(last) = keys.last_mut() {
+        last.push(c);
+    }
+}
+
+impl FromStr for FieldPath {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let keys = FieldPath::keys(text);
+        if keys.is_empty() || keys.iter().any(String::is_empty) {
+            return Err(format!("invalid field path {text:?}"));
+        }
+        Ok(FieldPath(keys))
+    }
+}
+
 /// `--match PATH=VALUE`: a dotted field path and the text its value must have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchExpr {
@@ -16,11 +64,9 @@ impl FromStr for MatchExpr {
         let (path, value) = text
             .split_once('=')
             .ok_or_else(|| "expected PATH=VALUE".to_string())?;
-        if path.is_empty() || path.split('.').any(str::is_empty) {
-            return Err(format!("invalid field path {path:?}"));
-        }
+        let FieldPath(path) = path.parse()?;
         Ok(MatchExpr {
-            path: path.split('.').map(str::to_string).collect(),
+            path,
             value: value.to_string(),
         })
     }
@@ -50,6 +96,17 @@ impl FromStr for RefExpr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_may_hold_an_escaped_dot() {
+        let path: FieldPath = r"value.@odata\.nextLink".parse().unwrap();
+        assert_eq!(path.0, ["value", "@odata.nextLink"]);
+        assert_eq!(FieldPath::keys(r"a\\.b"), ["a\\", "b"]);
+        assert_eq!(FieldPath::keys(r"a\b"), [r"a\b"]);
+        assert!(FieldPath::keys("").is_empty());
+        assert!("a..b".parse::<FieldPath>().is_err());
+        assert!("".parse::<FieldPath>().is_err());
+    }
 
     #[test]
     fn match_expr_parses_dotted_path() {

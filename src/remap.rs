@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::{Context as _, Result};
 use serde_json::Value;
@@ -13,7 +14,7 @@ use crate::atomic::write_atomically_with;
 use crate::exit_code::usage;
 use crate::expr::RefExpr;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
-use crate::resource::{field_at, scalar_text, Resource, Shared};
+use crate::resource::{field_at, field_at_mut, scalar_text, Resource, Shared};
 
 /// Old uri -> new uri. With a file, every new entry is appended at once (one line of a
 /// YAML block mapping, so the file stays valid YAML even if the run is killed) and the
@@ -22,6 +23,22 @@ pub struct IdMap {
     entries: BTreeMap<String, String>,
     file: Option<PathBuf>,
     journal: Option<File>,
+}
+
+/// The run's one id map: the march's inventory reads it, the writer records each create
+/// in it as it is answered.
+#[derive(Clone)]
+pub struct SharedIdMap(Arc<Mutex<IdMap>>);
+
+impl SharedIdMap {
+    pub fn new(map: IdMap) -> Self {
+        SharedIdMap(Arc::new(Mutex::new(map)))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, IdMap> {
+        // Entries are inserted whole; a poisoned lock still holds a consistent map.
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
 }
 
 impl IdMap {
@@ -234,11 +251,6 @@ fn replace_mapped_strings(value: &mut Value, map: &IdMap) {
             .for_each(|field| replace_mapped_strings(field, map)),
         _ => {}
     }
-}
-
-fn field_at_mut<'a>(body: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
-    path.iter()
-        .try_fold(body, |value, key| value.as_object_mut()?.get_mut(key))
 }
 
 #[cfg(test)]

@@ -273,6 +273,12 @@ pub fn field_at<'a>(body: &'a Value, path: &[String]) -> Option<&'a Value> {
         .try_fold(body, |value, key| value.as_object()?.get(key))
 }
 
+/// The value at a dotted path, to change in place.
+pub fn field_at_mut<'a>(body: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    path.iter()
+        .try_fold(body, |value, key| value.as_object_mut()?.get_mut(key))
+}
+
 /// Remove the field at a dotted path, if it is there.
 pub fn remove_field(body: &mut Value, path: &[String]) -> Option<Value> {
     let (last, parents) = path.split_last()?;

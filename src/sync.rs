@@ -19,7 +19,7 @@ use crate::interrupt::Interrupt;
 use crate::plan::{self, Change, Comparison, Decision, March, Stale};
 use crate::progress::Progress;
 use crate::read_set::ReadSet;
-use crate::remap::{reference_keys, IdMap, RefIndex};
+use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
 use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::Resource;
 use crate::schema::{self, ApiDialect, Dialect};
@@ -34,8 +34,10 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     };
     let http = HttpClient::new(&config.client, &config.http_endpoints)?;
     let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
+    let id_map = SharedIdMap::new(IdMap::load(config.run.id_map.as_deref())?);
     let context = Context {
         run: &config.run,
+        id_map: &id_map,
         dialect: &dialect,
         http: &http,
         report: &report,
@@ -149,7 +151,7 @@ async fn read(
         () = context.interrupt.requested() => return Err(Interrupted.into()),
     };
     context.report.add_read(resources.len());
-    let (mut resources, chosen) = without_clones(resources, chosen, config)?;
+    let (mut resources, chosen) = without_clones(resources, chosen, config, context);
     // The (type, id) index costs a string pair per resource: built only when needed.
     if resources
         .iter()
@@ -350,17 +352,18 @@ fn without_clones(
     resources: Vec<Resource>,
     chosen: Vec<bool>,
     config: &Config,
-) -> Result<(Vec<Resource>, Vec<bool>)> {
+    context: &Context<'_>,
+) -> (Vec<Resource>, Vec<bool>) {
     if !config.run.create_by_post {
-        return Ok((resources, chosen));
+        return (resources, chosen);
     }
-    let map = IdMap::load(config.run.id_map.as_deref())?;
+    let map = context.id_map.lock();
     let clones = map.new_uris();
-    Ok(resources
+    resources
         .into_iter()
         .zip(chosen)
         .filter(|(resource, _)| !clones.contains(&*resource.uri))
-        .unzip())
+        .unzip()
 }
 
 /// `--omit`: the fields never reach the destination (nor comparisons, nor plans).

@@ -20,6 +20,7 @@ use futures::future::BoxFuture;
 
 use crate::interrupt::Interrupt;
 use crate::plan::{Decision, Inventory, March, Stale};
+use crate::remap::SharedIdMap;
 use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::Dialect;
@@ -34,6 +35,8 @@ pub struct Context<'a> {
     pub dialect: &'a Arc<dyn Dialect>,
     pub http: &'a http::HttpClient,
     pub report: &'a Report,
+    /// The run's id map (`--id-map`, or an empty one-shot map).
+    pub id_map: &'a SharedIdMap,
     /// Ctrl-C: writers stop starting requests when it is requested.
     pub interrupt: &'a Interrupt,
 }

@@ -8,11 +8,13 @@ mod render;
 pub use render::{print_diffs, print_plan, Change};
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use anyhow::Result;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use crate::graph::DependencyGraph;
 use crate::report::Op;
 use crate::resource::{remove_field, Resource};
 
@@ -56,10 +58,27 @@ pub trait Inventory: Send + Sync {
         None
     }
 
-    /// What the destination holds that no resource of the run names (`--rm`), in delete
-    /// order (children before parents).
-    fn stale(&self, _kept: &[&Resource]) -> Result<Vec<Stale>> {
+    /// `--rm`: what the destination holds, each entry under the key `key_of` gives a
+    /// resource of the run bound for the same place. Nothing listed: nothing is deleted.
+    fn listing(&self) -> Result<Vec<Listed<'_>>> {
         Ok(Vec::new())
+    }
+
+    /// The key of the place `resource` goes to, as `listing` keys what is there.
+    fn key_of<'r>(&self, _resource: &'r Resource) -> Option<Cow<'r, [u8]>> {
+        None
+    }
+
+    /// The listed entries under `keys` as `--rm` names and deletes them, with their
+    /// parents where the destination links them.
+    fn stale_entries(&self, _keys: &[&[u8]]) -> Result<Vec<Stale>> {
+        Ok(Vec::new())
+    }
+
+    /// Whether stale entries are deleted children first (they link their parents), or
+    /// in the order listed.
+    fn deletes_children_first(&self) -> bool {
+        true
     }
 }
 
@@ -85,9 +104,31 @@ impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
         (**self).source(resource)
     }
 
-    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
-        (**self).stale(kept)
+    fn listing(&self) -> Result<Vec<Listed<'_>>> {
+        (**self).listing()
     }
+
+    fn key_of<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, [u8]>> {
+        (**self).key_of(resource)
+    }
+
+    fn stale_entries(&self, keys: &[&[u8]]) -> Result<Vec<Stale>> {
+        (**self).stale_entries(keys)
+    }
+
+    fn deletes_children_first(&self) -> bool {
+        (**self).deletes_children_first()
+    }
+}
+
+/// One entry a destination holds, for `--rm`.
+#[derive(Debug, Clone)]
+pub struct Listed<'a> {
+    /// Its place, as `Inventory::key_of` names the place of a resource of the run.
+    pub key: Cow<'a, [u8]>,
+    /// Its type, where the destination knows it: an API loses only entries of the types
+    /// the run writes; a directory any file the tool would read.
+    pub kind: Option<&'a str>,
 }
 
 /// A destination entry that `--rm` would delete.
@@ -315,10 +356,39 @@ impl<'i> March<'i> {
         })
     }
 
-    /// `--rm`: what the destination holds beyond `kept`, children first.
+    /// `--rm`: what the destination holds beyond `kept` (of the types `kept` has, where
+    /// the destination knows types), in delete order: children before parents.
     pub fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
-        self.inventory.stale(kept)
+        let kinds: HashSet<&str> = kept.iter().map(|resource| &*resource.kind).collect();
+        let wanted: HashSet<Cow<'_, [u8]>> = kept
+            .iter()
+            .filter_map(|resource| self.inventory.key_of(resource))
+            .collect();
+        let listing = self.inventory.listing()?;
+        let keys: Vec<&[u8]> = listing
+            .iter()
+            .filter(|listed| listed.kind.is_none_or(|kind| kinds.contains(kind)))
+            .filter(|listed| !wanted.contains(&listed.key))
+            .map(|listed| &*listed.key)
+            .collect();
+        let stale = self.inventory.stale_entries(&keys)?;
+        match self.inventory.deletes_children_first() {
+            true => children_first(stale),
+            false => Ok(stale),
+        }
     }
+}
+
+/// Stale entries ordered children before parents: the write order reversed.
+fn children_first(stale: Vec<Stale>) -> Result<Vec<Stale>> {
+    let resources: Vec<Resource> = stale.iter().map(|entry| entry.resource.clone()).collect();
+    let order = DependencyGraph::new(&resources).write_order(&resources)?;
+    let mut slots: Vec<Option<Stale>> = stale.into_iter().map(Some).collect();
+    Ok(order
+        .into_iter()
+        .rev()
+        .filter_map(|index| slots[index as usize].take())
+        .collect())
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use super::jsonapi;
 use crate::exit_code::usage;
-use crate::expr::RefExpr;
+use crate::expr::{FieldPath, RefExpr};
 use crate::format::json_page::Step;
 use crate::format::yaml::YamlDocuments;
-use crate::resource::Identity;
+use crate::resource::{field_at, scalar_text, Identity};
 
 /// The wire format of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,12 +295,7 @@ impl TypeProfile {
 
     /// A member's field as text (`14` and `"14"` are one id).
     pub fn field(&self, member: &Value, name: &str) -> Option<String> {
-        let path = self.field_path(name);
-        let mut value = member;
-        for step in &path {
-            value = value.get(step)?;
-        }
-        field_text(value)
+        field_text(field_at(member, &self.field_path(name))?)
     }
 
     /// A member's id as text.
@@ -323,11 +318,7 @@ impl TypeProfile {
 
     /// A member's identity, or which field it lacks.
     pub fn identity(&self, member: &Value) -> std::result::Result<Identity, String> {
-        let id = match self
-            .field_path(&self.id)
-            .iter()
-            .try_fold(member, |v, step| v.get(step))
-        {
+        let id = match field_at(member, &self.field_path(&self.id)) {
             Some(id) if field_text(id).is_some() => id.clone(),
             _ => return Err(format!("member without its id field {:?}", self.id)),
         };
@@ -629,10 +620,7 @@ fn default_item(path: &str) -> String {
 }
 
 fn dotted(path: &str) -> Vec<String> {
-    match path.is_empty() {
-        true => Vec::new(),
-        false => path.split('.').map(String::from).collect(),
-    }
+    FieldPath::keys(path)
 }
 
 /// The `{name}`s of a path template, in order.
@@ -733,13 +721,12 @@ fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     found
 }
 
-/// A member's field value as text (`14` and `"14"` are the same id).
+/// A member's field value as text (`14` and `"14"` are the same id); null (an absent
+/// value), mappings and lists have none.
 pub fn field_text(value: &Value) -> Option<String> {
     match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
+        Value::Null => None,
+        other => scalar_text(other),
     }
 }
 

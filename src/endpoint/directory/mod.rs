@@ -4,8 +4,11 @@
 mod read;
 mod stage;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -20,7 +23,7 @@ use crate::atomic::write_atomically_with;
 use crate::endpoint_spec::FileKind;
 use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
-use crate::plan::{Decision, Held, Inventory, March, Stale};
+use crate::plan::{Decision, Held, Inventory, Listed, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::{Body, Resource};
 
@@ -237,18 +240,37 @@ impl Inventory for DirectoryInventory {
         Ok(Held::Copy(parsed.unwrap_or(Value::Null)))
     }
 
-    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
-        let kept: HashSet<PathBuf> = kept
-            .iter()
-            .filter_map(|resource| self.path_for(resource).ok())
-            .collect();
-        let mut stale: Vec<&PathBuf> = self
+    /// Every file the tool would read; its type is its folder, but any file no resource
+    /// of the run is written to is stale, whatever its type.
+    fn listing(&self) -> Result<Vec<Listed<'_>>> {
+        Ok(self
             .existing
             .iter()
-            .filter(|path| !kept.contains(*path))
+            .map(|path| Listed {
+                key: Cow::Borrowed(path.as_os_str().as_bytes()),
+                kind: None,
+            })
+            .collect())
+    }
+
+    fn key_of<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, [u8]>> {
+        let path = self.path_for(resource).ok()?;
+        Some(Cow::Owned(path.into_os_string().into_vec()))
+    }
+
+    /// Stale files in path order.
+    fn stale_entries(&self, keys: &[&[u8]]) -> Result<Vec<Stale>> {
+        let mut paths: Vec<&Path> = keys
+            .iter()
+            .map(|key| Path::new(OsStr::from_bytes(key)))
             .collect();
-        stale.sort();
-        Ok(stale.into_iter().map(|path| stale_file(path)).collect())
+        paths.sort();
+        Ok(paths.into_iter().map(stale_file).collect())
+    }
+
+    /// Files do not link each other: a folder's stale files go in path order.
+    fn deletes_children_first(&self) -> bool {
+        false
     }
 }
 

@@ -2,7 +2,7 @@
 //! new uri learnt (and kept in the id map); one already mapped is PUT at its new uri.
 //! References in every body are rewritten to the new uris and ids before it is sent.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 use anyhow::{anyhow, Result};
 use reqwest::header::LOCATION;
@@ -13,22 +13,22 @@ use url::Url;
 use super::write::Writes;
 use super::{collection_of, redact_url, HttpEndpoint, Reply, Request};
 use crate::format::Format;
-use crate::remap::{rewrite, IdMap, RefIndex};
+use crate::remap::{rewrite, IdMap, RefIndex, SharedIdMap};
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
 /// The state of one clone: the id map, shared by the requests in flight.
 pub struct Cloner<'d> {
-    map: Mutex<IdMap>,
+    map: SharedIdMap,
     refs: RefIndex,
     dialect: &'d dyn Dialect,
     format: Format,
 }
 
 impl<'d> Cloner<'d> {
-    pub fn new(map: IdMap, refs: RefIndex, dialect: &'d dyn Dialect, format: Format) -> Self {
+    pub fn new(map: SharedIdMap, refs: RefIndex, dialect: &'d dyn Dialect, format: Format) -> Self {
         Cloner {
-            map: Mutex::new(map),
+            map,
             refs,
             dialect,
             format,
@@ -36,8 +36,7 @@ impl<'d> Cloner<'d> {
     }
 
     fn map(&self) -> MutexGuard<'_, IdMap> {
-        // Entries are inserted whole; a poisoned lock still holds a consistent map.
-        self.map.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.map.lock()
     }
 
     /// Write the id map sorted (after the run, or when it stops early).

@@ -14,9 +14,8 @@ use super::crawl::{Crawl, StartPage};
 use super::{collection_of, redact_url, HttpEndpoint};
 use crate::endpoint::Context;
 use crate::endpoint_spec::url_key;
-use crate::graph::DependencyGraph;
-use crate::plan::{Held, Inventory, Stale};
-use crate::remap::{rewrite, IdMap, RefIndex};
+use crate::plan::{Held, Inventory, Listed, Stale};
+use crate::remap::{rewrite, RefIndex, SharedIdMap};
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
@@ -137,34 +136,37 @@ impl Inventory for PushInventory<'_> {
         Cow::Owned(body)
     }
 
-    /// Destination resources of the types being written that no origin holds, children
-    /// before parents.
-    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
-        let kinds: HashSet<&str> = kept.iter().map(|r| &*r.kind).collect();
-        let wanted: HashSet<String> = kept
-            .iter()
-            .filter_map(|r| self.endpoint.key_of(&r.uri))
-            .collect();
+    /// What the destination URL and the surveyed collections hold, by rebased uri.
+    fn listing(&self) -> Result<Vec<Listed<'_>>> {
         let Some(snapshot) = self.snapshot.get() else {
             return Ok(Vec::new());
         };
-        let stale: Vec<Resource> = snapshot
+        Ok(snapshot
             .resources
             .iter()
-            .filter(|(key, resource)| kinds.contains(&*resource.kind) && !wanted.contains(*key))
-            .map(|(_, resource)| resource.clone())
-            .collect();
-        let graph = DependencyGraph::new(&stale);
-        let mut order = graph.write_order(&stale)?;
-        order.reverse();
-        order
-            .into_iter()
-            .map(|index| {
-                let resource = stale[index as usize].clone();
+            .map(|(key, resource)| Listed {
+                key: Cow::Borrowed(key.as_bytes()),
+                kind: Some(&resource.kind),
+            })
+            .collect())
+    }
+
+    fn key_of<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, [u8]>> {
+        let key = self.endpoint.key_of(&resource.uri)?;
+        Some(Cow::Owned(key.into_bytes()))
+    }
+
+    fn stale_entries(&self, keys: &[&[u8]]) -> Result<Vec<Stale>> {
+        let Some(snapshot) = self.snapshot.get() else {
+            return Ok(Vec::new());
+        };
+        keys.iter()
+            .filter_map(|key| snapshot.resources.get(std::str::from_utf8(key).ok()?))
+            .map(|resource| {
                 Ok(Stale {
                     target: redact_url(&self.endpoint.rebase(&resource.uri)?),
                     text: Some(self.context.run.format.serialize(&resource.body)),
-                    resource,
+                    resource: resource.clone(),
                 })
             })
             .collect()
@@ -174,14 +176,14 @@ impl Inventory for PushInventory<'_> {
 /// `--create post`: a resource in the id map is held at its new uri, any other is new.
 pub(super) struct CloneInventory<'a> {
     pub(super) push: PushInventory<'a>,
-    pub(super) map: IdMap,
+    pub(super) map: SharedIdMap,
     /// `--ref` fields resolved over the run's resources, as the clone will rewrite them.
     pub(super) refs: OnceLock<RefIndex>,
 }
 
 impl CloneInventory<'_> {
-    fn new_uri(&self, resource: &Resource) -> Option<&str> {
-        self.map.get(&resource.uri)
+    fn new_uri(&self, resource: &Resource) -> Option<String> {
+        self.map.lock().get(&resource.uri).map(str::to_string)
     }
 }
 
@@ -193,7 +195,7 @@ impl Inventory for CloneInventory<'_> {
         let collections = kept
             .iter()
             .filter_map(|resource| match self.new_uri(resource) {
-                Some(new_uri) => Some(collection_of(new_uri)),
+                Some(new_uri) => Some(collection_of(&new_uri)),
                 None => self.push.collection_of(&resource.uri),
             })
             .collect();
@@ -203,7 +205,7 @@ impl Inventory for CloneInventory<'_> {
     fn target(&self, resource: &Resource) -> Result<String> {
         let endpoint = self.push.endpoint;
         Ok(match self.new_uri(resource) {
-            Some(new_uri) => new_uri.to_string(),
+            Some(new_uri) => new_uri,
             None => redact_url(&endpoint.rebase(&collection_of(&resource.uri))?),
         })
     }
@@ -215,7 +217,7 @@ impl Inventory for CloneInventory<'_> {
         let Some(snapshot) = self.push.compared() else {
             return Ok(Held::Unseen);
         };
-        let key = self.push.endpoint.key_of(new_uri);
+        let key = self.push.endpoint.key_of(&new_uri);
         Ok(match key.and_then(|key| snapshot.resources.get(&key)) {
             Some(held) => Held::Copy(Value::clone(&held.body)),
             None => Held::Unseen,
@@ -232,7 +234,8 @@ impl Inventory for CloneInventory<'_> {
                 &no_refs
             }
         };
-        let mut body = rewrite(&resource.body, self.new_uri(resource), &self.map, refs);
+        let new_uri = self.new_uri(resource);
+        let mut body = rewrite(&resource.body, new_uri.as_deref(), &self.map.lock(), refs);
         self.push
             .endpoint
             .rebase_links(&**self.push.context.dialect, &mut body);

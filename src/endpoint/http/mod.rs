@@ -25,7 +25,7 @@ use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
-use crate::remap::{IdMap, RefIndex};
+use crate::remap::RefIndex;
 use clone::Cloner;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
@@ -137,7 +137,7 @@ impl Endpoint for HttpEndpoint {
                 snapshot: OnceLock::new(),
             };
             if context.run.create_by_post {
-                let map = IdMap::load(context.run.id_map.as_deref())?;
+                let map = context.id_map.clone();
                 let refs = OnceLock::new();
                 let clone = CloneInventory { push, map, refs };
                 return Ok(Box::new(clone) as Box<dyn Inventory>);
@@ -181,7 +181,7 @@ impl Endpoint for HttpEndpoint {
             if context.run.create_by_post {
                 // The id map is saved sorted whatever happens.
                 let run = context.run;
-                let map = IdMap::load(run.id_map.as_deref())?;
+                let map = context.id_map.clone();
                 let refs = RefIndex::new(&run.refs, set.resources);
                 let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
                 let written = self.write_all(set, &decided, context, &cloner).await;

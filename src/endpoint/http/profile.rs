@@ -5,7 +5,7 @@
 //! destination ids, JSON:API's `{"data": ...}` envelope.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::{anyhow, Result};
@@ -21,10 +21,9 @@ use super::{redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::Context;
 use crate::exit_code::remote;
-use crate::graph::DependencyGraph;
-use crate::plan::{Held, Inventory, Stale};
-use crate::remap::{id_of_uri, typed_like, IdMap};
-use crate::resource::Resource;
+use crate::plan::{Held, Inventory, Listed, Stale};
+use crate::remap::{id_of_uri, typed_like, IdMap, SharedIdMap};
+use crate::resource::{field_at_mut, Resource};
 use crate::schema::profile::{field_text, CreateMethod, Profile, TypeProfile, UpdateMethod};
 use crate::schema::Dialect;
 
@@ -44,7 +43,7 @@ pub(super) struct ProfileState {
     /// Origin (type, id) -> destination id: from `create: put`, the id map, key matches,
     /// and creates as they are answered.
     ids: Mutex<HashMap<Key, String>>,
-    map: Mutex<IdMap>,
+    map: SharedIdMap,
 }
 
 impl ProfileState {
@@ -61,7 +60,7 @@ impl ProfileState {
             compare,
             held: OnceLock::new(),
             ids: Mutex::new(HashMap::new()),
-            map: Mutex::new(IdMap::load(context.run.id_map.as_deref())?),
+            map: context.id_map.clone(),
         })
     }
 
@@ -75,7 +74,7 @@ impl ProfileState {
             compare: true,
             held: OnceLock::new(),
             ids: Mutex::new(self.ids().clone()),
-            map: Mutex::new(IdMap::load(context.run.id_map.as_deref())?),
+            map: context.id_map.clone(),
         })
     }
 
@@ -85,7 +84,7 @@ impl ProfileState {
     }
 
     fn map(&self) -> MutexGuard<'_, IdMap> {
-        self.map.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.map.lock()
     }
 
     fn kind(&self, resource: &Resource) -> Result<&TypeProfile> {
@@ -222,7 +221,7 @@ impl ProfileState {
         let ids = self.ids();
         for (field, parent) in &kind.parents {
             let path = kind.parent_path(field);
-            if let Some(slot) = slot_at(&mut body, &path) {
+            if let Some(slot) = field_at_mut(&mut body, &path) {
                 if let Some(new) = field_text(slot).and_then(|old| ids.get(&(parent.clone(), old)))
                 {
                     *slot = typed_like(slot, new);
@@ -281,18 +280,13 @@ fn as_compared(kind: &TypeProfile, body: Value) -> Value {
             .map(|(field, _)| kind.parent_path(field)),
     );
     for path in paths {
-        if let Some(slot) = slot_at(&mut body, &path) {
+        if let Some(slot) = field_at_mut(&mut body, &path) {
             if let Some(text) = field_text(slot) {
                 *slot = Value::String(text);
             }
         }
     }
     body
-}
-
-fn slot_at<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
-    path.iter()
-        .try_fold(value, |value, step| value.get_mut(step))
 }
 
 /// `template` filled from `body`'s fields (`{id}` = `id`).
@@ -354,22 +348,43 @@ impl Inventory for ProfileInventory<'_> {
         (kind.create == CreateMethod::Post).then(|| resource.uri.to_string())
     }
 
-    /// Destination members of the written types whose ids no resource of the run has.
-    fn stale(&self, kept: &[&Resource]) -> Result<Vec<Stale>> {
+    /// The destination's members of the types read, by type and destination id.
+    fn listing(&self) -> Result<Vec<Listed<'_>>> {
+        let Some(held) = self.state.held.get() else {
+            return Ok(Vec::new());
+        };
+        Ok(held
+            .keys()
+            .map(|(name, id)| Listed {
+                key: Cow::Owned(listing_key(name, id)),
+                kind: Some(name),
+            })
+            .collect())
+    }
+
+    fn key_of<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, [u8]>> {
+        let id = self.state.destination_id(resource)?;
+        Some(Cow::Owned(listing_key(&resource.kind, &id)))
+    }
+
+    /// The members under `keys` as resources at their item URLs, parents linked by their
+    /// `parents` fields.
+    fn stale_entries(&self, keys: &[&[u8]]) -> Result<Vec<Stale>> {
         let state = &self.state;
         let Some(held) = state.held.get() else {
             return Ok(Vec::new());
         };
-        let kinds: HashSet<&str> = kept.iter().map(|r| &*r.kind).collect();
-        let wanted: HashSet<Key> = kept
-            .iter()
-            .filter_map(|r| Some((r.kind.to_string(), state.destination_id(r)?)))
-            .collect();
         let mut stale: Vec<Resource> = Vec::new();
-        for ((name, id), member) in held {
-            if !kinds.contains(name.as_str()) || wanted.contains(&(name.clone(), id.clone())) {
+        for key in keys {
+            let Some((name, id)) = std::str::from_utf8(key)
+                .ok()
+                .and_then(|key| key.split_once('\0'))
+            else {
                 continue;
-            }
+            };
+            let Some(member) = held.get(&(name.to_string(), id.to_string())) else {
+                continue;
+            };
             let kind = &state.profile.types[name];
             let mut identity = kind
                 .identity(member)
@@ -382,19 +397,20 @@ impl Inventory for ProfileInventory<'_> {
             resource.references = crate::remap::reference_keys(&refs, &resource.body).into();
         }
         crate::remap::RefIndex::new(&refs, &stale).add_parents(&mut stale);
-        let graph = DependencyGraph::new(&stale);
-        let mut order = graph.write_order(&stale)?;
-        order.reverse();
-        Ok(order
+        Ok(stale
             .into_iter()
-            .map(|index| &stale[index as usize])
             .map(|resource| Stale {
                 target: redact_url_text(&resource.uri),
                 text: Some(self.context.run.format.serialize(&resource.body)),
-                resource: resource.clone(),
+                resource,
             })
             .collect())
     }
+}
+
+/// A held member's key in the listing: its type and destination id.
+fn listing_key(name: &str, id: &str) -> Vec<u8> {
+    format!("{name}\0{id}").into_bytes()
 }
 
 fn redact_url_text(uri: &str) -> String {

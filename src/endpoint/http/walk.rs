@@ -18,7 +18,7 @@ use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
 use crate::exit_code::remote;
 use crate::format::json_page::Members;
-use crate::resource::Resource;
+use crate::resource::{field_at, Resource};
 use crate::schema::profile::{fill, placeholders, CursorSource, Next, Profile, TypeProfile};
 
 /// The fields of one read resource that the paths of its children may need.
@@ -255,7 +255,7 @@ impl<'t> Pages<'t> {
             Next::Cursor { param, from } => {
                 let token = match from {
                     CursorSource::Body(path) => {
-                        at_path(document, path).and_then(crate::schema::profile::field_text)
+                        field_at(document, path).and_then(crate::schema::profile::field_text)
                     }
                     CursorSource::Header(name) => reply
                         .headers
@@ -321,14 +321,9 @@ fn fields_of(kind: &TypeProfile, member: &Value, profile: &Profile) -> Fields {
     fields
 }
 
-fn at_path<'v>(document: &'v Value, path: &[String]) -> Option<&'v Value> {
-    path.iter()
-        .try_fold(document, |value, step| value.get(step))
-}
-
 /// The next URL at `path`: a string, or an object with `href`; null or absent ends.
 fn body_link(document: &Value, path: &[String]) -> Option<String> {
-    match at_path(document, path)? {
+    match field_at(document, path)? {
         Value::String(href) if !href.is_empty() => Some(href.clone()),
         Value::Object(link) => link.get("href")?.as_str().map(str::to_string),
         _ => None,
