@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::cli::{Cli, CreateMode, OutputFormat};
 use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions};
 use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
-use crate::exit_code::usage;
+use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
 use crate::format::Format;
 use crate::schema::profile::{self, Profile, TypeProfile};
@@ -77,10 +77,8 @@ impl SecretSource for ProcessSecrets {
     }
 
     fn prompt_password(&self, username: &str) -> Result<String> {
-        rpassword::prompt_password(format!("Password for {username}: ")).map_err(|error| {
-            usage(format!(
-                "--username needs a password: set RESOURCE_SYNC_PASSWORD or run on a terminal ({error})"
-            ))
+        rpassword::prompt_password(format!("Password for {username}: ")).usage_context(|| {
+            "--username needs a password: set RESOURCE_SYNC_PASSWORD or run on a terminal"
         })
     }
 }
@@ -376,14 +374,9 @@ fn client_options(cli: &Cli, api: Option<&Profile>) -> Result<ClientOptions> {
 
 /// The `--ca-cert` file, which must hold at least one PEM certificate.
 fn read_ca_cert(path: &Path) -> Result<Vec<u8>> {
-    let pem = std::fs::read(path)
-        .map_err(|error| usage(format!("--ca-cert {}: {error}", path.display())))?;
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
-        usage(format!(
-            "--ca-cert {}: not a PEM certificate: {error}",
-            path.display()
-        ))
-    })?;
+    let pem = std::fs::read(path).usage_context(|| format!("--ca-cert {}", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .usage_context(|| format!("--ca-cert {}: not a PEM certificate", path.display()))?;
     if certificates.is_empty() {
         return Err(usage(format!(
             "--ca-cert {}: no PEM certificate in the file",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use url::Url;
 
-use crate::exit_code::usage;
+use crate::exit_code::ExitContext;
 use crate::format::Format;
 
 /// An endpoint as named on the command line.
@@ -35,12 +35,8 @@ impl EndpointSpec {
         }
         let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
-            let url = Url::parse(argument).map_err(|error| {
-                usage(format!(
-                    "invalid URL {}: {error}",
-                    redact_argument(argument)
-                ))
-            })?;
+            let url = Url::parse(argument)
+                .usage_context(|| format!("invalid URL {}", redact_argument(argument)))?;
             return Ok(EndpointSpec::Http(url));
         }
         if let Some(kind) = FileKind::from_path(argument) {

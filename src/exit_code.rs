@@ -27,13 +27,24 @@ impl From<Exit> for ExitCode {
 /// The command or its local input is wrong (exit 2): bad option, bad endpoint,
 /// malformed or unsafe input, an existing file destination without --rm, a cycle.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+#[error("{message}")]
+pub struct UsageError {
+    message: String,
+    #[source]
+    source: Option<Cause>,
+}
 
 /// A remote could not be read or written (exit 1).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RemoteError(pub String);
+#[error("{message}")]
+pub struct RemoteError {
+    message: String,
+    #[source]
+    source: Option<Cause>,
+}
+
+/// The error an exit-coded error was caused by, kept whole (printed after it with `{:#}`).
+type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// The run was stopped by Ctrl-C; what was committed is whole, the rest was not written.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +71,54 @@ pub fn exit_for_error(error: &anyhow::Error) -> Exit {
 
 /// Shorthand for failing with a usage error.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    UsageError(message.into()).into()
+    UsageError {
+        message: message.into(),
+        source: None,
+    }
+    .into()
 }
 
 /// Shorthand for failing with a remote error.
 pub fn remote(message: impl Into<String>) -> anyhow::Error {
-    RemoteError(message.into()).into()
+    RemoteError {
+        message: message.into(),
+        source: None,
+    }
+    .into()
+}
+
+/// A remote error (exit 1) caused by `cause`, which is kept whole.
+pub fn remote_because(message: impl Into<String>, cause: impl Into<Cause>) -> anyhow::Error {
+    RemoteError {
+        message: message.into(),
+        source: Some(cause.into()),
+    }
+    .into()
+}
+
+/// An error's exit status chosen where it happens, the error itself kept as the cause:
+/// `std::fs::read(path).usage_context(|| format!("reading {}", path.display()))`.
+pub trait ExitContext<T> {
+    /// A usage error (exit 2) caused by this one.
+    fn usage_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> anyhow::Result<T>;
+    /// A remote error (exit 1) caused by this one.
+    fn remote_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<Cause>> ExitContext<T> for Result<T, E> {
+    fn usage_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> anyhow::Result<T> {
+        self.map_err(|cause| {
+            UsageError {
+                message: message().into(),
+                source: Some(cause.into()),
+            }
+            .into()
+        })
+    }
+
+    fn remote_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> anyhow::Result<T> {
+        self.map_err(|cause| remote_because(message(), cause))
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +133,16 @@ mod tests {
         let error = Err::<(), _>(remote("503")).context("GET y").unwrap_err();
         assert_eq!(exit_for_error(&error), Exit::Failed);
         assert_eq!(exit_for_error(&anyhow::anyhow!("plain")), Exit::Failed);
+    }
+
+    #[test]
+    fn a_classified_error_keeps_its_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = Err::<(), _>(io)
+            .usage_context(|| "reading p.yaml")
+            .unwrap_err();
+        assert_eq!(exit_for_error(&error), Exit::Usage);
+        assert_eq!(format!("{error:#}"), "reading p.yaml: no such file");
+        assert!(error.chain().any(|cause| cause.is::<std::io::Error>()));
     }
 }

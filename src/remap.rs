@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde_json::Value;
 
 use crate::atomic::write_atomically_with;
-use crate::exit_code::usage;
+use crate::exit_code::{usage, ExitContext};
 use crate::expr::RefExpr;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
 use crate::resource::{field_at, field_at_mut, scalar_text, Resource, Shared};
@@ -116,7 +116,7 @@ fn read_map(path: &Path) -> Result<BTreeMap<String, String>> {
     let file = File::open(path).with_context(place)?;
     let mut entries = BTreeMap::new();
     for document in YamlDocuments::new(std::io::BufReader::new(file)) {
-        let document = document.map_err(|error| usage(format!("{}: {error}", place())))?;
+        let document = document.usage_context(place)?;
         let Value::Object(map) = document else {
             if document.is_null() {
                 continue;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::Found;
-use crate::exit_code::usage;
+use crate::exit_code::ExitContext;
 use crate::format::json_read::json_values;
 use crate::format::yaml::YamlDocuments;
 use crate::format::yaml_block::simple_document;
@@ -48,13 +48,13 @@ pub fn read_resources(
     match encoding {
         Encoding::Yaml => {
             for value in YamlDocuments::new(reader) {
-                let value = value.map_err(|error| usage(format!("reading {source}: {error}")))?;
+                let value = value.usage_context(|| format!("reading {source}"))?;
                 accept(value, "document ")?;
             }
         }
         Encoding::Json => {
             for value in json_values(reader) {
-                let value = value.map_err(|error| usage(format!("reading {source}: {error}")))?;
+                let value = value.usage_context(|| format!("reading {source}"))?;
                 match value {
                     Value::Array(items) => {
                         for item in items {
@@ -103,8 +103,7 @@ fn accept_document(
         Some(folder) => schema.resource_in_folder(folder, value),
         None => schema.resource(value),
     };
-    let resource =
-        resource.map_err(|error| usage(format!("reading {place}: not a resource: {error}")))?;
+    let resource = resource.usage_context(|| format!("reading {place}: not a resource"))?;
     found(resource)
 }
 

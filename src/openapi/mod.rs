@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::endpoint::http::{redact_url, HttpClient, Request};
 use crate::endpoint::options::{ClientOptions, HttpOptions};
-use crate::exit_code::{remote, usage};
+use crate::exit_code::{remote, usage, ExitContext};
 use crate::format::yaml::YamlDocuments;
 use crate::schema::profile::Profile;
 
@@ -30,8 +30,9 @@ pub fn generate_profile(
             let (client, endpoint) = fetching(url)?;
             fetch(&client, &endpoint)?
         }
-        None => std::fs::read(source)
-            .map_err(|error| usage(format!("reading OpenAPI document {source}: {error}")))?,
+        None => {
+            std::fs::read(source).usage_context(|| format!("reading OpenAPI document {source}"))?
+        }
     };
     let root = parse(&bytes, source)?;
     let text = generate::profile(&root, source, url.as_ref())
@@ -49,13 +50,12 @@ fn parse(bytes: &[u8], source: &str) -> Result<Value> {
         .map_err(|_| usage(format!("OpenAPI document {source} is not UTF-8 text")))?;
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text)
-            .map_err(|error| usage(format!("OpenAPI document {source}: invalid JSON: {error}")));
+            .usage_context(|| format!("OpenAPI document {source}: invalid JSON"));
     }
     match YamlDocuments::new(text.as_bytes()).next() {
-        Some(Ok(value)) => Ok(value),
-        Some(Err(error)) => Err(usage(format!(
-            "OpenAPI document {source}: invalid YAML: {error}"
-        ))),
+        Some(document) => {
+            document.usage_context(|| format!("OpenAPI document {source}: invalid YAML"))
+        }
         None => Err(usage(format!("OpenAPI document {source} is empty"))),
     }
 }

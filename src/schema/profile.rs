@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use super::jsonapi;
-use crate::exit_code::usage;
+use crate::exit_code::{usage, ExitContext};
 use crate::expr::{FieldPath, RefExpr};
 use crate::format::json_page::Step;
 use crate::format::yaml::YamlDocuments;
@@ -98,7 +98,7 @@ impl Profile {
     /// Read and check the profile at `path`.
     pub fn load(path: &Path) -> Result<Profile> {
         let text = std::fs::read_to_string(path)
-            .map_err(|error| usage(format!("reading profile {}: {error}", path.display())))?;
+            .usage_context(|| format!("reading profile {}", path.display()))?;
         Profile::parse(&text, &path.display().to_string())
     }
 
@@ -108,7 +108,7 @@ impl Profile {
         let document = YamlDocuments::new(text.as_bytes())
             .next()
             .transpose()
-            .map_err(|error| usage(format!("profile {source}: {error}")))?;
+            .usage_context(|| format!("profile {source}"))?;
         let Some(Value::Object(top)) = document else {
             return Err(checker.error(&[], "a profile is a mapping with `types`"));
         };

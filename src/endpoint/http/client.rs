@@ -44,6 +44,12 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
+    /// The `Location` the answer names, resolved against `base` (the request's URL).
+    pub fn location(&self, base: &Url) -> Option<Url> {
+        let location = self.headers.get(LOCATION)?.to_str().ok()?;
+        base.join(location).ok()
+    }
+
     /// `409 Conflict: parent does not exist`, with the server's message when it sent one.
     pub fn describe_status(&self) -> String {
         let reason = StatusCode::from_u16(self.status)
@@ -397,6 +403,12 @@ fn decoded(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// Whether a server-named URL is on `destination`'s origin (scheme, host and port): only
+/// there may it become a resource's uri (SPEC section 9).
+pub fn same_origin(url: &Url, destination: &Url) -> bool {
+    url.origin() == destination.origin()
 }
 
 /// `url` without any `user:pass@`: what is requested, kept and shown.

@@ -111,12 +111,13 @@ impl Writes for Cloner<'_> {
 
 /// The created resource's uri, and where it came from.
 fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<(Url, &'static str)> {
-    if let Some(location) = reply
+    // A Location that is text decides, even when it does not resolve.
+    if reply
         .headers
         .get(LOCATION)
-        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_str().is_ok())
     {
-        return Some((collection.join(location).ok()?, "the Location header"));
+        return Some((reply.location(collection)?, "the Location header"));
     }
     let body: Value = crate::format::json_read::json_document(&reply.body).ok()?;
     if let Some(uri) = dialect.own_uri(&body) {
@@ -131,7 +132,7 @@ fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<(Ur
 /// and never with a `user:pass@` in it (SPEC section 9).
 fn same_origin(url: Url, destination: &Url, source: &str) -> Result<Url> {
     let url = super::client::without_userinfo(&url);
-    if url.origin() != destination.origin() {
+    if !super::client::same_origin(&url, destination) {
         return Err(anyhow!(
             "{source} names {url}, which is not on the destination {}; refused",
             destination.origin().ascii_serialization()

@@ -12,7 +12,7 @@ use url::Url;
 use super::{client, links, redact_url, Reply, Request};
 use crate::endpoint::{Context, Found};
 use crate::endpoint_spec::url_key;
-use crate::exit_code::remote;
+use crate::exit_code::{remote, remote_because, ExitContext};
 use crate::format::json_page::{json_page, JsonPage, Member, Members, Step};
 use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
@@ -304,11 +304,13 @@ fn read_member(
         // A destination is only surveyed: what is not a resource there is not compared.
         Err(_) if !strict => None,
         Err(error) => {
-            return Err(remote(format!(
-                "reading {}: member {}: not a resource: {error}",
-                redact_url(&reply.url),
-                position + 1
-            )))
+            return Err(error).remote_context(|| {
+                format!(
+                    "reading {}: member {}: not a resource",
+                    redact_url(&reply.url),
+                    position + 1
+                )
+            })
         }
     };
     Ok(MemberRead { links, resource })
@@ -316,12 +318,12 @@ fn read_member(
 
 /// A page's member as a value, read strictly from `reply`'s body where it is text.
 pub(super) fn member_value(member: Member, position: usize, reply: &Reply) -> Result<Value> {
-    member.into_value(&reply.body).map_err(|error| {
-        remote(format!(
-            "reading {}: member {}: response is not valid JSON: {error}",
+    member.into_value(&reply.body).remote_context(|| {
+        format!(
+            "reading {}: member {}: response is not valid JSON",
             redact_url(&reply.url),
             position + 1
-        ))
+        )
     })
 }
 
@@ -407,10 +409,11 @@ pub(super) fn parse_page(reply: &Reply, places: &[Vec<Step<'_>>]) -> Result<Json
 }
 
 fn not_json(reply: &Reply, error: serde_json::Error) -> anyhow::Error {
-    remote(format!(
-        "reading {}: response is not valid JSON: {error}",
-        redact_url(&reply.url)
-    ))
+    let place = redact_url(&reply.url);
+    remote_because(
+        format!("reading {place}: response is not valid JSON"),
+        error,
+    )
 }
 
 /// A YAML body, or the error for a media type that is not read.
@@ -420,7 +423,7 @@ fn parse_other(reply: &Reply, media_type: &str) -> Result<Value> {
         let mut documents = YamlDocuments::new(&reply.body[..]);
         return match documents.next() {
             Some(Ok(value)) => Ok(value),
-            Some(Err(error)) => Err(remote(format!("reading {place}: {error}"))),
+            Some(Err(error)) => Err(error).remote_context(|| format!("reading {place}")),
             None => Ok(Value::Null),
         };
     }

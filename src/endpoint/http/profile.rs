@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::{anyhow, Result};
 use futures::future::BoxFuture;
-use reqwest::header::LOCATION;
 use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
+use super::client::same_origin;
 use super::walk::{join_path, Walk};
 use super::write::Writes;
 use super::{redact_url, HttpEndpoint, Reply, Request};
@@ -522,10 +522,6 @@ fn new_id(
     if from_body.is_some() {
         return from_body;
     }
-    let location = reply.headers.get(LOCATION)?.to_str().ok()?;
-    let url = collection.join(location).ok()?;
-    let same_origin = url.scheme() == collection.scheme()
-        && url.host_str() == collection.host_str()
-        && url.port_or_known_default() == collection.port_or_known_default();
-    same_origin.then(|| id_of_uri(url.as_str()).to_string())
+    let url = reply.location(collection)?;
+    same_origin(&url, collection).then(|| id_of_uri(url.as_str()).to_string())
 }

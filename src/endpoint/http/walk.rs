@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::Value;
@@ -357,8 +357,7 @@ pub(super) fn join_path(root: &Url, path: &str) -> Result<Url> {
         base.trim_end_matches('/'),
         path.trim_start_matches('/')
     );
-    Url::parse(&text)
-        .map_err(|error| anyhow::anyhow!("profile path {path:?} on {}: {error}", redact_url(root)))
+    Url::parse(&text).with_context(|| format!("profile path {path:?} on {}", redact_url(root)))
 }
 
 #[cfg(test)]
