@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, CreateMode, OutputFormat};
 use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions};
-use crate::endpoint_spec::{url_key, EndpointSpec, FileKind};
+use crate::endpoint::spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
 use crate::format::Format;
@@ -112,7 +112,7 @@ impl Config {
         let client = client_options(&cli, api.as_deref())?;
         let http_endpoints = http_endpoints(&cli, secrets, &origins, &destination, &api)?;
         check_clone_flags(&cli, &destination, api.as_deref())?;
-        if cli.output == OutputFormat::Json && destination == EndpointSpec::Stdio {
+        if cli.output == OutputFormat::Json && destination.features().on_stdout {
             return Err(usage(
                 "--output json needs stdout: it cannot go with - as the destination",
             ));
@@ -175,7 +175,7 @@ fn check_clone_flags(cli: &Cli, destination: &EndpointSpec, api: Option<&Profile
         profile.types.values().any(post)
     };
     let cloning = cli.create == Some(CreateMode::Post) || api.is_some_and(posts);
-    if cloning && !matches!(destination, EndpointSpec::Http(_)) && api.is_none() {
+    if cloning && !destination.features().assigns_ids && api.is_none() {
         return Err(usage("--create post needs an HTTP destination"));
     }
     // With a profile, `--rm` deletes what the origins lack by their destination ids.
@@ -228,7 +228,7 @@ fn api_profile(cli: &Cli) -> Result<Option<Arc<Profile>>> {
 /// `--verify` needs a destination that can be read back; `--no-compare` reads nothing,
 /// so it cannot plan, ignore fields or verify.
 fn check_compare_flags(cli: &Cli, destination: &EndpointSpec) -> Result<()> {
-    if cli.verify && matches!(destination, EndpointSpec::Stdio | EndpointSpec::Null) {
+    if cli.verify && !destination.features().keeps_writes {
         return Err(usage(
             "--verify needs a destination that can be read back (not - or null)",
         ));

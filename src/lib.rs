@@ -7,7 +7,6 @@ mod atomic;
 pub mod cli;
 pub mod config;
 mod endpoint;
-pub mod endpoint_spec;
 pub mod exit_code;
 pub mod expr;
 mod filter;

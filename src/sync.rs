@@ -7,10 +7,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::config::Config;
-use crate::endpoint::http::redact_url;
-use crate::endpoint::options::HttpOptions;
-use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
-use crate::endpoint_spec::split_authority;
+use crate::endpoint::{self, http::HttpClient, Context, Endpoint, Stage, WriteSet};
 use crate::exit_code::{usage, Exit, Interrupted};
 use crate::filter;
 use crate::format::Format;
@@ -53,7 +50,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         false => destination.stage(&march, &context)?,
     };
     let resources = read(config, &context, stage.as_deref_mut()).await?;
-    check_collisions(&resources, config)?;
+    check_collisions(&resources, &march)?;
     let graph = DependencyGraph::new(&resources);
     let order = graph.write_order(&resources)?;
     let set = WriteSet {
@@ -69,35 +66,11 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     finish(config, &context)
 }
 
-/// The path and query an absolute uri keeps when rebased (`/` when it has none), or `None`.
-fn path_and_query(uri: &str) -> Option<&str> {
-    let (_, tail) = split_authority(uri)?;
-    let tail = tail.split('#').next().unwrap_or_default();
-    Some(if tail.is_empty() { "/" } else { tail })
-}
-
 /// Two resources bound for one file or one URL (ids `1` and `"1"`, one id under two
 /// uris) would overwrite each other, the winner varying between runs: the run stops
 /// before any write, naming both (SPEC section 9).
-fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
-    // A directory names files by type and id; an HTTP push PUTs at the rebased uri.
-    let http = match &config.destination {
-        EndpointSpec::Directory(_) => None,
-        EndpointSpec::Http(url) if !config.run.create_by_post => Some(
-            endpoint::http::HttpEndpoint::new(HttpOptions::bare(url.clone())),
-        ),
-        _ => return Ok(()),
-    };
-    let target_of = |resource: &Resource| -> Option<String> {
-        Some(match &http {
-            None => format!("the file {}/{}", resource.kind, resource.id_text()),
-            // Rebasing keeps an absolute uri's path and query: compare those, unparsed.
-            Some(_) if let Some(path) = path_and_query(&resource.uri) => {
-                format!("the destination path {path}")
-            }
-            Some(http) => redact_url(&http.rebase(&resource.uri).ok()?),
-        })
-    };
+fn check_collisions(resources: &[Resource], march: &March<'_>) -> Result<()> {
+    let target_of = |resource| march.place(resource);
     // Hashes of the targets (randomly keyed: a server cannot aim at them) sorted, not a
     // map of target strings: a string per resource was most of this check's memory.
     // Resources with equal hashes are then compared by their targets' text.
@@ -134,7 +107,7 @@ fn check_collisions(resources: &[Resource], config: &Config) -> Result<()> {
 fn comparison(config: &Config) -> Comparison {
     Comparison {
         left_out: config.ignore.clone(),
-        destination_may_add: matches!(config.destination, EndpointSpec::Http(_)),
+        destination_may_add: config.destination.features().adds_fields,
     }
 }
 

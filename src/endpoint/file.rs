@@ -14,7 +14,7 @@ use super::parse::{read_resources, Encoding};
 use super::spill::{Sequence, Spill, SpillStage};
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::atomic::write_atomically_with;
-use crate::endpoint_spec::FileKind;
+use crate::endpoint::spec::FileKind;
 use crate::exit_code::usage;
 use crate::plan::{Decision, Inventory, March};
 

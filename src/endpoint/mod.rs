@@ -9,6 +9,7 @@ mod null;
 pub mod options;
 mod parse;
 mod reader_thread;
+pub mod spec;
 mod spill;
 mod stdio;
 mod text_spill;
@@ -25,7 +26,7 @@ use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
-pub use crate::endpoint_spec::EndpointSpec;
+pub use spec::EndpointSpec;
 
 /// What reading and writing need besides the endpoint itself.
 pub struct Context<'a> {
@@ -141,6 +142,44 @@ pub trait Stage: Send {
     ) -> BoxFuture<'a, Result<()>>
     where
         Self: 'a;
+}
+
+/// What an endpoint kind can do (after rclone's `Features`): `config` and `sync` ask this
+/// instead of matching the kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Keeps what is written, so it can be read back (`--verify`) and compared with.
+    pub keeps_writes: bool,
+    /// Writes on the process's stdout (then `--output json` has nowhere to go).
+    pub on_stdout: bool,
+    /// Creates by POST and assigns ids of its own (`--create post`).
+    pub assigns_ids: bool,
+    /// Adds fields of its own to what it is given (ids, timestamps, links), so a field
+    /// only it holds is no difference.
+    pub adds_fields: bool,
+}
+
+impl EndpointSpec {
+    /// What this kind of endpoint can do.
+    pub fn features(&self) -> Features {
+        let local = Features {
+            keeps_writes: true,
+            ..Features::default()
+        };
+        match self {
+            EndpointSpec::Stdio => Features {
+                on_stdout: true,
+                ..Features::default()
+            },
+            EndpointSpec::Null => Features::default(),
+            EndpointSpec::Http(_) => Features {
+                assigns_ids: true,
+                adds_fields: true,
+                ..local
+            },
+            EndpointSpec::File(..) | EndpointSpec::Directory(_) => local,
+        }
+    }
 }
 
 /// The endpoint implementation for a spec; an HTTP one takes its own options from

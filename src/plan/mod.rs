@@ -58,6 +58,13 @@ pub trait Inventory: Send + Sync {
         None
     }
 
+    /// Where the resource lands, as a text two resources of the run share only when one
+    /// would overwrite the other; `None` where that cannot be told before writing (a
+    /// destination written whole, a clone's creates).
+    fn place<'r>(&self, _resource: &'r Resource) -> Option<Cow<'r, str>> {
+        None
+    }
+
     /// `--rm`: what the destination holds, each entry under the key `key_of` gives a
     /// resource of the run bound for the same place. Nothing listed: nothing is deleted.
     fn listing(&self) -> Result<Vec<Listed<'_>>> {
@@ -102,6 +109,10 @@ impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
 
     fn source(&self, resource: &Resource) -> Option<String> {
         (**self).source(resource)
+    }
+
+    fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
+        (**self).place(resource)
     }
 
     fn listing(&self) -> Result<Vec<Listed<'_>>> {
@@ -322,6 +333,11 @@ impl<'i> March<'i> {
     /// Where the resource goes in the destination.
     pub fn target(&self, resource: &Resource) -> Result<String> {
         self.inventory.target(resource)
+    }
+
+    /// See `Inventory::place`.
+    pub fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
+        self.inventory.place(resource)
     }
 
     /// The operation, what the destination held, and the first difference.

@@ -20,7 +20,7 @@ use walkdir::WalkDir;
 use super::parse::Encoding;
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::atomic::write_atomically_with;
-use crate::endpoint_spec::FileKind;
+use crate::endpoint::spec::FileKind;
 use crate::format::yaml::YamlDocuments;
 use crate::format::Format;
 use crate::plan::{Decision, Held, Inventory, Listed, March, Stale};
@@ -203,6 +203,15 @@ impl DirectoryInventory {
 impl Inventory for DirectoryInventory {
     fn target(&self, resource: &Resource) -> Result<String> {
         Ok(self.path_for(resource)?.display().to_string())
+    }
+
+    /// Files are named by type and id.
+    fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
+        Some(Cow::Owned(format!(
+            "the file {}/{}",
+            resource.kind,
+            resource.id_text()
+        )))
     }
 
     fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::limit::{Answer, Limits};
-pub use crate::endpoint_spec::redact_url;
+pub use crate::endpoint::spec::redact_url;
 use backoff::backoff::Backoff;
 use backoff::ExponentialBackoffBuilder;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};

@@ -10,8 +10,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::{client, links, redact_url, Reply, Request};
+use crate::endpoint::spec::url_key;
 use crate::endpoint::{Context, Found};
-use crate::endpoint_spec::url_key;
 use crate::exit_code::{remote, remote_because, ExitContext};
 use crate::format::json_page::{json_page, JsonPage, Member, Members, Step};
 use crate::format::json_read::json_document;

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::crawl::{Crawl, StartPage};
 use super::{collection_of, redact_url, HttpEndpoint};
+use crate::endpoint::spec::{split_authority, url_key};
 use crate::endpoint::Context;
-use crate::endpoint_spec::url_key;
 use crate::plan::{Held, Inventory, Listed, Stale};
 use crate::remap::{rewrite, RefIndex, SharedIdMap};
 use crate::resource::Resource;
@@ -114,6 +114,14 @@ impl Inventory for PushInventory<'_> {
         Ok(redact_url(&self.endpoint.rebase(&resource.uri)?))
     }
 
+    /// Rebasing keeps an absolute uri's path and query: those are compared, unparsed.
+    fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
+        Some(Cow::Owned(match path_and_query(&resource.uri) {
+            Some(path) => format!("the destination path {path}"),
+            None => redact_url(&self.endpoint.rebase(&resource.uri).ok()?),
+        }))
+    }
+
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
         let Some(snapshot) = self.compared() else {
             return Ok(Held::Unseen);
@@ -171,6 +179,13 @@ impl Inventory for PushInventory<'_> {
             })
             .collect()
     }
+}
+
+/// The path and query an absolute uri keeps when rebased (`/` when it has none), or `None`.
+fn path_and_query(uri: &str) -> Option<&str> {
+    let (_, tail) = split_authority(uri)?;
+    let tail = tail.split('#').next().unwrap_or_default();
+    Some(if tail.is_empty() { "/" } else { tail })
 }
 
 /// `--create post`: a resource in the id map is held at its new uri, any other is new.

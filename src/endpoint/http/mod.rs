@@ -79,7 +79,7 @@ impl HttpEndpoint {
     /// endpoint's scheme, host and port: set on a copy, so no host is parsed (hosts go
     /// through IDNA processing, the main cost of a rebase per resource).
     fn rebase_absolute(&self, uri: &str) -> Option<Url> {
-        let (scheme, tail) = crate::endpoint_spec::split_authority(uri)?;
+        let (scheme, tail) = crate::endpoint::spec::split_authority(uri)?;
         if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
             return None;
         }
