@@ -4,6 +4,7 @@
 mod api;
 mod hal;
 mod jsonapi;
+pub mod links;
 pub mod profile;
 mod simple;
 

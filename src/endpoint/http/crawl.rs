@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{client, links, redact_url, Reply, Request};
+use super::{client, redact_url, Reply, Request};
 use crate::endpoint::spec::url_key;
 use crate::endpoint::{Context, Found};
 use crate::exit_code::{remote, remote_because, ExitContext};
@@ -269,7 +269,7 @@ fn harvest(
     let members = page.members(taken);
     let mut links = schema.followed_links(&page.rest, follow);
     if follow != FollowMode::None {
-        links.extend(links::next_links(&reply.headers));
+        links.extend(crate::schema::links::next_links(&reply.headers));
     }
     if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation)) {
         eprintln!(

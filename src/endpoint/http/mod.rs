@@ -6,7 +6,6 @@ mod clone;
 mod crawl;
 mod inventory;
 mod limit;
-mod links;
 mod profile;
 mod walk;
 mod write;

@@ -11,15 +11,13 @@ use serde_json::Value;
 use url::Url;
 
 use super::crawl::{member_value, parse_page};
-use super::links::next_links;
 use super::{redact_url, Reply, Request};
 use crate::endpoint::options::HttpOptions;
-use crate::endpoint::spec::url_key;
 use crate::endpoint::{Context, Found};
 use crate::exit_code::remote;
 use crate::format::json_page::Members;
-use crate::resource::{field_at, Resource};
-use crate::schema::profile::{fill, placeholders, CursorSource, Next, Profile, TypeProfile};
+use crate::resource::Resource;
+use crate::schema::profile::{fill, placeholders, PageAnswer, Pages, Profile, TypeProfile};
 
 /// The fields of one read resource that the paths of its children may need.
 type Fields = HashMap<String, String>;
@@ -36,15 +34,6 @@ pub(super) struct Walk<'a> {
     types: HashSet<String>,
     /// Per type read so far, the fields its children's paths are filled from.
     read: HashMap<String, Vec<Fields>>,
-}
-
-/// One collection URL's pages as they arrive.
-struct Pages<'t> {
-    kind: &'t TypeProfile,
-    url: Url,
-    page: u64,
-    received: u64,
-    seen: HashSet<String>,
 }
 
 impl<'a> Walk<'a> {
@@ -132,21 +121,25 @@ impl<'a> Walk<'a> {
         let mut pages = Pages::start(kind, first, self.limit);
         let mut read = Vec::new();
         while let Some(url) = pages.next_url() {
-            if pages.seen.len() as u64 > self.max_pages {
+            if pages.fetched() as u64 > self.max_pages {
                 return Err(remote(format!(
                     "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
                     self.max_pages,
                     redact_url(&url)
                 )));
             }
-            let missing_ends = pages.seen.len() > 1 && pages.ends_on_404();
+            let missing_ends = pages.fetched() > 1 && pages.ends_on_404();
             let Some((page, rest)) = self.fetch(kind, &url, missing_ends).await? else {
                 break;
             };
             if page.members.is_empty() {
                 break;
             }
-            pages.advance(page.members.len(), &rest, &page.reply);
+            let answer = PageAnswer {
+                url: &page.reply.url,
+                headers: &page.reply.headers,
+            };
+            pages.advance(page.members.len(), &rest, &answer);
             read.push(page);
         }
         Ok(read)
@@ -197,83 +190,6 @@ struct Page {
     reply: Reply,
 }
 
-impl<'t> Pages<'t> {
-    fn start(kind: &'t TypeProfile, first: Url, limit: u64) -> Self {
-        let mut url = first;
-        if let Some(size) = &kind.size {
-            set_query(&mut url, size, &limit.to_string());
-        }
-        match &kind.next {
-            Next::Page { param, start } => set_query(&mut url, param, &start.to_string()),
-            Next::Offset(param) => set_query(&mut url, param, "0"),
-            _ => {}
-        }
-        let page = match &kind.next {
-            Next::Page { start, .. } => *start,
-            _ => 0,
-        };
-        Pages {
-            kind,
-            url,
-            page,
-            received: 0,
-            seen: HashSet::new(),
-        }
-    }
-
-    /// The URL to fetch next, unless it was fetched already (a `next` pointing back).
-    fn next_url(&mut self) -> Option<Url> {
-        self.seen
-            .insert(url_key(&self.url))
-            .then(|| self.url.clone())
-    }
-
-    /// Page and offset chains end on a 404 after the first page.
-    fn ends_on_404(&self) -> bool {
-        matches!(self.kind.next, Next::Page { .. } | Next::Offset(_))
-    }
-
-    /// Moves to the next page after one with `count` members; the URL is left as it was
-    /// (so `next_url` stops) when the rule says the chain ends.
-    fn advance(&mut self, count: usize, document: &Value, reply: &Reply) {
-        self.received += count as u64;
-        let current = self.url.clone();
-        let next = match &self.kind.next {
-            Next::None => None,
-            Next::Link => next_links(&reply.headers)
-                .into_iter()
-                .find(|link| link.relation == "next")
-                .and_then(|link| reply.url.join(&link.href).ok()),
-            Next::Body(path) => {
-                body_link(document, path).and_then(|href| reply.url.join(&href).ok())
-            }
-            Next::Page { param, .. } => {
-                self.page += 1;
-                Some(with_query(&current, param, &self.page.to_string()))
-            }
-            Next::Offset(param) => Some(with_query(&current, param, &self.received.to_string())),
-            Next::Cursor { param, from } => {
-                let token = match from {
-                    CursorSource::Body(path) => {
-                        field_at(document, path).and_then(crate::schema::profile::field_text)
-                    }
-                    CursorSource::Header(name) => reply
-                        .headers
-                        .get(name.as_str())
-                        .and_then(|value| value.to_str().ok())
-                        .map(str::to_string),
-                };
-                token
-                    .filter(|token| !token.is_empty())
-                    .map(|token| with_query(&current, param, &token))
-            }
-        };
-        if let Some(next) = next {
-            self.url = next;
-        }
-    }
-}
-
 /// A member as a resource, or the run fails naming the URL and its position.
 fn member_resource(
     kind: &TypeProfile,
@@ -321,34 +237,6 @@ fn fields_of(kind: &TypeProfile, member: &Value, profile: &Profile) -> Fields {
     fields
 }
 
-/// The next URL at `path`: a string, or an object with `href`; null or absent ends.
-fn body_link(document: &Value, path: &[String]) -> Option<String> {
-    match field_at(document, path)? {
-        Value::String(href) if !href.is_empty() => Some(href.clone()),
-        Value::Object(link) => link.get("href")?.as_str().map(str::to_string),
-        _ => None,
-    }
-}
-
-fn set_query(url: &mut Url, name: &str, value: &str) {
-    *url = with_query(url, name, value);
-}
-
-/// `url` with the query parameter `name` set to `value` (others kept, in order).
-fn with_query(url: &Url, name: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != name)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let mut next = url.clone();
-    next.query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair(name, value);
-    next
-}
-
 /// `root` + `/` + `path` (one slash between them), query kept.
 pub(super) fn join_path(root: &Url, path: &str) -> Result<Url> {
     let base = root.as_str().split(['?', '#']).next().unwrap_or_default();
@@ -375,31 +263,6 @@ mod tests {
         assert_eq!(
             join_path(&root, "posts?_sort=id").unwrap().as_str(),
             "http://h/api/posts?_sort=id"
-        );
-    }
-
-    #[test]
-    fn query_parameters_are_replaced_in_place() {
-        let url = Url::parse("http://h/p?_sort=id&page=1").unwrap();
-        assert_eq!(
-            with_query(&url, "page", "2").as_str(),
-            "http://h/p?_sort=id&page=2"
-        );
-    }
-
-    #[test]
-    fn next_links_are_strings_or_hrefs() {
-        let path = vec!["links".to_string(), "next".to_string()];
-        let string = serde_json::json!({"links": {"next": "http://h/p?page=2"}});
-        assert_eq!(
-            body_link(&string, &path).as_deref(),
-            Some("http://h/p?page=2")
-        );
-        let object = serde_json::json!({"links": {"next": {"href": "/p?page=3"}}});
-        assert_eq!(body_link(&object, &path).as_deref(), Some("/p?page=3"));
-        assert_eq!(
-            body_link(&serde_json::json!({"links": {"next": null}}), &path),
-            None
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use reqwest::header::{HeaderMap, LINK};
 
-use crate::schema::Link;
+use super::Link;
 
 /// `next`/`prev` links from every `Link` header.
 pub fn next_links(headers: &HeaderMap) -> Vec<Link> {
