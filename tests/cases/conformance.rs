@@ -14,7 +14,9 @@
 //! kind's in-process server (`tests/server/`, `Convention`) speaks each dialect's convention
 //! at `/api/<type>/<id>`: HAL; simple resources; plain-JSON arrays paged by `Link` header;
 //! JSON:API with `links.next` pages, POST answered 201 with `data.id`, PATCH and DELETE. It
-//! stores bodies as sent and refuses orphans and parent deletes in each. Third-party servers
+//! stores bodies as sent and refuses orphans and parent deletes in each. `null` reads and keeps
+//! nothing: it is the empty origin and the discarding destination of properties 11 and 12 (and
+//! a destination in property 6), not a place that holds resources. Third-party servers
 //! (json-server, Django, the DRF-like plain server) have their own files.
 
 use std::cell::{Cell, RefCell};
@@ -89,6 +91,7 @@ const KINDS: &[&dyn EndpointKind] = &[
         name: "stdin (json lines)",
         json: true,
     },
+    &Null,
 ];
 
 /// The API convention the data of a property is written in.
@@ -689,6 +692,10 @@ struct Capabilities {
     refuses_existing: bool,
     /// Only one endpoint of this kind fits in one run (stdin, stdout).
     one_per_run: bool,
+    /// Reads nothing and keeps nothing (`null`, SPEC section 1): an origin that holds no
+    /// resource and a destination that counts every resource unchanged, so it takes part in
+    /// the properties about those two roles, not in those about a place that holds resources.
+    discards: bool,
 }
 
 /// What one endpoint kind can do and how a test looks at it.
@@ -1324,6 +1331,50 @@ impl EndpointKind for Stdin {
     }
 }
 
+/// `null` (or `/dev/null`, SPEC section 1): reads nothing; as a destination writes nothing and
+/// counts every resource unchanged. It names no place (`null null` is no origin equal to its
+/// destination, and nothing can be read back from it), so it takes part as an empty origin and
+/// a discarding destination only (`discards`).
+struct Null;
+
+impl EndpointKind for Null {
+    fn name(&self) -> &'static str {
+        "null"
+    }
+    fn can(&self) -> Capabilities {
+        Capabilities {
+            discards: true,
+            ..Capabilities::default()
+        }
+    }
+    fn fresh(&self, _dir: &Path, _name: &str) -> Endpoint {
+        Endpoint::new("null")
+    }
+    fn seeded(&self, _dir: &Path, _name: &str, resources: &[Value]) -> Endpoint {
+        assert!(
+            resources.is_empty(),
+            "null cannot hold the {} resources asked of it",
+            resources.len()
+        );
+        Endpoint::new("null")
+    }
+    fn plan_target(&self, _destination: &Endpoint, _resource: &Value) -> String {
+        panic!("null plans nothing: every resource is unchanged there")
+    }
+    fn raw(&self, _destination: &Endpoint) -> Vec<Value> {
+        Vec::new()
+    }
+    fn state(&self, destination: &Endpoint) -> String {
+        destination.arg.clone()
+    }
+    fn holds_nothing(&self, _destination: &Endpoint) -> bool {
+        true
+    }
+    fn aliases(&self, _endpoint: &Endpoint) -> Vec<String> {
+        vec!["null".to_string(), "/dev/null".to_string()]
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running the tool
 
@@ -1928,7 +1979,10 @@ fn a_missing_origin_writes_nothing() {
             let Some((origin, code)) = origin_kind.missing(dir.path()) else {
                 return; // stdin is always there
             };
-            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            // `null` too: an origin that cannot be read fails the run whatever keeps it.
+            let writable = |kind: &&&dyn EndpointKind| {
+                (kind.can().write || kind.can().discards) && kind.speaks(dialect())
+            };
             for &destination_kind in KINDS.iter().filter(writable) {
                 let destination = destination_kind.fresh(dir.path(), "destination");
                 let pair = format!(
@@ -2155,6 +2209,134 @@ fn dry_run_and_real_run_agree_and_verify_passes() {
                         done.stderr
                     );
                 }
+            }
+        },
+    );
+}
+
+/// Property 11: A destination that keeps nothing (`null`, SPEC sections 1 and 5) still reads and
+/// checks every origin: every readable kind's resources are read and counted unchanged, nothing
+/// is printed or planned, `--exit-code` finds no change, `--rm` deletes nothing, the origin is
+/// left as it was; `--verify` (nothing to read back) is a usage error, and so is an origin that
+/// cannot be parsed.
+#[test]
+fn a_discarding_destination_reads_every_origin_and_keeps_nothing() {
+    for_each_kind(
+        "discarding destination",
+        |kind| kind.can().discards,
+        |sink_kind| {
+            let data = sample();
+            let n = data.len();
+            let dir = temp_dir();
+            let sink = sink_kind.fresh(dir.path(), "destination");
+            let aliases = sink_kind.aliases(&sink);
+            let readable = |kind: &&&dyn EndpointKind| kind.can().read && kind.speaks(dialect());
+            for &origin_kind in KINDS.iter().filter(readable) {
+                let origin = origin_kind.seeded(dir.path(), origin_kind.name(), &data);
+                let state = origin_kind.state(&origin);
+                let steps: [&[&str]; 3] = [&[], &["--dry-run"], &["--rm"]];
+                for (step, extra) in steps.into_iter().enumerate() {
+                    // Each spelling of the sink in turn.
+                    let alias = &aliases[step % aliases.len()];
+                    let sink = Endpoint::new(alias.as_str());
+                    let what = format!("{} -> {alias} {extra:?}", origin_kind.name());
+                    let flags = [&["--exit-code"][..], extra].concat();
+                    let run = expect_code(sink_kind, &what, sync(&[&origin], &sink, &flags), 0);
+                    assert_eq!(
+                        run.stdout, "",
+                        "{what}: nothing is printed or planned\nstderr:\n{}",
+                        run.stderr
+                    );
+                    let counts = summary(&run.stderr);
+                    assert_eq!(
+                        (
+                            counts.read,
+                            counts.created,
+                            counts.updated,
+                            counts.unchanged,
+                            counts.deleted,
+                            counts.failed,
+                            counts.skipped
+                        ),
+                        (n, 0, 0, n, 0, 0, 0),
+                        "{what}: read, created, updated, unchanged, deleted, failed, skipped\n{}",
+                        run.stderr
+                    );
+                    assert_eq!(
+                        origin_kind.state(&origin),
+                        state,
+                        "{what}: the origin changed"
+                    );
+                }
+                let what = format!("{} -> {} --verify", origin_kind.name(), sink.arg);
+                let run = expect_code(sink_kind, &what, sync(&[&origin], &sink, &["--verify"]), 2);
+                assert!(
+                    run.stderr.contains("--verify"),
+                    "{what}: the usage error names --verify\n{}",
+                    run.stderr
+                );
+            }
+            let broken = dir.path().join("broken.jsonl");
+            write_file(&broken, "{\"type\": \n");
+            let origin = Endpoint::local(broken.clone());
+            let run = expect_code(
+                sink_kind,
+                "an origin that cannot be parsed",
+                sync(&[&origin], &sink, &[]),
+                2,
+            );
+            assert!(
+                run.stderr.contains(path_str(&broken)),
+                "{}: the error names the origin\n{}",
+                sink_kind.name(),
+                run.stderr
+            );
+        },
+    );
+}
+
+/// Property 12: An origin that holds nothing (`null`, SPEC section 1) reads nothing: into every
+/// writable kind, nothing is read, created, updated, deleted or failed, and the destination
+/// holds no resource afterwards (a single file is written as the empty set).
+#[test]
+fn an_empty_origin_leaves_every_destination_without_resources() {
+    for_each_kind(
+        "empty origin",
+        |kind| kind.can().discards,
+        |origin_kind| {
+            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            for &destination_kind in KINDS.iter().filter(writable) {
+                let dir = temp_dir();
+                let origin = origin_kind.seeded(dir.path(), "origin", &[]);
+                let destination = destination_kind.fresh(dir.path(), "destination");
+                let pair = format!("{} -> {}", origin.arg, destination_kind.name());
+                let run = expect_code(
+                    destination_kind,
+                    &pair,
+                    sync(&[&origin], &destination, &[]),
+                    0,
+                );
+                let counts = summary(&run.stderr);
+                assert_eq!(
+                    (
+                        counts.read,
+                        counts.created,
+                        counts.updated,
+                        counts.unchanged,
+                        counts.deleted,
+                        counts.failed,
+                        counts.skipped
+                    ),
+                    (0, 0, 0, 0, 0, 0, 0),
+                    "{pair}: read, created, updated, unchanged, deleted, failed, skipped\n{}",
+                    run.stderr
+                );
+                let held = destination_kind.raw(&destination);
+                assert!(
+                    held.is_empty(),
+                    "{pair}: the destination holds {held:?}\nstderr:\n{}",
+                    run.stderr
+                );
             }
         },
     );
