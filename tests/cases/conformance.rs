@@ -7,11 +7,17 @@
 //! test's own parsers (`raw`, so a bug shared by writer and reader still shows). A new endpoint
 //! kind gets every property below by adding one entry to `KINDS`.
 //!
-//! Every property runs once per dialect: HAL, then `--simple` (`id`, `type`, `uri`,
-//! `parents`) and an `--api` profile (`{"type", "body"}` documents in files and pipes,
-//! bare members in type folders) for every kind but HTTP, whose test server speaks HAL (the
-//! other dialects over HTTP run against json-server, Django and the plain-JSON server in
-//! their own files).
+//! Every property runs once per dialect (`DIALECTS`), for every kind: HAL; `--simple` (`id`,
+//! `type`, `uri`, `parents`); an `--api` profile of plain JSON; and an `--api` profile of
+//! JSON:API (SPEC section 8), the two profiles' files and pipes holding `{"type", "body"}`
+//! documents and their directories bare members (for JSON:API the resource object). The HTTP
+//! kind's in-process server (`tests/server/`, `Convention`) speaks each dialect's convention
+//! at `/api/<type>/<id>`: HAL; simple resources; plain-JSON arrays paged by `Link` header;
+//! JSON:API with `links.next` pages, POST answered 201 with `data.id`, PATCH and DELETE. It
+//! stores bodies as sent and refuses orphans and parent deletes in each. `null` reads and keeps
+//! nothing: it is the empty origin and the discarding destination of properties 11 and 12 (and
+//! a destination in property 6), not a place that holds resources. Third-party servers
+//! (json-server, Django, the DRF-like plain server) have their own files.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,9 +25,9 @@ use std::os::unix::fs::MetadataExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use crate::server::{sample_dataset, ServerConfig, TestServer};
+use crate::server::{sample_dataset, Convention, RequestRecord, ServerConfig, TestServer};
 use crate::util::*;
 
 /// Where the sample data claims to live; never contacted (HTTP writes rebase onto the server).
@@ -85,6 +91,7 @@ const KINDS: &[&dyn EndpointKind] = &[
         name: "stdin (json lines)",
         json: true,
     },
+    &Null,
 ];
 
 /// The API convention the data of a property is written in.
@@ -92,7 +99,26 @@ const KINDS: &[&dyn EndpointKind] = &[
 enum TestDialect {
     Hal,
     Simple,
+    /// `--api` with a plain-JSON profile (`PROFILE`).
     Profile,
+    /// `--api` with a JSON:API profile (`JSONAPI_PROFILE`).
+    JsonApi,
+}
+
+/// Every dialect, in the order the properties run them.
+const DIALECTS: [TestDialect; 4] = [
+    TestDialect::Hal,
+    TestDialect::Simple,
+    TestDialect::Profile,
+    TestDialect::JsonApi,
+];
+
+impl TestDialect {
+    /// Whether files and pipes hold `{"type", "body"}` documents and directories bare members
+    /// (SPEC section 8, "Files"): the profile dialects.
+    fn documents(self) -> bool {
+        matches!(self, TestDialect::Profile | TestDialect::JsonApi)
+    }
 }
 
 /// The profile the `Profile` dialect runs with: the sample's types, parents by id field.
@@ -108,25 +134,51 @@ types:
     parents: {playerId: player}
 ";
 
-/// The profile, written once per test process.
-fn profile_file() -> &'static str {
-    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    FILE.get_or_init(|| {
+/// The profile the `JsonApi` dialect runs with: the sample's types, each parent a relationship
+/// named after its type. JSON:API creates with POST (SPEC section 8): `send_id` keeps the
+/// sample's ids, and `key: [id]` lets a destination that holds them be updated in place.
+const JSONAPI_PROFILE: &str = "\
+format: jsonapi
+send_id: true
+types:
+  team:
+    path: /api/team
+    key: [id]
+  player:
+    path: /api/player
+    parents: {team: team}
+    key: [id]
+  stat:
+    path: /api/stat
+    parents: {player: player}
+    key: [id]
+";
+
+/// A profile file, written once per test process.
+fn profile_file(
+    cell: &'static std::sync::OnceLock<String>,
+    name: &str,
+    text: &str,
+) -> &'static str {
+    cell.get_or_init(|| {
         let path = std::env::temp_dir().join(format!(
-            "resource-sync-conformance-{}.yaml",
+            "resource-sync-conformance-{}-{name}.yaml",
             std::process::id()
         ));
-        write_file(&path, PROFILE);
+        write_file(&path, text);
         path_str(&path).to_string()
     })
 }
 
 /// The flags the current dialect is run with.
 fn dialect_flags() -> Vec<&'static str> {
+    static PLAIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static JSONAPI: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     match dialect() {
         TestDialect::Hal => Vec::new(),
         TestDialect::Simple => vec!["--simple"],
-        TestDialect::Profile => vec!["--api", profile_file()],
+        TestDialect::Profile => vec!["--api", profile_file(&PLAIN, "plain", PROFILE)],
+        TestDialect::JsonApi => vec!["--api", profile_file(&JSONAPI, "jsonapi", JSONAPI_PROFILE)],
     }
 }
 
@@ -146,6 +198,7 @@ fn in_dialect(hal: Value) -> Value {
         TestDialect::Hal => hal,
         TestDialect::Simple => as_simple(hal),
         TestDialect::Profile => as_profile_document(hal),
+        TestDialect::JsonApi => as_jsonapi_document(hal),
     }
 }
 
@@ -172,6 +225,36 @@ fn as_profile_document(hal: Value) -> Value {
         }
     }
     json!({ "type": kind, "body": body })
+}
+
+/// `{"type", "body"}` whose body is a JSON:API resource object: the id as a string, the other
+/// fields as attributes, each parent as a relationship named after its type (in place of the
+/// `<type>Id` field that held the same id).
+fn as_jsonapi_document(hal: Value) -> Value {
+    let simple = as_simple(hal);
+    let kind = simple["type"].clone();
+    let id = match &simple["id"] {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    };
+    let mut attributes = simple.as_object().cloned().unwrap_or_default();
+    for field in ["id", "uri", "type", "parents"] {
+        attributes.remove(field);
+    }
+    let mut relationships = Map::new();
+    for parent in simple["parents"].as_array().into_iter().flatten() {
+        let mut segments = parent.as_str().unwrap_or_default().rsplit('/');
+        if let (Some(parent_id), Some(parent_kind)) = (segments.next(), segments.next()) {
+            attributes.remove(&format!("{parent_kind}Id"));
+            let identifier = json!({ "type": parent_kind, "id": parent_id });
+            relationships.insert(parent_kind.to_string(), json!({ "data": identifier }));
+        }
+    }
+    let mut object = json!({ "type": kind, "id": id, "attributes": attributes });
+    if !relationships.is_empty() {
+        object["relationships"] = Value::Object(relationships);
+    }
+    json!({ "type": kind, "body": object })
 }
 
 fn as_simple(hal: Value) -> Value {
@@ -291,18 +374,29 @@ fn href_of(resource: &Value) -> String {
     let href = match dialect() {
         TestDialect::Hal => &resource["_links"]["self"]["href"],
         TestDialect::Simple => &resource["uri"],
-        TestDialect::Profile => return profile_uri(resource),
+        TestDialect::Profile | TestDialect::JsonApi => return profile_uri(resource),
     };
     href.as_str()
         .unwrap_or_else(|| panic!("a resource without its uri ({:?}): {resource}", dialect()))
         .to_string()
 }
 
-/// A field of a resource's member (in a profile document, of its body).
+/// A field of a resource's member (in a profile document, of its body; in JSON:API, an
+/// attribute).
 fn field_mut<'v>(resource: &'v mut Value, name: &str) -> &'v mut Value {
     match dialect() {
+        TestDialect::Hal | TestDialect::Simple => &mut resource[name],
         TestDialect::Profile => &mut resource["body"][name],
-        _ => &mut resource[name],
+        TestDialect::JsonApi => &mut resource["body"]["attributes"][name],
+    }
+}
+
+/// What a place holding the resource keeps of it: a profile document's member, else the
+/// resource itself.
+fn member(resource: &Value) -> &Value {
+    match dialect().documents() {
+        true => &resource["body"],
+        false => resource,
     }
 }
 
@@ -345,6 +439,21 @@ fn parent_paths(resource: &Value) -> Vec<String> {
             return parents
                 .iter()
                 .filter_map(|(field, kind)| Some(format!("/api/{kind}/{}", body.get(*field)?)))
+                .collect();
+        }
+        TestDialect::JsonApi => {
+            let relationships = resource["body"]["relationships"].as_object();
+            return relationships
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, relationship)| {
+                    let data = &relationship["data"];
+                    Some(format!(
+                        "/api/{}/{}",
+                        data["type"].as_str()?,
+                        data["id"].as_str()?
+                    ))
+                })
                 .collect();
         }
     };
@@ -537,12 +646,18 @@ fn stdout_sink() -> Endpoint {
 }
 
 fn http_endpoint(server: TestServer) -> Endpoint {
-    Endpoint {
-        // `--follow-child` from `/api` reaches every `child:<type>` collection, so the
-        // destination is read whole (for `--rm`, `--dry-run` and the read-back).
-        origin_flags: &["--follow-child"],
-        destination_flags: &["--follow-child"],
-        ..Endpoint::new(server.url("/api"))
+    match dialect() {
+        // `--follow-child` from `/api` reaches every collection the root links (HAL's
+        // `child:<type>`, a simple root's `links`), so the destination is read whole (for
+        // `--rm`, `--dry-run` and the read-back).
+        TestDialect::Hal | TestDialect::Simple => Endpoint {
+            origin_flags: &["--follow-child"],
+            destination_flags: &["--follow-child"],
+            ..Endpoint::new(server.url("/api"))
+        },
+        // A profile reads every type's collection from the API root (its paths start with
+        // `/api/`) and refuses `--follow-*`.
+        TestDialect::Profile | TestDialect::JsonApi => Endpoint::new(server.base_url()),
     }
     .serving(server)
 }
@@ -564,9 +679,9 @@ struct Rewrite {
 /// What an endpoint kind can do; a property runs for the kinds it applies to.
 #[derive(Clone, Copy, Default)]
 struct Capabilities {
-    /// Can be an origin.
+    /// Can be an origin holding resources (seeded by the test).
     read: bool,
-    /// Can be the destination.
+    /// Can be the destination, and holds what is written to it.
     write: bool,
     /// Holds state between runs, so `--rm` and a second write mean something.
     rm: bool,
@@ -577,13 +692,18 @@ struct Capabilities {
     refuses_existing: bool,
     /// Only one endpoint of this kind fits in one run (stdin, stdout).
     one_per_run: bool,
+    /// Reads nothing and keeps nothing (`null`, SPEC section 1): an origin that holds no
+    /// resource and a destination that counts every resource unchanged, so it takes part in
+    /// the properties about those two roles, not in those about a place that holds resources.
+    discards: bool,
 }
 
 /// What one endpoint kind can do and how a test looks at it.
 trait EndpointKind: Sync {
     fn name(&self) -> &'static str;
     fn can(&self) -> Capabilities;
-    /// Whether this kind takes part in properties written in `dialect`.
+    /// Whether this kind takes part in properties written in `dialect` (every kind speaks
+    /// every dialect today: the HTTP server speaks each convention, local kinds hold each).
     fn speaks(&self, _dialect: TestDialect) -> bool {
         true
     }
@@ -597,6 +717,10 @@ trait EndpointKind: Sync {
     }
     /// The target a `--dry-run` plan line names for `resource` (SPEC section 5).
     fn plan_target(&self, destination: &Endpoint, resource: &Value) -> String;
+    /// The `--dry-run` line planning `op` (`create`, `update`, `delete`) for `resource`.
+    fn plan_line(&self, op: &str, destination: &Endpoint, resource: &Value) -> String {
+        format!("{op} {}", self.plan_target(destination, resource))
+    }
     /// What the destination holds, parsed by the test itself, in stored order.
     fn raw(&self, destination: &Endpoint) -> Vec<Value>;
     /// Resource paths in the order they were written, where the kind keeps an order.
@@ -684,10 +808,7 @@ impl EndpointKind for Directory {
                     .path()
                     .join(format!("{}.{}", relative_file(resource), self.extension()));
             // A profile's directory holds bare members in type folders.
-            let member = match dialect() {
-                TestDialect::Profile => &resource["body"],
-                _ => resource,
-            };
+            let member = member(resource);
             let text = if self.json {
                 format!("{member}\n")
             } else {
@@ -728,7 +849,7 @@ impl EndpointKind for Directory {
                 "{}: {what} holds one resource",
                 self.name
             );
-            if dialect() == TestDialect::Profile {
+            if dialect().documents() {
                 let kind = file.split('/').next().unwrap_or_default();
                 documents = vec![json!({ "type": kind, "body": documents.remove(0) })];
             }
@@ -915,8 +1036,56 @@ impl EndpointKind for File {
     }
 }
 
-/// An HTTP API: a fresh in-process test server per endpoint, addressed at `/api`.
+/// An HTTP API: a fresh in-process test server per endpoint, speaking the dialect's convention
+/// (HAL; `--simple`; plain JSON for the profile; JSON:API), its members at `/api/<type>/<id>`.
+/// The server stores each body as sent and refuses orphans and parent deletes in every
+/// convention, so an order or a body the tool gets wrong shows.
 struct Http;
+
+/// The convention the test server speaks in the current dialect.
+fn convention() -> Convention {
+    match dialect() {
+        TestDialect::Hal => Convention::Hal,
+        TestDialect::Simple => Convention::Simple,
+        TestDialect::Profile => Convention::Plain,
+        TestDialect::JsonApi => Convention::JsonApi,
+    }
+}
+
+fn test_server() -> TestServer {
+    let config = match convention() {
+        Convention::Hal => ServerConfig::default(),
+        // Two members a page, whatever the tool asks: every collection of the sample spans
+        // pages (`Link` headers, JSON:API's `links.next`).
+        other => ServerConfig {
+            page_size: 2,
+            max_page_size: 2,
+            ..ServerConfig::speaking(other)
+        },
+    };
+    TestServer::start(config)
+}
+
+/// The path one write request wrote, or why it did not count: a PUT or PATCH names its
+/// member, a JSON:API POST its collection and the member's `data.id`; a refused write shows
+/// its status.
+fn written_path(request: &RequestRecord) -> String {
+    let path = match request.method.as_str() {
+        "POST" => match request
+            .body
+            .as_ref()
+            .and_then(|body| body["data"]["id"].as_str())
+        {
+            Some(id) => format!("{}/{id}", request.path_and_query),
+            None => format!("{} without data.id", request.path_and_query),
+        },
+        _ => request.path_and_query.clone(),
+    };
+    match request.status / 100 {
+        2 => path,
+        _ => format!("{path} refused {}", request.status),
+    }
+}
 
 fn write_requests(server: &TestServer) -> Vec<String> {
     server
@@ -936,10 +1105,6 @@ impl EndpointKind for Http {
     fn name(&self) -> &'static str {
         "http"
     }
-    /// The test server stores and lists HAL only.
-    fn speaks(&self, dialect: TestDialect) -> bool {
-        dialect == TestDialect::Hal
-    }
     fn can(&self) -> Capabilities {
         Capabilities {
             read: true,
@@ -950,40 +1115,71 @@ impl EndpointKind for Http {
         }
     }
     fn fresh(&self, _dir: &Path, _name: &str) -> Endpoint {
-        http_endpoint(TestServer::start(ServerConfig::default()))
+        http_endpoint(test_server())
     }
     fn seeded(&self, _dir: &Path, _name: &str, resources: &[Value]) -> Endpoint {
-        let server = TestServer::start(ServerConfig::default());
+        let server = test_server();
         for resource in resources {
-            server.insert(resource.clone());
+            server.insert_at(&path_of(resource), member(resource).clone());
         }
         http_endpoint(server)
     }
     fn missing(&self, _dir: &Path) -> Option<(Endpoint, i32)> {
-        let endpoint = Endpoint {
-            origin_flags: &["--follow-child"],
-            ..Endpoint::new(CLOSED_URL)
+        let endpoint = match dialect() {
+            TestDialect::Hal | TestDialect::Simple => Endpoint {
+                origin_flags: &["--follow-child"],
+                ..Endpoint::new(CLOSED_URL)
+            },
+            TestDialect::Profile | TestDialect::JsonApi => {
+                Endpoint::new(CLOSED_URL.trim_end_matches("/api"))
+            }
         };
         Some((endpoint, 1))
     }
     fn plan_target(&self, destination: &Endpoint, resource: &Value) -> String {
         destination.server().url(&path_of(resource))
     }
-    /// The bodies the server stores, exactly as the tool sent them.
-    fn raw(&self, destination: &Endpoint) -> Vec<Value> {
-        destination.server().resources().into_values().collect()
+    /// JSON:API creates with POST (SPEC section 8), so a create targets the type's collection,
+    /// and, as in any clone (SPEC section 6), a create or update names the origin uri it
+    /// writes from.
+    fn plan_line(&self, op: &str, destination: &Endpoint, resource: &Value) -> String {
+        let target = self.plan_target(destination, resource);
+        match (dialect(), op) {
+            (TestDialect::JsonApi, "create") => {
+                let collection = target
+                    .rsplit_once('/')
+                    .map_or("", |(collection, _)| collection);
+                format!("create {collection} (from {})", path_of(resource))
+            }
+            (TestDialect::JsonApi, "update") => {
+                format!("update {target} (from {})", path_of(resource))
+            }
+            _ => format!("{op} {target}"),
+        }
     }
-    /// PUTs in arrival order; a refused one is listed with its status, so it cannot pass.
+    /// The bodies the server stores, exactly as the tool sent them (in a profile dialect, as
+    /// documents of the type their path names).
+    fn raw(&self, destination: &Endpoint) -> Vec<Value> {
+        let stored = destination.server().resources();
+        if !dialect().documents() {
+            return stored.into_values().collect();
+        }
+        stored
+            .into_iter()
+            .map(|(path, body)| {
+                let kind = path.trim_start_matches("/api/").split('/').next();
+                json!({ "type": kind, "body": body })
+            })
+            .collect()
+    }
+    /// Writes in arrival order; a refused one is listed with its status, so it cannot pass.
     fn written_order(&self, destination: &Endpoint) -> Option<Vec<String>> {
         let requests = destination.server().requests();
         Some(
             requests
-                .into_iter()
-                .filter(|request| request.method == "PUT")
-                .map(|request| match request.status / 100 {
-                    2 => request.path_and_query,
-                    _ => format!("{} refused {}", request.path_and_query, request.status),
-                })
+                .iter()
+                .filter(|request| ["PUT", "PATCH", "POST"].contains(&request.method.as_str()))
+                .map(written_path)
                 .collect(),
         )
     }
@@ -1018,14 +1214,22 @@ impl EndpointKind for Http {
             url.replacen("http://", "HTTP://", 1),
         ]
     }
+    /// A `venue`: a type no property writes (and, with a profile, one it does not name).
     fn plant_bystanders(&self, destination: &Endpoint) -> Vec<String> {
-        let venue = hal_resource(BASE, "venue", 1, json!({ "name": "Arena" }), &[]);
-        destination.server().insert(venue);
-        vec!["/api/venue/1".to_string()]
+        let venue = venue();
+        destination
+            .server()
+            .insert_at(&path_of(&venue), member(&venue).clone());
+        vec![path_of(&venue)]
     }
     fn bystander_intact(&self, destination: &Endpoint, name: &str) -> bool {
-        destination.server().get(name).is_some()
+        destination.server().get(name).as_ref() == Some(member(&venue()))
     }
+}
+
+/// The bystander an HTTP destination holds beside the sample.
+fn venue() -> Value {
+    resource("venue", 1, json!({ "name": "Arena" }), &[])
 }
 
 /// `-` as the destination: YAML documents, or JSON Lines with `-j`.
@@ -1071,7 +1275,7 @@ impl EndpointKind for Stdout {
     }
     fn holds_nothing(&self, destination: &Endpoint) -> bool {
         let printed = destination.printed();
-        !["_links", "uri:", "\"uri\""]
+        !["_links", "uri:", "\"uri\"", "body:", "\"body\""]
             .iter()
             .any(|mark| printed.contains(mark))
     }
@@ -1124,6 +1328,50 @@ impl EndpointKind for Stdin {
     }
     fn holds_nothing(&self, _destination: &Endpoint) -> bool {
         true
+    }
+}
+
+/// `null` (or `/dev/null`, SPEC section 1): reads nothing; as a destination writes nothing and
+/// counts every resource unchanged. It names no place (`null null` is no origin equal to its
+/// destination, and nothing can be read back from it), so it takes part as an empty origin and
+/// a discarding destination only (`discards`).
+struct Null;
+
+impl EndpointKind for Null {
+    fn name(&self) -> &'static str {
+        "null"
+    }
+    fn can(&self) -> Capabilities {
+        Capabilities {
+            discards: true,
+            ..Capabilities::default()
+        }
+    }
+    fn fresh(&self, _dir: &Path, _name: &str) -> Endpoint {
+        Endpoint::new("null")
+    }
+    fn seeded(&self, _dir: &Path, _name: &str, resources: &[Value]) -> Endpoint {
+        assert!(
+            resources.is_empty(),
+            "null cannot hold the {} resources asked of it",
+            resources.len()
+        );
+        Endpoint::new("null")
+    }
+    fn plan_target(&self, _destination: &Endpoint, _resource: &Value) -> String {
+        panic!("null plans nothing: every resource is unchanged there")
+    }
+    fn raw(&self, _destination: &Endpoint) -> Vec<Value> {
+        Vec::new()
+    }
+    fn state(&self, destination: &Endpoint) -> String {
+        destination.arg.clone()
+    }
+    fn holds_nothing(&self, _destination: &Endpoint) -> bool {
+        true
+    }
+    fn aliases(&self, _endpoint: &Endpoint) -> Vec<String> {
+        vec!["null".to_string(), "/dev/null".to_string()]
     }
 }
 
@@ -1302,7 +1550,7 @@ fn for_each_kind(
 ) {
     let mut checked = Vec::new();
     let mut failures = Vec::new();
-    for test_dialect in [TestDialect::Hal, TestDialect::Simple, TestDialect::Profile] {
+    for test_dialect in DIALECTS {
         DIALECT.with(|current| current.set(test_dialect));
         let kinds = KINDS
             .iter()
@@ -1418,7 +1666,7 @@ fn awkward_values_survive_every_kind() {
 }
 
 /// Property 2: Parents before children (SPEC section 4): in the written order of a file or stdout,
-/// in the order of the PUTs for HTTP (whose server refuses orphans with 409).
+/// in the order of the writes for HTTP (PUTs; JSON:API's POSTs), whose server refuses orphans.
 #[test]
 fn parents_are_written_before_children() {
     for_each_kind(
@@ -1557,7 +1805,7 @@ fn dry_run_plans_and_writes_nothing() {
             );
             let expected: Vec<String> = data
                 .iter()
-                .map(|resource| format!("create {}", kind.plan_target(&destination, resource)))
+                .map(|resource| kind.plan_line("create", &destination, resource))
                 .collect();
             assert_eq!(
                 sorted_lines(&run.stdout),
@@ -1617,7 +1865,7 @@ fn dry_run_plans_and_writes_nothing() {
             );
             assert_eq!(
                 run.stdout,
-                format!("update {}\n", kind.plan_target(&destination, &changed[1])),
+                format!("{}\n", kind.plan_line("update", &destination, &changed[1])),
                 "{}: one resource differs, so one update is planned\nstderr:\n{}",
                 kind.name(),
                 run.stderr
@@ -1665,7 +1913,7 @@ fn rm_leaves_exactly_the_origin_set() {
                 let expected: Vec<String> = full
                     .iter()
                     .filter(|resource| gone.contains(&path_of(resource)))
-                    .map(|resource| format!("delete {}", kind.plan_target(&destination, resource)))
+                    .map(|resource| kind.plan_line("delete", &destination, resource))
                     .collect();
                 assert_eq!(
                     sorted_lines(&run.stdout),
@@ -1731,7 +1979,10 @@ fn a_missing_origin_writes_nothing() {
             let Some((origin, code)) = origin_kind.missing(dir.path()) else {
                 return; // stdin is always there
             };
-            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            // `null` too: an origin that cannot be read fails the run whatever keeps it.
+            let writable = |kind: &&&dyn EndpointKind| {
+                (kind.can().write || kind.can().discards) && kind.speaks(dialect())
+            };
             for &destination_kind in KINDS.iter().filter(writable) {
                 let destination = destination_kind.fresh(dir.path(), "destination");
                 let pair = format!(
@@ -1807,7 +2058,7 @@ fn the_later_origin_wins() {
 
 /// Property 8: `--rm` removes only what is the tool's own (SPEC section 4): a directory keeps its
 /// dot-entries and the files the tool would not read; HTTP keeps resources of types that are not
-/// being written.
+/// being written (or, with a profile, that it does not name).
 #[test]
 fn rm_leaves_bystanders_alone() {
     for_each_kind(
@@ -1958,6 +2209,134 @@ fn dry_run_and_real_run_agree_and_verify_passes() {
                         done.stderr
                     );
                 }
+            }
+        },
+    );
+}
+
+/// Property 11: A destination that keeps nothing (`null`, SPEC sections 1 and 5) still reads and
+/// checks every origin: every readable kind's resources are read and counted unchanged, nothing
+/// is printed or planned, `--exit-code` finds no change, `--rm` deletes nothing, the origin is
+/// left as it was; `--verify` (nothing to read back) is a usage error, and so is an origin that
+/// cannot be parsed.
+#[test]
+fn a_discarding_destination_reads_every_origin_and_keeps_nothing() {
+    for_each_kind(
+        "discarding destination",
+        |kind| kind.can().discards,
+        |sink_kind| {
+            let data = sample();
+            let n = data.len();
+            let dir = temp_dir();
+            let sink = sink_kind.fresh(dir.path(), "destination");
+            let aliases = sink_kind.aliases(&sink);
+            let readable = |kind: &&&dyn EndpointKind| kind.can().read && kind.speaks(dialect());
+            for &origin_kind in KINDS.iter().filter(readable) {
+                let origin = origin_kind.seeded(dir.path(), origin_kind.name(), &data);
+                let state = origin_kind.state(&origin);
+                let steps: [&[&str]; 3] = [&[], &["--dry-run"], &["--rm"]];
+                for (step, extra) in steps.into_iter().enumerate() {
+                    // Each spelling of the sink in turn.
+                    let alias = &aliases[step % aliases.len()];
+                    let sink = Endpoint::new(alias.as_str());
+                    let what = format!("{} -> {alias} {extra:?}", origin_kind.name());
+                    let flags = [&["--exit-code"][..], extra].concat();
+                    let run = expect_code(sink_kind, &what, sync(&[&origin], &sink, &flags), 0);
+                    assert_eq!(
+                        run.stdout, "",
+                        "{what}: nothing is printed or planned\nstderr:\n{}",
+                        run.stderr
+                    );
+                    let counts = summary(&run.stderr);
+                    assert_eq!(
+                        (
+                            counts.read,
+                            counts.created,
+                            counts.updated,
+                            counts.unchanged,
+                            counts.deleted,
+                            counts.failed,
+                            counts.skipped
+                        ),
+                        (n, 0, 0, n, 0, 0, 0),
+                        "{what}: read, created, updated, unchanged, deleted, failed, skipped\n{}",
+                        run.stderr
+                    );
+                    assert_eq!(
+                        origin_kind.state(&origin),
+                        state,
+                        "{what}: the origin changed"
+                    );
+                }
+                let what = format!("{} -> {} --verify", origin_kind.name(), sink.arg);
+                let run = expect_code(sink_kind, &what, sync(&[&origin], &sink, &["--verify"]), 2);
+                assert!(
+                    run.stderr.contains("--verify"),
+                    "{what}: the usage error names --verify\n{}",
+                    run.stderr
+                );
+            }
+            let broken = dir.path().join("broken.jsonl");
+            write_file(&broken, "{\"type\": \n");
+            let origin = Endpoint::local(broken.clone());
+            let run = expect_code(
+                sink_kind,
+                "an origin that cannot be parsed",
+                sync(&[&origin], &sink, &[]),
+                2,
+            );
+            assert!(
+                run.stderr.contains(path_str(&broken)),
+                "{}: the error names the origin\n{}",
+                sink_kind.name(),
+                run.stderr
+            );
+        },
+    );
+}
+
+/// Property 12: An origin that holds nothing (`null`, SPEC section 1) reads nothing: into every
+/// writable kind, nothing is read, created, updated, deleted or failed, and the destination
+/// holds no resource afterwards (a single file is written as the empty set).
+#[test]
+fn an_empty_origin_leaves_every_destination_without_resources() {
+    for_each_kind(
+        "empty origin",
+        |kind| kind.can().discards,
+        |origin_kind| {
+            let writable = |kind: &&&dyn EndpointKind| kind.can().write && kind.speaks(dialect());
+            for &destination_kind in KINDS.iter().filter(writable) {
+                let dir = temp_dir();
+                let origin = origin_kind.seeded(dir.path(), "origin", &[]);
+                let destination = destination_kind.fresh(dir.path(), "destination");
+                let pair = format!("{} -> {}", origin.arg, destination_kind.name());
+                let run = expect_code(
+                    destination_kind,
+                    &pair,
+                    sync(&[&origin], &destination, &[]),
+                    0,
+                );
+                let counts = summary(&run.stderr);
+                assert_eq!(
+                    (
+                        counts.read,
+                        counts.created,
+                        counts.updated,
+                        counts.unchanged,
+                        counts.deleted,
+                        counts.failed,
+                        counts.skipped
+                    ),
+                    (0, 0, 0, 0, 0, 0, 0),
+                    "{pair}: read, created, updated, unchanged, deleted, failed, skipped\n{}",
+                    run.stderr
+                );
+                let held = destination_kind.raw(&destination);
+                assert!(
+                    held.is_empty(),
+                    "{pair}: the destination holds {held:?}\nstderr:\n{}",
+                    run.stderr
+                );
             }
         },
     );

@@ -8,6 +8,7 @@ mod compare;
 mod compat;
 mod concurrency;
 mod conformance;
+mod convention_server;
 mod django_services;
 mod faults;
 mod files;

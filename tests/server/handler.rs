@@ -13,8 +13,9 @@ use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use super::jsonapi;
 use super::store::{self, Store, Target};
-use super::{Fault, RequestRecord, ServerConfig};
+use super::{Convention, Fault, RequestRecord, ServerConfig};
 
 /// Large enough for any fixture a test sends; bounded so a broken client cannot exhaust memory.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -156,24 +157,24 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// What the routing functions see of a request.
-struct Incoming {
-    method: Method,
-    path: String,
-    path_and_query: String,
-    query: String,
-    headers: HeaderMap,
-    body: Bytes,
+pub(super) struct Incoming {
+    pub(super) method: Method,
+    pub(super) path: String,
+    pub(super) path_and_query: String,
+    pub(super) query: String,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
 }
 
 /// A response before it is turned into HTTP; `body: None` means no body (204).
-struct Reply {
-    status: u16,
+pub(super) struct Reply {
+    pub(super) status: u16,
     headers: Vec<(HeaderName, String)>,
     body: Option<Value>,
 }
 
 impl Reply {
-    fn json(status: u16, body: Value) -> Reply {
+    pub(super) fn json(status: u16, body: Value) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
@@ -193,7 +194,7 @@ impl Reply {
         }
     }
 
-    fn with_header(mut self, name: HeaderName, value: String) -> Reply {
+    pub(super) fn with_header(mut self, name: HeaderName, value: String) -> Reply {
         self.headers.push((name, value));
         self
     }
@@ -407,13 +408,18 @@ fn logged_body(body: &[u8]) -> Option<Value> {
 fn route(shared: &Shared, req: &Incoming) -> Reply {
     let target = Target::parse(&req.path);
     let config = &shared.config;
+    let jsonapi = config.convention == Convention::JsonApi;
     match (&req.method, &target) {
         (&Method::GET, _) => get(shared, req, &target),
         (_, Target::Unknown) => not_found(&req.path),
         (&Method::OPTIONS, _) => {
             Reply::json(200, json!({})).with_header(header::ALLOW, allowed(config, &target))
         }
-        (&Method::PUT, Target::Item(..)) => put(shared, req),
+        (&Method::POST, Target::Collection(kind)) if jsonapi => jsonapi::create(shared, req, kind),
+        (&Method::PATCH, Target::Item(kind, id)) if jsonapi => {
+            jsonapi::update(shared, req, kind, id)
+        }
+        (&Method::PUT, Target::Item(..)) if !jsonapi => put(shared, req),
         (&Method::DELETE, Target::Item(..)) => delete(shared, req),
         (&Method::PATCH, Target::Collection(_)) if config.allow_batch => batch(shared, req),
         (&Method::POST, Target::Collection(kind)) if config.assign_ids => create(shared, req, kind),
@@ -424,6 +430,14 @@ fn route(shared: &Shared, req: &Incoming) -> Reply {
 
 /// The `Allow` list; clients probe collections with OPTIONS to find batch and POST support.
 fn allowed(config: &ServerConfig, target: &Target) -> String {
+    if config.convention == Convention::JsonApi {
+        return match target {
+            Target::Collection(_) => "GET, POST, OPTIONS",
+            Target::Item(..) => "GET, PATCH, DELETE, OPTIONS",
+            Target::Root | Target::Unknown => "GET, OPTIONS",
+        }
+        .to_string();
+    }
     match target {
         Target::Collection(_) => {
             let mut methods = vec!["GET", "PUT", "DELETE", "OPTIONS"];
@@ -440,14 +454,17 @@ fn allowed(config: &ServerConfig, target: &Target) -> String {
     }
 }
 
-fn not_found(path: &str) -> Reply {
+pub(super) fn not_found(path: &str) -> Reply {
     Reply::message(404, format!("not found: {path}"))
 }
 
 fn get(shared: &Shared, req: &Incoming, target: &Target) -> Reply {
     // An exact stored key wins, so resources seeded under unusual paths are still served.
     if let Some(body) = shared.store().get(&req.path) {
-        return Reply::json(200, body.clone());
+        return match shared.config.convention {
+            Convention::JsonApi => Reply::json(200, json!({ "data": body })),
+            _ => Reply::json(200, body.clone()),
+        };
     }
     match target {
         Target::Root => root(shared),
@@ -456,8 +473,21 @@ fn get(shared: &Shared, req: &Incoming, target: &Target) -> Reply {
     }
 }
 
+/// The API root: where each collection is, in the convention's words.
 fn root(shared: &Shared) -> Reply {
     let base = &shared.base_url;
+    let collections: Vec<String> = store::types(&shared.store())
+        .into_iter()
+        .map(|kind| format!("{base}/api/{kind}"))
+        .collect();
+    match shared.config.convention {
+        Convention::Hal => {}
+        // A mapping without `id`: a container whose links are followed.
+        Convention::Simple => return Reply::json(200, json!({ "links": collections })),
+        Convention::Plain | Convention::JsonApi => {
+            return Reply::json(200, json!({ "meta": { "collections": collections } }))
+        }
+    }
     let mut links = Map::new();
     links.insert("self".into(), json!({ "href": format!("{base}/api") }));
     for kind in store::types(&shared.store()) {
@@ -468,6 +498,11 @@ fn root(shared: &Shared) -> Reply {
 }
 
 fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
+    match shared.config.convention {
+        Convention::Hal => {}
+        Convention::Simple | Convention::Plain => return array_page(shared, req, kind),
+        Convention::JsonApi => return jsonapi::page(shared, req, kind),
+    }
     let (limit, offset) = match (
         page_limit(&shared.config, &req.headers),
         page_offset(&req.query),
@@ -503,11 +538,39 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
     }
 }
 
+/// A page of a `--simple` or plain-JSON collection: the bare array of its members, the next
+/// and previous pages (`?offset=N`) in a `Link` header.
+fn array_page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
+    let (limit, offset) = match (
+        page_limit(&shared.config, &req.headers),
+        page_offset(&req.query),
+    ) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(reply), _) | (_, Err(reply)) => return reply,
+    };
+    let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
+    let collection = format!("{}/api/{kind}", shared.base_url);
+    let next = (offset.saturating_add(limit) < count)
+        .then(|| format!("{collection}?offset={}", offset + limit));
+    let prev =
+        (offset > 0).then(|| format!("{collection}?offset={}", offset.saturating_sub(limit)));
+    let reply = Reply::json(200, Value::Array(items));
+    match link_value(next.as_deref(), prev.as_deref()) {
+        Some(value) => reply.with_header(header::LINK, value),
+        None => reply,
+    }
+}
+
 /// RFC 8288 `Link` value for header-paginated servers; `None` when there is nothing to link.
 fn link_header(config: &ServerConfig, next: Option<&str>, prev: Option<&str>) -> Option<String> {
     if !config.link_header_pages {
         return None;
     }
+    link_value(next, prev)
+}
+
+/// RFC 8288 `Link` value naming `next` and `prev`; `None` when there is neither.
+fn link_value(next: Option<&str>, prev: Option<&str>) -> Option<String> {
     let parts: Vec<String> = [(next, "next"), (prev, "prev")]
         .into_iter()
         .filter_map(|(href, rel)| href.map(|href| format!("<{href}>; rel=\"{rel}\"")))
@@ -580,12 +643,18 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Reply> {
     }
 }
 
-fn orphan_reply(config: &ServerConfig, store: &Store, body: &Value) -> Option<Reply> {
+/// The refusal of a body whose parent is not stored (JSON:API: 404, as its specification
+/// answers a related resource that does not exist; elsewhere 409).
+pub(super) fn orphan_reply(config: &ServerConfig, store: &Store, body: &Value) -> Option<Reply> {
     if !config.refuse_orphans {
         return None;
     }
-    store::missing_parent(store, body)
-        .map(|parent| Reply::message(409, format!("parent {parent} does not exist")))
+    let parent = store::missing_parent(config.convention, store, body)?;
+    let message = format!("parent {parent} does not exist");
+    Some(match config.convention {
+        Convention::JsonApi => jsonapi::error(404, message),
+        _ => Reply::message(409, message),
+    })
 }
 
 fn put(shared: &Shared, req: &Incoming) -> Reply {
@@ -621,7 +690,7 @@ fn delete(shared: &Shared, req: &Incoming) -> Reply {
         return not_found(&req.path);
     }
     if shared.config.refuse_parent_delete {
-        if let Some(child) = store::child_of(&store, &req.path) {
+        if let Some(child) = store::child_of(shared.config.convention, &store, &req.path) {
             return Reply::message(409, format!("{} is the parent of {child}", req.path));
         }
     }
@@ -641,7 +710,11 @@ fn batch(shared: &Shared, req: &Incoming) -> Reply {
     let mut store = shared.store();
     let mut staged = Store::clone(&store);
     for item in &items {
-        let Some(path) = item.is_object().then(|| store::self_path(item)).flatten() else {
+        let path = item
+            .is_object()
+            .then(|| store::self_path(shared.config.convention, item))
+            .flatten();
+        let Some(path) = path else {
             return Reply::message(
                 400,
                 "every batch item must be an object with _links.self.href",

@@ -1,10 +1,11 @@
-//! In-process HAL/REST server for resource-sync's integration tests and demo.
-//! Stores resources by self-link path, logs every request, and injects failures on demand.
+//! In-process REST server for the integration tests and demo, speaking HAL, `--simple`, plain
+//! JSON or JSON:API (`Convention`); stores resources by path, logs requests, injects failures.
 #![allow(dead_code)]
 
 mod dataset;
 pub mod django;
 mod handler;
+mod jsonapi;
 pub mod plain;
 mod raw_http;
 mod store;
@@ -26,12 +27,49 @@ use handler::Shared;
 /// so a request stuck in injected latency cannot hold up test exit.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// The API convention a server speaks: how a stored body names itself and its parents, how a
+/// collection is listed and paged, and how writes arrive. Every convention keeps members at
+/// `/api/<type>/<id>`, refuses orphans and parent deletes alike, and stores bodies as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Convention {
+    /// HAL: `_links.self` and `parent:*` links; pages `{"_links", "items", "count"}` with a
+    /// `next` link (or a `Link` header), the root a `child:<type>` link per collection.
+    #[default]
+    Hal,
+    /// `--simple` (SPEC section 2): `uri` and `parents` (uris) fields; a page is a bare JSON
+    /// array with its next page in a `Link` header, the root `{"links": [collection urls]}`.
+    Simple,
+    /// Plain JSON for an `--api` profile (SPEC section 8): members without links, stored at the
+    /// path they were PUT to; a field `<type>Id` holds the id of a parent of that type; a page
+    /// is a bare JSON array with its next page in a `Link` header (`offset` parameter).
+    Plain,
+    /// JSON:API 1.1 (`jsonapi.rs`): resource objects (`type`, `id`, `attributes`,
+    /// `relationships`, whose `data` name parents) in `{"data": ...}`; pages by
+    /// `page[offset]`/`page[size]` with the next in `links.next`; POST to a collection creates
+    /// (the client's `id`, else a new one) answering 201 with `data.id`, PATCH updates, PUT is
+    /// 405; the refusals the specification names (415, 409, 404) for a wrong request.
+    JsonApi,
+}
+
+impl Convention {
+    /// The `Content-Type` of its answers.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Convention::Hal => "application/hal+json; charset=utf-8",
+            Convention::Simple | Convention::Plain => "application/json",
+            Convention::JsonApi => "application/vnd.api+json",
+        }
+    }
+}
+
 /// Behaviour switches; `Default` is a plain, well-behaved API.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Page size when the client sends no `X-Request-Limit` header.
+    /// The API convention spoken (HAL by default).
+    pub convention: Convention,
+    /// Page size when the client asks none (`X-Request-Limit`; JSON:API's `page[size]`).
     pub page_size: usize,
-    /// Cap on `X-Request-Limit`.
+    /// Cap on the page size a client asks.
     pub max_page_size: usize,
     /// Writes whose `parent:*` link points at nothing stored get 409.
     pub refuse_orphans: bool,
@@ -65,6 +103,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
+            convention: Convention::Hal,
             page_size: 20,
             max_page_size: 1000,
             refuse_orphans: true,
@@ -72,13 +111,24 @@ impl Default for ServerConfig {
             allow_batch: false,
             assign_ids: false,
             latency: None,
-            media_type: "application/hal+json; charset=utf-8".to_string(),
+            media_type: Convention::Hal.media_type().to_string(),
             link_header_pages: false,
             record_requests: true,
             rate_limit: None,
             touch_on_read: None,
             alter_on_put: None,
             endless_pages: false,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The defaults, speaking `convention` with its media type.
+    pub fn speaking(convention: Convention) -> ServerConfig {
+        ServerConfig {
+            convention,
+            media_type: convention.media_type().to_string(),
+            ..ServerConfig::default()
         }
     }
 }
@@ -279,17 +329,38 @@ impl TestServer {
         format!("{}{path}", self.shared.base_url)
     }
 
-    /// Seeds a resource under its self-link path, skipping the orphan check so tests can
-    /// build any state. Panics if the body has no `_links.self.href`.
+    /// Seeds a resource under the path it names (HAL's self link, simple `uri`, JSON:API's
+    /// `type` and `id`), skipping the orphan check so tests can build any state. Panics if
+    /// the body names none (a plain-JSON member never does: use `insert_at`).
     pub fn insert(&self, resource: Value) {
-        let path = store::self_path(&resource)
-            .unwrap_or_else(|| panic!("test server insert: no _links.self.href in {resource}"));
+        let convention = self.shared.config.convention;
+        let path = store::self_path(convention, &resource).unwrap_or_else(|| {
+            panic!("test server insert: {resource} names no path of its own ({convention:?})")
+        });
         self.shared.store().insert(path, resource);
+    }
+
+    /// Seeds `body` at `path` (`/api/<type>/<id>`; an absolute URL works too), as stored, with
+    /// no checks.
+    pub fn insert_at(&self, path: &str, body: Value) {
+        self.shared.store().insert(store::href_path(path), body);
     }
 
     /// The stored body at a path (an absolute URL works too).
     pub fn get(&self, path: &str) -> Option<Value> {
         self.shared.store().get(&store::href_path(path)).cloned()
+    }
+
+    /// `method path` on this server, with `body` sent as `content_type`: one HTTP/1.0
+    /// exchange, logged like any request.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &Value)>,
+    ) -> raw_http::Response {
+        raw_http::exchange(self.port(), method, path, body)
+            .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
     }
 
     pub fn resources(&self) -> BTreeMap<String, Value> {

@@ -1,9 +1,12 @@
-//! Resource rules of the test server: HAL bodies keyed by the path of their self link.
-//! Kept free of HTTP so routing, orphan and parent checks, ordering and ids stay plain functions.
+//! Resource rules of the test server: bodies keyed by path, each convention's way of naming
+//! a body's own path and its parents. Kept free of HTTP so routing, orphan and parent checks,
+//! ordering and ids stay plain functions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+
+use super::Convention;
 
 /// Stored resources: URL path (e.g. `/api/team/1`) to the body exactly as received, with
 /// each collection's members kept in id order so a page costs its own size, not the API's.
@@ -125,35 +128,94 @@ fn link_paths(body: &Value) -> Vec<(String, String)> {
     found
 }
 
-/// The storage key of a body: the path of `_links.self.href`.
-pub(super) fn self_path(body: &Value) -> Option<String> {
-    link_paths(body)
-        .into_iter()
-        .find(|(rel, _)| rel == "self")
-        .map(|(_, path)| path)
+/// The storage key a body names itself: HAL's `_links.self.href`, a simple `uri`, or
+/// `/api/<type>/<id>` of a JSON:API resource object; a plain-JSON member names none.
+pub(super) fn self_path(convention: Convention, body: &Value) -> Option<String> {
+    match convention {
+        Convention::Hal => link_paths(body)
+            .into_iter()
+            .find(|(rel, _)| rel == "self")
+            .map(|(_, path)| path),
+        Convention::Simple => body.get("uri").and_then(Value::as_str).map(href_path),
+        Convention::JsonApi => identifier_path(body),
+        Convention::Plain => None,
+    }
 }
 
-fn parent_paths(body: &Value) -> Vec<String> {
-    link_paths(body)
-        .into_iter()
-        .filter(|(rel, _)| rel.starts_with("parent:"))
-        .map(|(_, path)| path)
-        .collect()
+/// `/api/<type>/<id>` of a JSON:API resource object or resource identifier.
+fn identifier_path(identifier: &Value) -> Option<String> {
+    let kind = identifier.get("type")?.as_str()?;
+    let id = identifier.get("id")?.as_str()?;
+    Some(format!("/api/{kind}/{id}"))
 }
 
-/// First `parent:*` link of `body` whose target is not stored, if any.
-pub(super) fn missing_parent(store: &Store, body: &Value) -> Option<String> {
-    parent_paths(body)
+/// The paths of the resources a body names as its parents: HAL `parent:*` links, simple
+/// `parents`, plain-JSON `<type>Id` fields, the `data` of JSON:API relationships.
+fn parent_paths(convention: Convention, body: &Value) -> Vec<String> {
+    match convention {
+        Convention::Hal => link_paths(body)
+            .into_iter()
+            .filter(|(rel, _)| rel.starts_with("parent:"))
+            .map(|(_, path)| path)
+            .collect(),
+        Convention::Simple => body
+            .get("parents")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(href_path)
+            .collect(),
+        Convention::Plain => body
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(field, value)| {
+                let kind = field.strip_suffix("Id").filter(|kind| !kind.is_empty())?;
+                let id = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    _ => return None,
+                };
+                Some(format!("/api/{kind}/{id}"))
+            })
+            .collect(),
+        Convention::JsonApi => body
+            .get("relationships")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, relationship)| match relationship.get("data") {
+                Some(Value::Array(many)) => many.iter().collect(),
+                Some(one) => vec![one],
+                None => Vec::new(),
+            })
+            .filter_map(identifier_path)
+            .collect(),
+    }
+}
+
+/// First parent of `body` that is not stored, if any.
+pub(super) fn missing_parent(
+    convention: Convention,
+    store: &Store,
+    body: &Value,
+) -> Option<String> {
+    parent_paths(convention, body)
         .into_iter()
         .find(|parent| !store.contains_key(parent))
 }
 
 /// Some stored resource other than `path` that names `path` as a parent.
-pub(super) fn child_of(store: &Store, path: &str) -> Option<String> {
+pub(super) fn child_of(convention: Convention, store: &Store, path: &str) -> Option<String> {
     store
         .iter()
         .filter(|(key, _)| key.as_str() != path)
-        .find(|(_, body)| parent_paths(body).iter().any(|parent| parent == path))
+        .find(|(_, body)| {
+            parent_paths(convention, body)
+                .iter()
+                .any(|parent| parent == path)
+        })
         .map(|(key, _)| key.clone())
 }
 
