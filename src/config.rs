@@ -367,7 +367,6 @@ fn client_options(cli: &Cli, api: Option<&Profile>) -> Result<ClientOptions> {
         insecure: cli.insecure,
         ca_cert: cli.ca_cert.as_deref().map(read_ca_cert).transpose()?,
         limit_header: api.is_none().then_some(cli.limit.0),
-        media_type: api.and_then(Profile::media_type),
         verbose: cli.verbose,
     })
 }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use crate::format::json::to_json_line;
+use crate::format::json::number_text;
 
 /// Text many resources share: a type name, a uri that is also some resources' parent.
 /// Shared, a run of a million resources holds each once (`sync::read_origins` interns).
@@ -208,7 +208,7 @@ impl Id {
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
-        Value::Number(_) => Some(to_json_line(value).trim_end().to_string()),
+        Value::Number(number) => Some(number_text(number)),
         Value::Bool(flag) => Some(flag.to_string()),
         Value::Null => Some("null".to_string()),
         Value::Array(_) | Value::Object(_) => None,

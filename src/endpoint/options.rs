@@ -72,9 +72,6 @@ pub struct ClientOptions {
     pub ca_cert: Option<Vec<u8>>,
     /// `X-Request-Limit` on GETs, where no profile carries the limit in a parameter.
     pub limit_header: Option<u64>,
-    /// The media type every request accepts and every body is sent as, where the API's
-    /// convention names one.
-    pub media_type: Option<&'static str>,
     /// `-v`: a stderr line per request.
     pub verbose: bool,
 }

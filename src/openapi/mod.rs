@@ -69,11 +69,7 @@ fn fetch(client: &ClientOptions, endpoint: &HttpOptions) -> Result<Vec<u8>> {
     let url = &endpoint.url;
     runtime.block_on(async {
         let http = HttpClient::new(client, std::slice::from_ref(endpoint))?;
-        let request = Request {
-            method: reqwest::Method::GET,
-            url: url.clone(),
-            body: None,
-        };
+        let request = Request::new(reqwest::Method::GET, url.clone());
         let reply = http
             .send(&request)
             .await

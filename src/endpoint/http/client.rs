@@ -26,6 +26,21 @@ pub struct Request {
     pub method: Method,
     pub url: Url,
     pub body: Option<(Vec<u8>, &'static str)>,
+    /// The media type of the API's convention, where it names one (JSON:API's): accepted,
+    /// and the body's type.
+    pub media_type: Option<&'static str>,
+}
+
+impl Request {
+    /// A request without a body, in no particular media type.
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            body: None,
+            media_type: None,
+        }
+    }
 }
 
 /// The final answer to a request, after retries and redirects.
@@ -194,7 +209,13 @@ impl HttpClient {
             visited.push(url.clone());
             let started = Instant::now();
             let response = self
-                .build(&method, &url, body.as_ref(), credentials)
+                .build(
+                    &method,
+                    &url,
+                    body.as_ref(),
+                    request.media_type,
+                    credentials,
+                )
                 .send()
                 .await
                 .map_err(|error| self.transport_failure(&method, &url, &error))?;
@@ -316,6 +337,7 @@ impl HttpClient {
         method: &Method,
         url: &Url,
         body: Option<&(Vec<u8>, &'static str)>,
+        media_type: Option<&'static str>,
         credentials: Option<&TrustedOrigin>,
     ) -> reqwest::RequestBuilder {
         // reqwest would turn a URL's userinfo into Basic auth: only the user's own counts.
@@ -326,7 +348,7 @@ impl HttpClient {
         if let (true, Some(limit)) = (*method == Method::GET, self.options.limit_header) {
             builder = builder.header("X-Request-Limit", limit.to_string());
         }
-        if let Some(media_type) = self.options.media_type {
+        if let Some(media_type) = media_type {
             builder = builder.header(ACCEPT, media_type);
         }
         if let Some(trusted) = credentials {
@@ -342,8 +364,8 @@ impl HttpClient {
                 builder = builder.header(name, value);
             }
         }
-        if let Some((bytes, media_type)) = body {
-            let media_type = self.options.media_type.unwrap_or(media_type);
+        if let Some((bytes, body_type)) = body {
+            let media_type = media_type.unwrap_or(body_type);
             builder = builder.header(CONTENT_TYPE, media_type).body(bytes.clone());
         }
         builder

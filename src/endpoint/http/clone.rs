@@ -76,9 +76,8 @@ impl Writes for Cloner<'_> {
         let text = self.format.serialize(&body).into_bytes();
         Ok((
             Request {
-                method,
-                url,
                 body: Some((text, self.format.media_type())),
+                ..Request::new(method, url)
             },
             vec![target],
         ))

@@ -209,11 +209,7 @@ impl<'a> Crawl<'a> {
     fn fetch(&self, url: Url) -> FetchTask {
         let http = self.context.http.clone();
         tokio::spawn(async move {
-            let request = Request {
-                method: Method::GET,
-                url: url.clone(),
-                body: None,
-            };
+            let request = Request::new(Method::GET, url.clone());
             let result = http.send(&request).await;
             (url, result)
         })

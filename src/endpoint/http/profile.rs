@@ -333,6 +333,11 @@ impl Inventory for ProfileInventory<'_> {
         })
     }
 
+    /// A member lands at its item path, which its uri is.
+    fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
+        Some(Cow::Borrowed(&resource.uri))
+    }
+
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         let state = &self.state;
         let Ok(kind) = state.kind(resource) else {
@@ -467,9 +472,9 @@ impl Writes for ProfileWriter {
         let format = crate::format::Format::Json;
         Ok((
             Request {
-                method,
-                url,
                 body: Some((format.serialize(&body).into_bytes(), format.media_type())),
+                media_type: kind.media_type(),
+                ..Request::new(method, url)
             },
             vec![target],
         ))

@@ -154,9 +154,8 @@ impl<'a> Walk<'a> {
         missing_ends: bool,
     ) -> Result<Option<(Page, Value)>> {
         let request = Request {
-            method: Method::GET,
-            url: url.clone(),
-            body: None,
+            media_type: kind.media_type(),
+            ..Request::new(Method::GET, url.clone())
         };
         let reply = self
             .context

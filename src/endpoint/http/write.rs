@@ -17,6 +17,7 @@ use crate::graph::Scheduler;
 use crate::plan::{Decision, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
+use crate::schema::profile::Profile;
 use crate::schema::Dialect;
 
 /// Serialised request bodies: made from each resource as it is sent, or staged as
@@ -300,11 +301,7 @@ impl HttpEndpoint {
         }
         let allowed = match self.rebase(collection) {
             Ok(url) => {
-                let request = Request {
-                    method: Method::OPTIONS,
-                    url,
-                    body: None,
-                };
+                let request = Request::new(Method::OPTIONS, url);
                 match context.http.send(&request).await {
                     Ok(reply) => allows_patch(&reply),
                     Err(_) => false,
@@ -373,9 +370,8 @@ impl HttpEndpoint {
             let body = bodies.text(resources[0])?.into_bytes();
             let url = self.rebase(&resources[0].uri)?;
             Request {
-                method: Method::PUT,
-                url,
                 body: Some((body, format.media_type())),
+                ..Request::new(Method::PUT, url)
             }
         } else {
             let texts = resources
@@ -385,9 +381,8 @@ impl HttpEndpoint {
             let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
             let url = self.rebase(&collection_of(&resources[0].uri))?;
             Request {
-                method: Method::PATCH,
-                url,
                 body: Some((body, format.media_type())),
+                ..Request::new(Method::PATCH, url)
             }
         };
         let targets = resources
@@ -492,9 +487,9 @@ impl HttpEndpoint {
     pub(super) async fn delete_all(&self, stale: &[Stale], context: &Context<'_>) -> Result<()> {
         for entry in stale {
             let request = Request {
-                method: Method::DELETE,
-                url: self.rebase(&entry.resource.uri)?,
-                body: None,
+                // A profile's API may name its media type (JSON:API).
+                media_type: self.options.api.as_deref().and_then(Profile::media_type),
+                ..Request::new(Method::DELETE, self.rebase(&entry.resource.uri)?)
             };
             let (status, code, attempts) = match context.http.send(&request).await {
                 Ok(reply) if reply.is_success() || reply.status == 404 => (

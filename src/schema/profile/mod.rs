@@ -128,13 +128,10 @@ impl Profile {
         order
     }
 
-    /// The media type every request to the API accepts and sends, where its convention
-    /// names one (JSON:API's, when any type speaks it).
+    /// The media type requests to the API accept and send, where its convention names
+    /// one (JSON:API's, when any type speaks it).
     pub fn media_type(&self) -> Option<&'static str> {
-        self.types
-            .values()
-            .any(|t| t.format == ApiFormat::JsonApi)
-            .then_some(jsonapi::MEDIA_TYPE)
+        self.types.values().find_map(TypeProfile::media_type)
     }
 
     /// The `parents` fields as reference fields: each holds the id of a resource of the
@@ -250,6 +247,14 @@ impl TypeProfile {
                 body
             }
             ApiFormat::JsonApi => jsonapi::write_object(&member, &self.readonly, id),
+        }
+    }
+
+    /// The media type this type's requests accept and send, where its convention names one.
+    pub fn media_type(&self) -> Option<&'static str> {
+        match self.format {
+            ApiFormat::Json => None,
+            ApiFormat::JsonApi => Some(jsonapi::MEDIA_TYPE),
         }
     }
 
