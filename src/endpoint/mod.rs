@@ -183,7 +183,7 @@ impl EndpointSpec {
 }
 
 /// The endpoint implementation for a spec; an HTTP one takes its own options from
-/// `http_endpoints` (every HTTP endpoint of the run has an entry).
+/// `http_endpoints`, where `config` made an entry for every HTTP endpoint of the run.
 pub fn open(spec: &EndpointSpec, http_endpoints: &[options::HttpOptions]) -> Box<dyn Endpoint> {
     match spec {
         EndpointSpec::Stdio => Box::new(stdio::Stdio),
@@ -193,7 +193,7 @@ pub fn open(spec: &EndpointSpec, http_endpoints: &[options::HttpOptions]) -> Box
                 .iter()
                 .find(|options| options.url == *url)
                 .cloned()
-                .unwrap_or_else(|| options::HttpOptions::bare(url.clone())),
+                .expect("config makes the options of every HTTP endpoint it names"),
         )),
         EndpointSpec::File(path, kind) => Box::new(file::FileEndpoint::new(path.clone(), *kind)),
         EndpointSpec::Directory(path) => Box::new(directory::Directory::new(path.clone())),

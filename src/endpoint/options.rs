@@ -44,6 +44,7 @@ pub struct HttpOptions {
     pub api: Option<Arc<Profile>>,
 }
 
+#[cfg(test)]
 impl HttpOptions {
     /// An endpoint with no credentials, headers or profile, and the default limits.
     pub fn bare(url: Url) -> Self {

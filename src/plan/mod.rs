@@ -395,6 +395,17 @@ impl<'i> March<'i> {
     }
 }
 
+/// How a write an API answered is counted, whatever was planned (the destination's read
+/// may not have seen it, or `--no-compare` read nothing): a 201 created; so did any
+/// success to a POST (JSON:API answers 204 to a client-chosen id); anything else updated.
+pub fn answered_op(status: Option<u16>, posted: bool, succeeded: bool) -> Op {
+    if status == Some(201) || (posted && succeeded) {
+        Op::Create
+    } else {
+        Op::Update
+    }
+}
+
 /// Stale entries ordered children before parents: the write order reversed.
 fn children_first(stale: Vec<Stale>) -> Result<Vec<Stale>> {
     let resources: Vec<Resource> = stale.iter().map(|entry| entry.resource.clone()).collect();

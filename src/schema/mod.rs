@@ -97,6 +97,11 @@ pub trait Dialect: Send + Sync {
     /// The uri a created resource's body names for itself, if any.
     fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str>;
 
+    /// The id a create's answer names, where it names no uri of its own.
+    fn answered_id(&self, answer: &Value) -> Option<String> {
+        crate::resource::scalar_text(answer.get("id")?)
+    }
+
     /// A document found in a directory's `folder` (its type's folder).
     fn resource_in_folder(&self, _folder: &str, body: Value) -> Result<Resource, IdentityError> {
         self.resource(body)

@@ -122,7 +122,7 @@ fn new_uri(reply: &Reply, collection: &Url, dialect: &dyn Dialect) -> Option<(Ur
     if let Some(uri) = dialect.own_uri(&body) {
         return Some((collection.join(uri).ok()?, "the self link"));
     }
-    let id = crate::resource::scalar_text(body.get("id")?)?;
+    let id = dialect.answered_id(&body)?;
     let uri = format!("{}/{id}", collection.as_str().trim_end_matches('/'));
     Some((Url::parse(&uri).ok()?, "the id"))
 }

@@ -14,7 +14,7 @@ use crate::endpoint::text_spill::TextSpill;
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::format::Format;
 use crate::graph::Scheduler;
-use crate::plan::{Decision, March, Stale};
+use crate::plan::{answered_op, Decision, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
 use crate::schema::profile::Profile;
@@ -429,16 +429,11 @@ impl HttpEndpoint {
         };
         for (&index, target) in sent.indices.iter().zip(&sent.targets) {
             let resource = &set.resources[index];
-            // A POST that succeeded created (JSON:API answers 204 to a client-chosen id).
             let posted = sent
                 .request
                 .as_ref()
                 .is_some_and(|r| r.method == Method::POST);
-            let op = if status == Some(201) || (posted && failure.is_none()) {
-                Op::Create
-            } else {
-                Op::Update
-            };
+            let op = answered_op(status, posted, failure.is_none());
             match &failure {
                 None => {
                     report.record(
