@@ -43,7 +43,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     let destination = endpoint::open(&config.destination, &config.http_endpoints);
     destination.check_writable(&context)?;
     let inventory = destination.inventory(&context, config.compare).await?;
-    let march = March::new(inventory, comparison(config));
+    let march = March::new(inventory, comparison(config), config.compare);
     // Plans, diffs and verification compare whole bodies, so only plain runs stream.
     let mut stage = match config.dry_run || config.diff || config.verify {
         true => None,
@@ -269,7 +269,7 @@ async fn verify(
     context: &Context<'_>,
 ) -> Result<()> {
     let inventory = destination.verify_inventory(context).await?;
-    let march = March::new(inventory, comparison(config));
+    let march = March::new(inventory, comparison(config), true);
     march.survey(set.resources).await?;
     let mut verified = 0;
     let mut mismatches = Vec::new();

@@ -28,6 +28,10 @@ impl Inventory for WrittenWhole {
     fn held(&self, _resource: &Resource, _text: Option<&str>) -> Result<Held> {
         Ok(Held::Nothing)
     }
+
+    fn holds(&self, _resource: &Resource) -> Result<Option<bool>> {
+        Ok(Some(false))
+    }
 }
 
 /// `null`: nothing is written, so nothing changes.

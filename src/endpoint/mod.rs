@@ -79,9 +79,10 @@ pub trait Endpoint: Send + Sync {
         found: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<()>>;
 
-    /// What this destination holds, for the march. `compare` false (`--no-compare`):
-    /// nothing is compared. By default a destination is replaced whole (a file, stdout),
-    /// so every resource is written as new.
+    /// What this destination holds, for the march. `compare` false (`--no-compare`): the
+    /// march will not compare, so nothing need be read for it (an API is read only for
+    /// `--rm`). By default a destination is replaced whole (a file, stdout), so every
+    /// resource is written as new.
     fn inventory<'a>(
         &'a self,
         _context: &'a Context<'a>,

@@ -48,6 +48,12 @@ pub trait Inventory: Send + Sync {
     /// written, where the caller has already made it.
     fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held>;
 
+    /// Whether something is at the resource's target, told without reading it (`None`:
+    /// the destination cannot tell). A run that does not compare plans by this alone.
+    fn holds(&self, _resource: &Resource) -> Result<Option<bool>> {
+        Ok(None)
+    }
+
     /// The resource in the destination's terms (links rebased onto it), for comparing.
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         Cow::Borrowed(&resource.body)
@@ -101,6 +107,10 @@ impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
 
     fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {
         (**self).held(resource, text)
+    }
+
+    fn holds(&self, resource: &Resource) -> Result<Option<bool>> {
+        (**self).holds(resource)
     }
 
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
@@ -272,18 +282,27 @@ impl Decision {
 pub struct March<'i> {
     inventory: Box<dyn Inventory + 'i>,
     comparison: Comparison,
+    /// False under `--no-compare`: what the destination holds is not read, so whatever is
+    /// there is an update (counted by the answer), and only an empty target a create.
+    compare: bool,
 }
 
 impl<'i> March<'i> {
-    pub fn new(inventory: Box<dyn Inventory + 'i>, comparison: Comparison) -> Self {
+    pub fn new(inventory: Box<dyn Inventory + 'i>, comparison: Comparison, compare: bool) -> Self {
         March {
             inventory,
             comparison,
+            compare,
         }
     }
 
-    pub fn comparison(&self) -> &Comparison {
-        &self.comparison
+    /// The same march over another inventory (one the writers' threads share).
+    pub fn over<'j>(&self, inventory: Box<dyn Inventory + 'j>) -> March<'j> {
+        March {
+            inventory,
+            comparison: self.comparison.clone(),
+            compare: self.compare,
+        }
     }
 
     /// The resource as the destination would get it (what `--diff` shows).
@@ -347,7 +366,14 @@ impl<'i> March<'i> {
         text: Option<&str>,
         body: &dyn Fn() -> Result<Option<Value>>,
     ) -> Result<(Op, Option<Value>, Option<String>)> {
-        Ok(match self.inventory.held(resource, text)? {
+        let held = match self.compare {
+            true => self.inventory.held(resource, text)?,
+            false => match self.inventory.holds(resource)? {
+                Some(false) => Held::Nothing,
+                Some(true) | None => Held::Unseen,
+            },
+        };
+        Ok(match held {
             Held::Nothing => (Op::Create, None, None),
             Held::Unseen => (Op::Update, None, Some("(not read)".to_string())),
             Held::Identical => (Op::Unchanged, None, None),

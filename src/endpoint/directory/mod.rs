@@ -61,14 +61,10 @@ impl Endpoint for Directory {
     fn inventory<'a>(
         &'a self,
         context: &'a Context<'a>,
-        compare: bool,
+        _compare: bool,
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
-            let inventory = Arc::new(DirectoryInventory::new(
-                &self.root,
-                context.run.format,
-                compare,
-            )?);
+            let inventory = Arc::new(DirectoryInventory::new(&self.root, context.run.format)?);
             let _ = self.inventory.set(Arc::clone(&inventory));
             Ok(Box::new(inventory) as Box<dyn Inventory>)
         })
@@ -83,7 +79,7 @@ impl Endpoint for Directory {
             .inventory
             .get()
             .ok_or_else(|| anyhow::anyhow!("the directory was staged before its inventory"))?;
-        let shared = March::new(Box::new(Arc::clone(inventory)), march.comparison().clone());
+        let shared = march.over(Box::new(Arc::clone(inventory)));
         let stage = DirectoryStage::open(&self.root, context.run.format, shared)?;
         Ok(Some(Box::new(stage)))
     }
@@ -176,11 +172,10 @@ pub struct DirectoryInventory {
     format: Format,
     /// Resource files there before the run.
     existing: HashSet<PathBuf>,
-    compare: bool,
 }
 
 impl DirectoryInventory {
-    fn new(root: &Path, format: Format, compare: bool) -> Result<Self> {
+    fn new(root: &Path, format: Format) -> Result<Self> {
         let existing = match root.is_dir() {
             true => resource_files(root).collect::<Result<HashSet<_>>>()?,
             false => HashSet::new(),
@@ -189,7 +184,6 @@ impl DirectoryInventory {
             root: root.to_path_buf(),
             format,
             existing,
-            compare,
         })
     }
 
@@ -214,6 +208,11 @@ impl Inventory for DirectoryInventory {
         )))
     }
 
+    fn holds(&self, resource: &Resource) -> Result<Option<bool>> {
+        let held = !self.existing.is_empty() && self.existing.contains(&self.path_for(resource)?);
+        Ok(Some(held))
+    }
+
     fn held(&self, resource: &Resource, text: Option<&str>) -> Result<Held> {
         // A new destination (a first pull) holds nothing: no path to make.
         if self.existing.is_empty() {
@@ -222,9 +221,6 @@ impl Inventory for DirectoryInventory {
         let path = self.path_for(resource)?;
         if !self.existing.contains(&path) {
             return Ok(Held::Nothing);
-        }
-        if !self.compare {
-            return Ok(Held::Unseen);
         }
         let Ok(existing) = fs::read(&path) else {
             return Ok(Held::Nothing);

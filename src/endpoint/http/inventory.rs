@@ -31,7 +31,7 @@ impl HttpEndpoint {
     /// What the destination URL and `collections` hold (a 404 holds nothing), links rebased.
     async fn snapshot(&self, collections: Vec<Url>, context: &Context<'_>) -> Result<Snapshot> {
         let mut resources = HashMap::new();
-        let starts = std::iter::once(self.url.clone())
+        let starts = std::iter::once(self.options.url.clone())
             .chain(collections)
             .collect();
         let start_page = Crawl::of_destination(starts, self.options.max_pages, context)
@@ -89,9 +89,7 @@ impl PushInventory<'_> {
 
     /// What was read, where it can be compared with.
     fn compared(&self) -> Option<&Snapshot> {
-        self.snapshot
-            .get()
-            .filter(|snapshot| snapshot.read && self.compare)
+        self.snapshot.get().filter(|snapshot| snapshot.read)
     }
 
     /// The collection (rebased) a resource's uri sits in.
@@ -223,6 +221,11 @@ impl Inventory for CloneInventory<'_> {
             Some(new_uri) => new_uri,
             None => redact_url(&endpoint.rebase(&collection_of(&resource.uri))?),
         })
+    }
+
+    /// A clone made before is there; anything else is created.
+    fn holds(&self, resource: &Resource) -> Result<Option<bool>> {
+        Ok(Some(self.new_uri(resource).is_some()))
     }
 
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {

@@ -36,7 +36,6 @@ use write::{Bodies, Decided, HttpStage, Put};
 pub struct HttpEndpoint {
     /// Its own options: URL, credentials, limits, profile.
     options: HttpOptions,
-    url: Url,
     /// `url` without userinfo: what rebased uris start from.
     bare: Url,
     /// With `--api`: what the destination holds and the destination ids, once surveyed.
@@ -49,7 +48,6 @@ impl HttpEndpoint {
     pub fn new(options: HttpOptions) -> Self {
         HttpEndpoint {
             bare: client::without_userinfo(&options.url),
-            url: options.url.clone(),
             options,
             profile_state: OnceLock::new(),
             batch_support: Mutex::new(HashMap::new()),
@@ -63,14 +61,15 @@ impl HttpEndpoint {
             return Ok(rebased);
         }
         let mut target = self
+            .options
             .url
             .join(uri)
             .with_context(|| format!("resource uri {uri:?} is not a valid URL"))?;
-        let _ = target.set_scheme(self.url.scheme());
+        let _ = target.set_scheme(self.options.url.scheme());
         target
-            .set_host(self.url.host_str())
-            .with_context(|| format!("cannot rebase {uri} onto {}", self.url))?;
-        let _ = target.set_port(self.url.port());
+            .set_host(self.options.url.host_str())
+            .with_context(|| format!("cannot rebase {uri} onto {}", self.options.url))?;
+        let _ = target.set_port(self.options.url.port());
         Ok(client::without_userinfo(&target))
     }
 
@@ -106,11 +105,9 @@ impl Endpoint for HttpEndpoint {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if let Some(profile) = &self.options.api {
-                return Walk::new(&self.url, profile, &self.options, context)
-                    .run(found)
-                    .await;
+                return Walk::new(profile, &self.options, context).run(found).await;
             }
-            Crawl::new(&self.url, self.options.max_pages, context)
+            Crawl::new(&self.options.url, self.options.max_pages, context)
                 .run(found)
                 .await?;
             Ok(())
@@ -253,10 +250,10 @@ mod tests {
             .unwrap();
         assert_eq!(url.as_str(), "https://staging.example:8443/api/team/1?x=2");
         let joined = |uri: &str| {
-            let mut target = endpoint.url.join(uri).unwrap();
-            target.set_host(endpoint.url.host_str()).unwrap();
-            let _ = target.set_port(endpoint.url.port());
-            let _ = target.set_scheme(endpoint.url.scheme());
+            let mut target = endpoint.options.url.join(uri).unwrap();
+            target.set_host(endpoint.options.url.host_str()).unwrap();
+            let _ = target.set_port(endpoint.options.url.port());
+            let _ = target.set_scheme(endpoint.options.url.scheme());
             client::without_userinfo(&target)
         };
         for uri in [

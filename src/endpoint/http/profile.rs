@@ -33,8 +33,7 @@ type Key = (String, String);
 /// What the destination holds, and the destination id of each resource of the run;
 /// shared by the march's inventory and the writer.
 pub(super) struct ProfileState {
-    root: Url,
-    /// The endpoint's own options, for reading it again.
+    /// The endpoint's own options (its URL is the API root), for reading it again.
     options: HttpOptions,
     profile: Arc<Profile>,
     compare: bool,
@@ -54,7 +53,6 @@ impl ProfileState {
         compare: bool,
     ) -> Result<Self> {
         Ok(ProfileState {
-            root: endpoint.url.clone(),
             options: endpoint.options.clone(),
             profile: Arc::clone(profile),
             compare,
@@ -68,7 +66,6 @@ impl ProfileState {
     /// (a clone without an id map or key is found by them).
     pub(super) fn for_verify(&self, context: &Context<'_>) -> Result<Self> {
         Ok(ProfileState {
-            root: self.root.clone(),
             options: self.options.clone(),
             profile: Arc::clone(&self.profile),
             compare: true,
@@ -113,7 +110,7 @@ impl ProfileState {
         let read = self.compare || context.run.remove || self.needs_keys();
         if read {
             let mut members: Vec<Resource> = Vec::new();
-            Walk::new(&self.root, &self.profile, &self.options, context)
+            Walk::new(&self.profile, &self.options, context)
                 .run(&mut |resource: Resource| {
                     members.push(resource);
                     Ok(())
@@ -240,7 +237,7 @@ impl ProfileState {
         body: &Value,
         id: Option<&str>,
     ) -> Result<Url> {
-        join_path(&self.root, &path_of(kind, template, body, id)?)
+        join_path(&self.options.url, &path_of(kind, template, body, id)?)
     }
 
     /// Where a resource goes: its destination item URL, or the collection it is POSTed to.
@@ -258,7 +255,7 @@ impl ProfileState {
     }
 
     fn item_url(&self, resource: &Resource, id: &str) -> Result<Url> {
-        join_path(&self.root, &self.item_path(resource, id)?)
+        join_path(&self.options.url, &self.item_path(resource, id)?)
     }
 
     /// The destination item path (relative to the API root), as the id map keeps it.
@@ -314,6 +311,11 @@ impl Inventory for ProfileInventory<'_> {
         self.state.target(resource)
     }
 
+    /// A resource whose destination id is known is there; anything else is created.
+    fn holds(&self, resource: &Resource) -> Result<Option<bool>> {
+        Ok(Some(self.state.destination_id(resource).is_some()))
+    }
+
     fn held(&self, resource: &Resource, _text: Option<&str>) -> Result<Held> {
         let state = &self.state;
         let Some(held) = state.held.get() else {
@@ -322,9 +324,6 @@ impl Inventory for ProfileInventory<'_> {
         let Some(id) = state.destination_id(resource) else {
             return Ok(Held::Nothing);
         };
-        if !state.compare {
-            return Ok(Held::Unseen);
-        }
         let kind = state.kind(resource)?;
         Ok(match held.get(&(resource.kind.to_string(), id)) {
             Some(member) => Held::Copy(as_compared(kind, member.clone())),

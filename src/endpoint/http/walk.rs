@@ -37,14 +37,14 @@ pub(super) struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// A walk over the API at `options.url`, the endpoint's own.
     pub(super) fn new(
-        root: &Url,
         profile: &'a Profile,
         options: &HttpOptions,
         context: &'a Context<'a>,
     ) -> Self {
         Walk {
-            root: root.clone(),
+            root: options.url.clone(),
             limit: options.limit,
             max_pages: options.max_pages,
             context,
