@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use crate::read_set::ReadSet;
 use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
 use crate::report::{Op, Outcome, Report, Status};
-use crate::resource::Resource;
+use crate::resource::{remove_fields, Resource};
 use crate::schema::{self, ApiDialect, Dialect};
 
 /// Carry out the configured sync and return the exit status.
@@ -339,13 +339,6 @@ fn without_clones(
         .unzip()
 }
 
-/// `--omit`: the fields never reach the destination (nor comparisons, nor plans).
-fn omit_fields(resource: &mut Resource, paths: &[Vec<String>]) {
-    for path in paths {
-        crate::resource::remove_field(&mut resource.body, path);
-    }
-}
-
 /// Every origin in turn; on the same uri the later origin wins (layering). With a
 /// stage, each body goes to the destination as it arrives and only identities are kept.
 /// Returns the resources and whether each passed the filters (decided with its body).
@@ -366,7 +359,8 @@ async fn read_origins(
                     return Err(Interrupted.into());
                 }
                 context.report.progress().advance();
-                omit_fields(&mut resource, &config.omit);
+                // `--omit`: the fields never reach the destination (nor comparisons, nor plans).
+                remove_fields(&mut resource.body, &config.omit);
                 resource.references = reference_keys(&config.run.refs, &resource.body).into();
                 let uri_hash = read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);

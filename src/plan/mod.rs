@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::graph::DependencyGraph;
 use crate::report::Op;
-use crate::resource::{remove_field, Resource};
+use crate::resource::{without_fields, Resource};
 
 /// What a destination holds where a resource would go.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,24 +176,17 @@ impl Comparison {
     /// The first field (dotted path) where the destination's copy differs from the
     /// origin's, or `None` when the resource is unchanged.
     pub fn first_difference(&self, origin: &Value, held: &Value) -> Option<String> {
-        let (origin, held) = (self.without_left_out(origin), self.without_left_out(held));
+        let left_out = &self.left_out;
+        let (origin, held) = (
+            without_fields(origin, left_out),
+            without_fields(held, left_out),
+        );
         let mut path = Vec::new();
         self.difference_at(&origin, &held, &mut path)
             .then(|| match path.is_empty() {
                 true => "(the whole resource)".to_string(),
                 false => path.join("."),
             })
-    }
-
-    fn without_left_out<'v>(&self, body: &'v Value) -> Cow<'v, Value> {
-        if self.left_out.is_empty() {
-            return Cow::Borrowed(body);
-        }
-        let mut copy = body.clone();
-        for path in &self.left_out {
-            remove_field(&mut copy, path);
-        }
-        Cow::Owned(copy)
     }
 
     /// Whether the values differ; on return `path` leads to the first difference.

@@ -219,6 +219,24 @@ fn omitted_fields_leave_no_trace_in_the_tree() {
     assert!(written.contains("kind: bearer"), "{written}");
 }
 
+/// A key may hold a dot (OData's `@odata.etag`): `\.` names it, so `--omit` removes that
+/// key and leaves the nested path it would otherwise mean.
+#[test]
+fn a_field_path_names_a_key_holding_a_dot() {
+    let dir = temp_dir();
+    let origin = dir.path().join("items.jsonl");
+    let item = json!({"id": 1, "@odata.etag": "W/\"42\"", "@odata": {"etag": "kept"},
+                      "_links": {"self": {"href": "http://h/api/item/1"}}});
+    write_file(&origin, &format!("{item}\n"));
+    let out = dir.path().join("items.jsonl.out.jsonl");
+    run(&["--omit", r"@odata\.etag", path_str(&origin), path_str(&out)]).ok();
+    let written: Value = serde_json::from_str(read(&out).trim()).expect("one JSON line");
+    assert_eq!(written.get("@odata.etag"), None, "{written}");
+    assert_eq!(written["@odata"]["etag"], "kept", "{written}");
+    let bad = run(&["--omit", "a..b", path_str(&origin), "null"]).expect_code(2);
+    assert!(bad.stderr.contains("invalid field path"), "{}", bad.stderr);
+}
+
 #[test]
 fn ignored_fields_do_not_rewrite_files() {
     let dir = temp_dir();

@@ -1571,3 +1571,49 @@ fn profile_read_uris_are_item_paths_relative_to_the_api_root() {
     );
     assert!(!out.exists());
 }
+
+/// OData names its next page `@odata.nextLink`, a key holding a dot: `body:@odata\.nextLink`
+/// names that key, and the chain is read to its end.
+#[test]
+fn an_odata_next_link_is_a_key_holding_a_dot() {
+    use super::hostile_servers::{json_answer, RawServer};
+    let server = RawServer::start(|seen| {
+        let page = |ids: &[u64], next: Option<&str>| {
+            let value: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({"ID": id, "Name": format!("n{id}")}))
+                .collect();
+            let mut body = json!({"@odata.context": "$metadata#People", "value": value});
+            if let Some(next) = next {
+                body["@odata.nextLink"] = json!(next);
+            }
+            body
+        };
+        match seen.path.as_str() {
+            "/odata/People" => {
+                json_answer(200, &[], &page(&[1, 2], Some("/odata/People?$skiptoken=2")))
+            }
+            "/odata/People?$skiptoken=2" => json_answer(200, &[], &page(&[3], None)),
+            _ => json_answer(404, &[], &json!({"error": "no such page"})),
+        }
+    });
+    let dir = temp_dir();
+    let profile = write_profile(
+        dir.path(),
+        "records: value\nid: ID\nnext: body:@odata\\.nextLink\ntypes:\n  person:\n    path: People\n",
+    );
+    let out = dir.path().join("people");
+    run(&[
+        "--api",
+        path_str(&profile),
+        &server.url("/odata"),
+        path_str(&out),
+    ])
+    .ok();
+    assert_eq!(
+        list_files(&out),
+        ["person/1.yaml", "person/2.yaml", "person/3.yaml"]
+    );
+    let paths: Vec<String> = server.seen().iter().map(|seen| seen.path.clone()).collect();
+    assert_eq!(paths, ["/odata/People", "/odata/People?$skiptoken=2"]);
+}
