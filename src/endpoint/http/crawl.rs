@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde_json::Value;
@@ -106,8 +106,7 @@ impl<'a> Crawl<'a> {
         let mut not_documents = 0;
         let places = self.schema.member_places();
         while let Some(joined) = pending.next().await {
-            let (url, result) =
-                joined.map_err(|error| anyhow::anyhow!("a read task failed: {error}"))?;
+            let (url, result) = joined.context("a read task failed")?;
             let Some(reply) = self.check_reply(&url, result)? else {
                 continue;
             };
