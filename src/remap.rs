@@ -14,7 +14,8 @@ use crate::atomic::write_atomically_with;
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::RefExpr;
 use crate::format::yaml::{to_yaml_document, YamlDocuments};
-use crate::resource::{field_at, field_at_mut, scalar_text, Resource, Shared};
+use crate::resource::{field_at, field_at_mut, scalar_text, typed_like, Resource, Shared};
+use crate::schema::Dialect;
 
 /// Old uri -> new uri. With a file, every new entry is appended at once (one line of a
 /// YAML block mapping, so the file stays valid YAML even if the run is killed) and the
@@ -208,19 +209,17 @@ pub fn id_of_uri(uri: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// `new_id` typed like `old`: a number stays a number when the new id is numeric.
-pub fn typed_like(old: &Value, new_id: &str) -> Value {
-    match (old, new_id.parse::<i64>(), new_id.parse::<u64>()) {
-        (Value::Number(_), Ok(number), _) => Value::from(number),
-        (Value::Number(_), _, Ok(number)) => Value::from(number),
-        _ => Value::String(new_id.to_string()),
-    }
-}
-
 /// A body ready to send to an id-assigning API: every reference to a mapped resource
 /// rewritten (any string equal to a mapped uri: link hrefs, `parents`, fields; and
-/// `--ref` fields holding an old id), and its own `id` set to its new id when it has one.
-pub fn rewrite(body: &Value, own_new_uri: Option<&str>, map: &IdMap, refs: &RefIndex) -> Value {
+/// `--ref` fields holding an old id), and its own id set to its new id when it has one
+/// (where the dialect keeps it).
+pub fn rewrite(
+    body: &Value,
+    own_new_uri: Option<&str>,
+    map: &IdMap,
+    refs: &RefIndex,
+    dialect: &dyn Dialect,
+) -> Value {
     let mut body = body.clone();
     for (expr, old_uri) in refs.targets(&body.clone()) {
         if let Some(new_uri) = map.get(old_uri) {
@@ -230,8 +229,8 @@ pub fn rewrite(body: &Value, own_new_uri: Option<&str>, map: &IdMap, refs: &RefI
         }
     }
     replace_mapped_strings(&mut body, map);
-    if let (Some(new_uri), Some(id)) = (own_new_uri, body.get_mut("id")) {
-        *id = typed_like(id, id_of_uri(new_uri));
+    if let Some(new_uri) = own_new_uri {
+        dialect.set_own_id(&mut body, id_of_uri(new_uri));
     }
     body
 }
@@ -289,7 +288,13 @@ mod tests {
         map.record("http://o/api/team/1".into(), "http://d/api/team/40".into())
             .unwrap();
         let refs = RefIndex::new(&["teamId=team".parse().unwrap()], &[team(), player()]);
-        let body = rewrite(&player().body, Some("http://d/api/player/41"), &map, &refs);
+        let body = rewrite(
+            &player().body,
+            Some("http://d/api/player/41"),
+            &map,
+            &refs,
+            &crate::schema::Hal,
+        );
         assert_eq!(body["teamId"], json!(40));
         assert_eq!(body["coach"], json!("http://d/api/team/40"));
         assert_eq!(

@@ -267,6 +267,15 @@ impl Ord for IdKey<'_> {
     }
 }
 
+/// `new_id` typed like `old`: a number stays a number when the new id is numeric.
+pub fn typed_like(old: &Value, new_id: &str) -> Value {
+    match (old, new_id.parse::<i64>(), new_id.parse::<u64>()) {
+        (Value::Number(_), Ok(number), _) => Value::from(number),
+        (Value::Number(_), _, Ok(number)) => Value::from(number),
+        _ => Value::String(new_id.to_string()),
+    }
+}
+
 /// The value at a dotted path (`meta.owner`), descending through mappings only.
 pub fn field_at<'a>(body: &'a Value, path: &[String]) -> Option<&'a Value> {
     path.iter()

@@ -97,6 +97,14 @@ pub trait Dialect: Send + Sync {
     /// The uri a created resource's body names for itself, if any.
     fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str>;
 
+    /// Set the id a body keeps of its own to `id` (typed like the one it had), where it
+    /// keeps one: a clone is sent with the id the destination gave it.
+    fn set_own_id(&self, body: &mut Value, id: &str) {
+        if let Some(slot) = body.get_mut("id") {
+            *slot = crate::resource::typed_like(slot, id);
+        }
+    }
+
     /// The id a create's answer names, where it names no uri of its own.
     fn answered_id(&self, answer: &Value) -> Option<String> {
         crate::resource::scalar_text(answer.get("id")?)

@@ -63,12 +63,18 @@ impl Writes for Cloner<'_> {
                 (
                     Method::PUT,
                     url,
-                    rewrite(&resource.body, Some(new_uri), &map, &self.refs),
+                    rewrite(
+                        &resource.body,
+                        Some(new_uri),
+                        &map,
+                        &self.refs,
+                        self.dialect,
+                    ),
                 )
             }
             None => {
                 let url = endpoint.rebase(&collection_of(&resource.uri))?;
-                let body = rewrite(&resource.body, None, &map, &self.refs);
+                let body = rewrite(&resource.body, None, &map, &self.refs, self.dialect);
                 (Method::POST, url, self.dialect.without_identity(body))
             }
         };

@@ -253,7 +253,9 @@ impl Inventory for CloneInventory<'_> {
             }
         };
         let new_uri = self.new_uri(resource);
-        let mut body = rewrite(&resource.body, new_uri.as_deref(), &self.map.lock(), refs);
+        let dialect = &**self.push.context.dialect;
+        let map = self.map.lock();
+        let mut body = rewrite(&resource.body, new_uri.as_deref(), &map, refs, dialect);
         self.push
             .endpoint
             .rebase_links(&**self.push.context.dialect, &mut body);

@@ -22,8 +22,8 @@ use crate::endpoint::options::HttpOptions;
 use crate::endpoint::Context;
 use crate::exit_code::remote;
 use crate::plan::{Held, Inventory, Listed, Stale};
-use crate::remap::{id_of_uri, typed_like, IdMap, SharedIdMap};
-use crate::resource::{field_at_mut, Resource};
+use crate::remap::{id_of_uri, IdMap, SharedIdMap};
+use crate::resource::{field_at_mut, typed_like, Resource};
 use crate::schema::profile::{field_text, CreateMethod, Profile, TypeProfile, UpdateMethod};
 use crate::schema::Dialect;
 

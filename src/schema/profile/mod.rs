@@ -237,7 +237,7 @@ impl TypeProfile {
                     match id {
                         Some(id) => {
                             let old = object.get(&self.id).cloned().unwrap_or(Value::Null);
-                            object.insert(self.id.clone(), crate::remap::typed_like(&old, id));
+                            object.insert(self.id.clone(), crate::resource::typed_like(&old, id));
                         }
                         None => {
                             object.remove(&self.id);
