@@ -17,7 +17,6 @@ use crate::endpoint::Context;
 use crate::plan::{Held, Inventory, Listed, Stale};
 use crate::remap::{rewrite, RefIndex, SharedIdMap};
 use crate::resource::Resource;
-use crate::schema::Dialect;
 
 /// The destination's resources by normalised rebased uri. `read` is false where no start
 /// was a document (an API root's HTML page and no collection listed yet): every resource
@@ -25,40 +24,6 @@ use crate::schema::Dialect;
 pub(super) struct Snapshot {
     resources: HashMap<String, Resource>,
     read: bool,
-}
-
-impl HttpEndpoint {
-    /// What the destination URL and `collections` hold (a 404 holds nothing), links rebased.
-    async fn snapshot(&self, collections: Vec<Url>, context: &Context<'_>) -> Result<Snapshot> {
-        let mut resources = HashMap::new();
-        let starts = std::iter::once(self.options.url.clone())
-            .chain(collections)
-            .collect();
-        let start_page = Crawl::of_destination(starts, self.options.max_pages, context)
-            .run(&mut |mut resource: Resource| {
-                self.rebase_links(&**context.dialect, &mut resource.body);
-                if let Ok(url) = self.rebase(&resource.uri) {
-                    resources.insert(url_key(&url), resource);
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(Snapshot {
-            resources,
-            read: start_page == StartPage::Read,
-        })
-    }
-
-    /// Every link of `body` rebased onto this endpoint, as the destination would hold it.
-    fn rebase_links(&self, dialect: &dyn Dialect, body: &mut Value) {
-        dialect.map_links(body, &mut |href| {
-            self.rebase(href).ok().map(|url| url.to_string())
-        });
-    }
-
-    fn key_of(&self, uri: &str) -> Option<String> {
-        self.rebase(uri).ok().map(|url| url_key(&url))
-    }
 }
 
 /// A push: each resource at its own uri, rebased. The destination is read when the
@@ -72,6 +37,28 @@ pub(super) struct PushInventory<'a> {
 }
 
 impl PushInventory<'_> {
+    /// What the destination URL and `collections` hold (a 404 holds nothing), links rebased.
+    async fn snapshot(&self, collections: Vec<Url>) -> Result<Snapshot> {
+        let (endpoint, context) = (self.endpoint, self.context);
+        let mut resources = HashMap::new();
+        let starts = std::iter::once(endpoint.options.url.clone())
+            .chain(collections)
+            .collect();
+        let start_page = Crawl::of_destination(starts, endpoint.options.max_pages, context)
+            .run(&mut |mut resource: Resource| {
+                endpoint.rebase_links(&**context.dialect, &mut resource.body);
+                if let Ok(url) = endpoint.rebase(&resource.uri) {
+                    resources.insert(url_key(&url), resource);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Snapshot {
+            resources,
+            read: start_page == StartPage::Read,
+        })
+    }
+
     /// Reads the destination URL and `collections` once, unless nothing needs it.
     async fn survey_collections(&self, collections: HashSet<String>) -> Result<()> {
         if !(self.compare || self.context.run.remove) || self.snapshot.get().is_some() {
@@ -82,7 +69,7 @@ impl PushInventory<'_> {
             .filter_map(|collection| Url::parse(collection).ok())
             .collect();
         urls.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        let snapshot = self.endpoint.snapshot(urls, self.context).await?;
+        let snapshot = self.snapshot(urls).await?;
         let _ = self.snapshot.set(snapshot);
         Ok(())
     }

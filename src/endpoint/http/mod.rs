@@ -1,5 +1,6 @@
-//! The HTTP(S) REST endpoint: a concurrent crawler that reads every linked page once,
-//! and a writer that PUTs (or PATCHes batches) as soon as each resource's parents are in.
+//! The HTTP(S) REST endpoint: it reads (a crawl of linked pages, or a profile's walk),
+//! says what it holds (inventory.rs, profile.rs) and writes each resource as soon as its
+//! parents are in (write.rs, with a `Writes` strategy: a push, a clone or a profile).
 
 mod client;
 mod clone;
@@ -18,19 +19,22 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context as _, Result};
 use futures::future::BoxFuture;
+use serde_json::Value;
 use url::Url;
 
 use super::{Context, Endpoint, Found, Stage, WriteSet};
 use crate::endpoint::options::HttpOptions;
+use crate::endpoint::spec::url_key;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::RefIndex;
+use crate::schema::Dialect;
 use clone::Cloner;
 use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
 use walk::Walk;
-use write::{Bodies, Decided, HttpStage, Put};
+use write::{Bodies, Decided, HttpStage, Put, Writer};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -71,6 +75,24 @@ impl HttpEndpoint {
             .with_context(|| format!("cannot rebase {uri} onto {}", self.options.url))?;
         let _ = target.set_port(self.options.url.port());
         Ok(client::without_userinfo(&target))
+    }
+
+    /// Every link of `body` rebased onto this endpoint, as the destination would hold it.
+    pub(super) fn rebase_links(&self, dialect: &dyn Dialect, body: &mut Value) {
+        dialect.map_links(body, &mut |href| {
+            self.rebase(href).ok().map(|url| url.to_string())
+        });
+    }
+
+    pub(super) fn key_of(&self, uri: &str) -> Option<String> {
+        self.rebase(uri).ok().map(|url| url_key(&url))
+    }
+
+    fn lock_batch_support(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        // The map only caches answers; a poisoned lock still holds valid entries.
+        self.batch_support
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// An absolute `scheme://authority/path?query` uri keeps its path and query on this
@@ -170,7 +192,12 @@ impl Endpoint for HttpEndpoint {
                 let writer = ProfileWriter {
                     state: Arc::clone(state),
                 };
-                let written = self.write_all(set, &decided, context, &writer).await;
+                let written = Writer {
+                    endpoint: self,
+                    writes: &writer,
+                }
+                .write_all(set, &decided, context)
+                .await;
                 writer.save()?;
                 return written;
             }
@@ -180,12 +207,23 @@ impl Endpoint for HttpEndpoint {
                 let map = context.id_map.clone();
                 let refs = RefIndex::new(&run.refs, set.resources);
                 let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
-                let written = self.write_all(set, &decided, context, &cloner).await;
+                let written = Writer {
+                    endpoint: self,
+                    writes: &cloner,
+                }
+                .write_all(set, &decided, context)
+                .await;
                 cloner.save()?;
                 return written;
             }
             let bodies = Bodies::Made(context.run.format);
-            self.write_all(set, &decided, context, &Put(bodies)).await
+            let writes = Put(bodies);
+            Writer {
+                endpoint: self,
+                writes: &writes,
+            }
+            .write_all(set, &decided, context)
+            .await
         })
     }
 
@@ -212,7 +250,7 @@ impl Endpoint for HttpEndpoint {
         stale: &'a [Stale],
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.delete_all(stale, context))
+        Box::pin(write::delete_all(self, stale, context))
     }
 }
 

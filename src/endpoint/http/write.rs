@@ -1,8 +1,6 @@
 //! Writing to an API: PUTs (or PATCH batches) scheduled over the dependency graph, clones
 //! with POST, `--ignore` comparisons, and `--rm` deletions after every write succeeded.
 
-use std::collections::HashMap;
-
 use anyhow::{anyhow, Result};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -94,7 +92,7 @@ impl Writes for Put<'_> {
         resources: &[&Resource],
         dialect: &dyn Dialect,
     ) -> Result<(Request, Vec<String>)> {
-        endpoint.put_request(resources, &self.0, dialect)
+        put_request(endpoint, resources, &self.0, dialect)
     }
 }
 
@@ -163,9 +161,11 @@ impl Stage for HttpStage<'_> {
                 .collect::<Result<Vec<Op>>>()?;
             let bodies = Bodies::Staged(self.format, &self.texts);
             let decided = Decided::Ops(&ops, self.march);
-            self.endpoint
-                .write_all(set, &decided, context, &Put(bodies))
-                .await
+            let writer = Writer {
+                endpoint: self.endpoint,
+                writes: &Put(bodies),
+            };
+            writer.write_all(set, &decided, context).await
         })
     }
 }
@@ -206,7 +206,13 @@ struct Sent {
     request: Option<Request>,
 }
 
-impl HttpEndpoint {
+/// One write of the run to `endpoint`, every request built by `writes`.
+pub(super) struct Writer<'w> {
+    pub(super) endpoint: &'w HttpEndpoint,
+    pub(super) writes: &'w dyn Writes,
+}
+
+impl Writer<'_> {
     /// Write every resource the march found changed, each once its parents are written;
     /// record the unchanged ones.
     pub(super) async fn write_all(
@@ -214,7 +220,6 @@ impl HttpEndpoint {
         set: &WriteSet<'_>,
         decisions: &Decided<'_>,
         context: &Context<'_>,
-        writer: &dyn Writes,
     ) -> Result<()> {
         let run = context.run;
         let mut scheduler = Scheduler::new(set.graph, set.order);
@@ -238,7 +243,7 @@ impl HttpEndpoint {
                     scheduler.succeeded(first);
                     continue;
                 }
-                let batch = match writer.batches() {
+                let batch = match self.writes.batches() {
                     true => {
                         self.gather_batch(first, set, decisions, &mut scheduler, context)
                             .await
@@ -246,23 +251,23 @@ impl HttpEndpoint {
                     false => vec![first],
                 };
                 in_flight_indices.extend(&batch);
-                in_flight.push(self.send_batch(batch, set, context, writer));
+                in_flight.push(self.send_batch(batch, set, context));
             }
             let Some(sent) = in_flight.next().await else {
                 break;
             };
             in_flight_indices.retain(|index| !sent.indices.contains(index));
-            let ok = self.settle(sent, set, &mut scheduler, context, writer);
+            let ok = self.settle(sent, set, &mut scheduler, context);
             if !ok && run.fail_fast {
                 for index in scheduler.abandon(&in_flight_indices) {
                     let reason = "not attempted after --fail-fast stopped the run";
-                    self.skip(index, set, context, writer, reason);
+                    self.skip(index, set, context, reason);
                 }
             }
         }
         if context.interrupt.is_requested() {
             for index in scheduler.abandon(&[]) {
-                self.skip(index, set, context, writer, "not attempted: interrupted");
+                self.skip(index, set, context, "not attempted: interrupted");
             }
         }
         Ok(())
@@ -296,10 +301,10 @@ impl HttpEndpoint {
     }
 
     async fn collection_allows_patch(&self, collection: &str, context: &Context<'_>) -> bool {
-        if let Some(known) = self.lock_batch_support().get(collection) {
+        if let Some(known) = self.endpoint.lock_batch_support().get(collection) {
             return *known;
         }
-        let allowed = match self.rebase(collection) {
+        let allowed = match self.endpoint.rebase(collection) {
             Ok(url) => {
                 let request = Request::new(Method::OPTIONS, url);
                 match context.http.send(&request).await {
@@ -309,16 +314,10 @@ impl HttpEndpoint {
             }
             Err(_) => false,
         };
-        self.lock_batch_support()
+        self.endpoint
+            .lock_batch_support()
             .insert(collection.to_string(), allowed);
         allowed
-    }
-
-    fn lock_batch_support(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
-        // The map only caches answers; a poisoned lock still holds valid entries.
-        self.batch_support
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn send_batch<'s>(
@@ -326,11 +325,13 @@ impl HttpEndpoint {
         indices: Vec<usize>,
         set: &'s WriteSet<'_>,
         context: &'s Context<'_>,
-        writer: &'s dyn Writes,
     ) -> BoxFuture<'s, Sent> {
         Box::pin(async move {
             let resources: Vec<&Resource> = indices.iter().map(|&i| &set.resources[i]).collect();
-            match writer.request(self, &resources, &**context.dialect) {
+            match self
+                .writes
+                .request(self.endpoint, &resources, &**context.dialect)
+            {
                 Ok((request, targets)) => {
                     let result = context.http.send(&request).await;
                     Sent {
@@ -358,40 +359,6 @@ impl HttpEndpoint {
         })
     }
 
-    /// One PUT, or a PATCH of a batch, and the target of each resource in it.
-    pub(super) fn put_request(
-        &self,
-        resources: &[&Resource],
-        bodies: &Bodies<'_>,
-        dialect: &dyn Dialect,
-    ) -> Result<(Request, Vec<String>)> {
-        let format = bodies.format();
-        let request = if resources.len() == 1 {
-            let body = bodies.text(resources[0])?.into_bytes();
-            let url = self.rebase(&resources[0].uri)?;
-            Request {
-                body: Some((body, format.media_type())),
-                ..Request::new(Method::PUT, url)
-            }
-        } else {
-            let texts = resources
-                .iter()
-                .map(|r| bodies.text(r))
-                .collect::<Result<Vec<String>>>()?;
-            let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
-            let url = self.rebase(&collection_of(&resources[0].uri))?;
-            Request {
-                body: Some((body, format.media_type())),
-                ..Request::new(Method::PATCH, url)
-            }
-        };
-        let targets = resources
-            .iter()
-            .map(|r| self.rebase(&r.uri).map(|u| redact_url(&u)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((request, targets))
-    }
-
     /// Record a finished request; returns whether it succeeded.
     fn settle(
         &self,
@@ -399,13 +366,13 @@ impl HttpEndpoint {
         set: &WriteSet<'_>,
         scheduler: &mut Scheduler<'_>,
         context: &Context<'_>,
-        writer: &dyn Writes,
     ) -> bool {
         let report = context.report;
         let (status, attempts, failure) = match &sent.result {
             Ok(reply) if reply.is_success() => {
                 let learnt = match &sent.request {
-                    Some(request) => writer
+                    Some(request) => self
+                        .writes
                         .learn(&set.resources[sent.indices[0]], request, reply)
                         .map(|target| {
                             if let Some(target) = target {
@@ -450,7 +417,7 @@ impl HttpEndpoint {
                     );
                     let reason = format!("a parent failed ({})", resource.uri);
                     for skipped in scheduler.failed(index) {
-                        self.skip(skipped, set, context, writer, &reason);
+                        self.skip(skipped, set, context, &reason);
                     }
                 }
             }
@@ -458,17 +425,11 @@ impl HttpEndpoint {
         failure.is_none()
     }
 
-    fn skip(
-        &self,
-        index: usize,
-        set: &WriteSet<'_>,
-        context: &Context<'_>,
-        writer: &dyn Writes,
-        reason: &str,
-    ) {
+    fn skip(&self, index: usize, set: &WriteSet<'_>, context: &Context<'_>, reason: &str) {
         let resource = &set.resources[index];
-        let target = writer
-            .target(self, resource)
+        let target = self
+            .writes
+            .target(self.endpoint, resource)
             .unwrap_or_else(|| resource.uri.to_string());
         context.report.record(Outcome::new(
             Op::Update,
@@ -477,34 +438,76 @@ impl HttpEndpoint {
             Status::Skipped(reason.to_string()),
         ));
     }
+}
 
-    /// `--rm`: DELETE each stale resource, in the order given (children first).
-    pub(super) async fn delete_all(&self, stale: &[Stale], context: &Context<'_>) -> Result<()> {
-        for entry in stale {
-            let request = Request {
-                // A profile's API may name its media type (JSON:API).
-                media_type: self.options.api.as_deref().and_then(Profile::media_type),
-                ..Request::new(Method::DELETE, self.rebase(&entry.resource.uri)?)
-            };
-            let (status, code, attempts) = match context.http.send(&request).await {
-                Ok(reply) if reply.is_success() || reply.status == 404 => (
-                    Status::Done(Some(reply.status)),
-                    Some(reply.status),
-                    reply.attempts,
-                ),
-                Ok(reply) => (
-                    Status::Failed(reply.describe_status()),
-                    Some(reply.status),
-                    reply.attempts,
-                ),
-                Err(failure) => (Status::Failed(failure.reason), None, failure.attempts),
-            };
-            let outcome = Outcome::new(Op::Delete, &entry.resource, entry.target.clone(), status)
-                .with_http_status(code);
-            context.report.record(outcome.with_attempts(attempts));
+/// One PUT, or a PATCH of a batch, and the target of each resource in it.
+fn put_request(
+    endpoint: &HttpEndpoint,
+    resources: &[&Resource],
+    bodies: &Bodies<'_>,
+    dialect: &dyn Dialect,
+) -> Result<(Request, Vec<String>)> {
+    let format = bodies.format();
+    let request = if resources.len() == 1 {
+        let body = bodies.text(resources[0])?.into_bytes();
+        let url = endpoint.rebase(&resources[0].uri)?;
+        Request {
+            body: Some((body, format.media_type())),
+            ..Request::new(Method::PUT, url)
         }
-        Ok(())
+    } else {
+        let texts = resources
+            .iter()
+            .map(|r| bodies.text(r))
+            .collect::<Result<Vec<String>>>()?;
+        let body = batch_body(format, dialect.batch_field(), &texts).into_bytes();
+        let url = endpoint.rebase(&collection_of(&resources[0].uri))?;
+        Request {
+            body: Some((body, format.media_type())),
+            ..Request::new(Method::PATCH, url)
+        }
+    };
+    let targets = resources
+        .iter()
+        .map(|r| endpoint.rebase(&r.uri).map(|u| redact_url(&u)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((request, targets))
+}
+
+/// `--rm`: DELETE each stale resource, in the order given (children first).
+pub(super) async fn delete_all(
+    endpoint: &HttpEndpoint,
+    stale: &[Stale],
+    context: &Context<'_>,
+) -> Result<()> {
+    for entry in stale {
+        let request = Request {
+            // A profile's API may name its media type (JSON:API).
+            media_type: endpoint
+                .options
+                .api
+                .as_deref()
+                .and_then(Profile::media_type),
+            ..Request::new(Method::DELETE, endpoint.rebase(&entry.resource.uri)?)
+        };
+        let (status, code, attempts) = match context.http.send(&request).await {
+            Ok(reply) if reply.is_success() || reply.status == 404 => (
+                Status::Done(Some(reply.status)),
+                Some(reply.status),
+                reply.attempts,
+            ),
+            Ok(reply) => (
+                Status::Failed(reply.describe_status()),
+                Some(reply.status),
+                reply.attempts,
+            ),
+            Err(failure) => (Status::Failed(failure.reason), None, failure.attempts),
+        };
+        let outcome = Outcome::new(Op::Delete, &entry.resource, entry.target.clone(), status)
+            .with_http_status(code);
+        context.report.record(outcome.with_attempts(attempts));
     }
+    Ok(())
 }
 
 fn allows_patch(reply: &Reply) -> bool {
