@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::write::Writes;
-use super::{collection_of, redact_url, HttpEndpoint, Reply, Request};
+use super::write::{body_request, Writes};
+use super::{collection_of, HttpEndpoint, Reply, Request};
 use crate::format::Format;
 use crate::remap::{rewrite, IdMap, RefIndex, SharedIdMap};
 use crate::resource::Resource;
@@ -78,28 +78,12 @@ impl Writes for Cloner<'_> {
                 (Method::POST, url, self.dialect.without_identity(body))
             }
         };
-        let target = redact_url(&url);
-        let text = self.format.serialize(&body).into_bytes();
-        Ok((
-            Request {
-                body: Some((text, self.format.media_type())),
-                ..Request::new(method, url)
-            },
-            vec![target],
-        ))
+        Ok(body_request((method, url), &body, self.format, None))
     }
 
     /// After a successful POST: the new uri, from `Location`, else the body's self link
     /// (or `uri`), else its `id` under the collection; remembered in the id map.
-    fn learn(
-        &self,
-        resource: &Resource,
-        request: &Request,
-        reply: &Reply,
-    ) -> Result<Option<String>> {
-        if request.method != Method::POST {
-            return Ok(Some(redact_url(&request.url)));
-        }
+    fn learn(&self, resource: &Resource, request: &Request, reply: &Reply) -> Result<String> {
         let (new_uri, source) = new_uri(reply, &request.url, self.dialect).ok_or_else(|| {
             anyhow!(
                 "created, but the response named no new uri (no Location header, self link or id)"
@@ -110,7 +94,7 @@ impl Writes for Cloner<'_> {
             .to_string();
         self.map()
             .record(resource.uri.to_string(), new_uri.clone())?;
-        Ok(Some(new_uri))
+        Ok(new_uri)
     }
 }
 

@@ -16,7 +16,7 @@ use url::Url;
 
 use super::client::same_origin;
 use super::walk::{join_path, Walk};
-use super::write::Writes;
+use super::write::{body_request, Writes};
 use super::{redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::Context;
@@ -467,29 +467,18 @@ impl Writes for ProfileWriter {
             }
         };
         let body = kind.write_body(body);
-        let target = redact_url(&url);
         let format = crate::format::Format::Json;
-        Ok((
-            Request {
-                body: Some((format.serialize(&body).into_bytes(), format.media_type())),
-                media_type: kind.media_type(),
-                ..Request::new(method, url)
-            },
-            vec![target],
+        Ok(body_request(
+            (method, url),
+            &body,
+            format,
+            kind.media_type(),
         ))
     }
 
     /// After a successful POST: the new id from the answer's id field, else a
     /// same-origin `Location`; kept for dependents and in the id map.
-    fn learn(
-        &self,
-        resource: &Resource,
-        request: &Request,
-        reply: &Reply,
-    ) -> Result<Option<String>> {
-        if request.method != Method::POST {
-            return Ok(Some(redact_url(&request.url)));
-        }
+    fn learn(&self, resource: &Resource, request: &Request, reply: &Reply) -> Result<String> {
         let state = &self.state;
         let kind = state.kind(resource)?;
         let id = new_id(kind, reply, &request.url, resource).ok_or_else(|| {
@@ -504,7 +493,7 @@ impl Writes for ProfileWriter {
         state
             .map()
             .record(resource.uri.to_string(), state.item_path(resource, &id)?)?;
-        Ok(Some(redact_url(&state.item_url(resource, &id)?)))
+        Ok(redact_url(&state.item_url(resource, &id)?))
     }
 
     fn target(&self, _endpoint: &HttpEndpoint, resource: &Resource) -> Option<String> {

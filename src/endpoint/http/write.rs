@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde_json::Value;
+use url::Url;
 
 use super::{client, collection_of, redact_url, HttpEndpoint, Reply, Request};
 use crate::endpoint::text_spill::TextSpill;
@@ -59,14 +60,9 @@ pub(super) trait Writes: Sync {
         dialect: &dyn Dialect,
     ) -> Result<(Request, Vec<String>)>;
 
-    /// After a success: the target the answer names, where a create learns its new uri.
-    fn learn(
-        &self,
-        _resource: &Resource,
-        _request: &Request,
-        _reply: &Reply,
-    ) -> Result<Option<String>> {
-        Ok(None)
+    /// After a successful POST: the created resource's target, learnt from the answer.
+    fn learn(&self, _resource: &Resource, request: &Request, _reply: &Reply) -> Result<String> {
+        Ok(redact_url(&request.url))
     }
 
     /// Where a resource that is not written would have gone, for the report.
@@ -94,6 +90,23 @@ impl Writes for Put<'_> {
     ) -> Result<(Request, Vec<String>)> {
         put_request(endpoint, resources, &self.0, dialect)
     }
+}
+
+/// A write request carrying `body` serialised as `format` (its media type that of the
+/// API's convention, where it names one), and its target.
+pub(super) fn body_request(
+    (method, url): (Method, Url),
+    body: &Value,
+    format: Format,
+    media_type: Option<&'static str>,
+) -> (Request, Vec<String>) {
+    let target = redact_url(&url);
+    let request = Request {
+        body: Some((format.serialize(body).into_bytes(), format.media_type())),
+        media_type,
+        ..Request::new(method, url)
+    };
+    (request, vec![target])
 }
 
 /// A PATCH body, `{"<field>": [...]}` with the dialect's batch field, from bodies
@@ -368,18 +381,18 @@ impl Writer<'_> {
         context: &Context<'_>,
     ) -> bool {
         let report = context.report;
+        let posted = sent
+            .request
+            .as_ref()
+            .is_some_and(|request| request.method == Method::POST);
         let (status, attempts, failure) = match &sent.result {
             Ok(reply) if reply.is_success() => {
                 let learnt = match &sent.request {
-                    Some(request) => self
+                    Some(request) if posted => self
                         .writes
                         .learn(&set.resources[sent.indices[0]], request, reply)
-                        .map(|target| {
-                            if let Some(target) = target {
-                                sent.targets = vec![target];
-                            }
-                        }),
-                    None => Ok(()),
+                        .map(|target| sent.targets = vec![target]),
+                    _ => Ok(()),
                 };
                 (
                     Some(reply.status),
@@ -396,10 +409,6 @@ impl Writer<'_> {
         };
         for (&index, target) in sent.indices.iter().zip(&sent.targets) {
             let resource = &set.resources[index];
-            let posted = sent
-                .request
-                .as_ref()
-                .is_some_and(|r| r.method == Method::POST);
             let op = answered_op(status, posted, failure.is_none());
             match &failure {
                 None => {
