@@ -503,19 +503,15 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
         Convention::Simple | Convention::Plain => return array_page(shared, req, kind),
         Convention::JsonApi => return jsonapi::page(shared, req, kind),
     }
-    let (limit, offset) = match (
-        page_limit(&shared.config, &req.headers),
-        page_offset(&req.query),
-    ) {
-        (Ok(limit), Ok(offset)) => (limit, offset),
-        (Err(reply), _) | (_, Err(reply)) => return reply,
+    let Window {
+        items,
+        count,
+        next,
+        prev,
+    } = match window(shared, req, kind) {
+        Ok(window) => window,
+        Err(reply) => return reply,
     };
-    let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
-    let collection = format!("{}/api/{kind}", shared.base_url);
-    let next = (offset.saturating_add(limit) < count)
-        .then(|| format!("{collection}?offset={}", offset + limit));
-    let prev =
-        (offset > 0).then(|| format!("{collection}?offset={}", offset.saturating_sub(limit)));
 
     let mut links = Map::new();
     let self_href = format!("{}{}", shared.base_url, req.path_and_query);
@@ -538,22 +534,42 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
     }
 }
 
-/// A page of a `--simple` or plain-JSON collection: the bare array of its members, the next
-/// and previous pages (`?offset=N`) in a `Link` header.
-fn array_page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
-    let (limit, offset) = match (
-        page_limit(&shared.config, &req.headers),
-        page_offset(&req.query),
-    ) {
-        (Ok(limit), Ok(offset)) => (limit, offset),
-        (Err(reply), _) | (_, Err(reply)) => return reply,
-    };
+/// One page of a collection: its members, the total, and the next and previous pages
+/// (`?offset=N`).
+struct Window {
+    items: Vec<Value>,
+    count: usize,
+    next: Option<String>,
+    prev: Option<String>,
+}
+
+/// The page the request asks for (`X-Request-Limit`, `?offset=`), or the error answer.
+fn window(shared: &Shared, req: &Incoming, kind: &str) -> Result<Window, Reply> {
+    let limit = page_limit(&shared.config, &req.headers)?;
+    let offset = page_offset(&req.query)?;
     let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
     let collection = format!("{}/api/{kind}", shared.base_url);
     let next = (offset.saturating_add(limit) < count)
         .then(|| format!("{collection}?offset={}", offset + limit));
     let prev =
         (offset > 0).then(|| format!("{collection}?offset={}", offset.saturating_sub(limit)));
+    Ok(Window {
+        items,
+        count,
+        next,
+        prev,
+    })
+}
+
+/// A page of a `--simple` or plain-JSON collection: the bare array of its members, the next
+/// and previous pages (`?offset=N`) in a `Link` header.
+fn array_page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
+    let Window {
+        items, next, prev, ..
+    } = match window(shared, req, kind) {
+        Ok(window) => window,
+        Err(reply) => return reply,
+    };
     let reply = Reply::json(200, Value::Array(items));
     match link_value(next.as_deref(), prev.as_deref()) {
         Some(value) => reply.with_header(header::LINK, value),
