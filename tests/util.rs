@@ -48,12 +48,20 @@ pub fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin accepts input");
+        .write_all(stdin.as_bytes());
+    // A run refused before it reads (a usage error) closes its stdin: that is its answer,
+    // checked by the caller, not a failure to feed it.
+    if let Err(error) = written {
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "stdin accepts input: {error}"
+        );
+    }
     finish(child.wait_with_output().expect("the binary runs"))
 }
 

@@ -38,11 +38,6 @@ impl<'d> Cloner<'d> {
     fn map(&self) -> MutexGuard<'_, IdMap> {
         self.map.lock()
     }
-
-    /// Write the id map sorted (after the run, or when it stops early).
-    pub fn save(&self) -> Result<()> {
-        self.map().save()
-    }
 }
 
 impl Writes for Cloner<'_> {

@@ -34,7 +34,7 @@ use crawl::Crawl;
 use inventory::{CloneInventory, PushInventory};
 use profile::{ProfileInventory, ProfileState, ProfileWriter};
 use walk::Walk;
-use write::{Bodies, Decided, HttpStage, Put, Writer};
+use write::{Bodies, Decided, HttpStage, Put, Writer, Writes};
 
 /// A REST API rooted at a URL.
 pub struct HttpEndpoint {
@@ -188,42 +188,26 @@ impl Endpoint for HttpEndpoint {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let decided = Decided::All(decisions);
-            if let Some(state) = self.profile_state.get() {
-                let writer = ProfileWriter {
+            let run = context.run;
+            let writes: Box<dyn Writes + Send + '_> = match self.profile_state.get() {
+                Some(state) => Box::new(ProfileWriter {
                     state: Arc::clone(state),
-                };
-                let written = Writer {
-                    endpoint: self,
-                    writes: &writer,
+                }),
+                None if run.create_by_post => {
+                    let refs = RefIndex::new(&run.refs, set.resources);
+                    let map = context.id_map.clone();
+                    Box::new(Cloner::new(map, refs, &**context.dialect, run.format))
                 }
-                .write_all(set, &decided, context)
-                .await;
-                writer.save()?;
-                return written;
-            }
-            if context.run.create_by_post {
-                // The id map is saved sorted whatever happens.
-                let run = context.run;
-                let map = context.id_map.clone();
-                let refs = RefIndex::new(&run.refs, set.resources);
-                let cloner = Cloner::new(map, refs, &**context.dialect, run.format);
-                let written = Writer {
-                    endpoint: self,
-                    writes: &cloner,
-                }
-                .write_all(set, &decided, context)
-                .await;
-                cloner.save()?;
-                return written;
-            }
-            let bodies = Bodies::Made(context.run.format);
-            let writes = Put(bodies);
-            Writer {
+                None => Box::new(Put(Bodies::Made(run.format))),
+            };
+            let writer = Writer {
                 endpoint: self,
-                writes: &writes,
-            }
-            .write_all(set, &decided, context)
-            .await
+                writes: &*writes,
+            };
+            let written = writer.write_all(set, &decided, context).await;
+            // The id map is saved sorted whatever happened.
+            context.id_map.lock().save()?;
+            written
         })
     }
 

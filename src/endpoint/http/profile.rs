@@ -428,12 +428,6 @@ pub(super) struct ProfileWriter {
     pub(super) state: Arc<ProfileState>,
 }
 
-impl ProfileWriter {
-    pub(super) fn save(&self) -> Result<()> {
-        self.state.map().save()
-    }
-}
-
 impl Writes for ProfileWriter {
     /// PUT or PATCH at the destination item URL of a held resource (or a `create: put`
     /// one); POST to its collection otherwise.
