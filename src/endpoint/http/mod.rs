@@ -28,6 +28,7 @@ use crate::endpoint::spec::url_key;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::RefIndex;
+use crate::schema::profile::Profile;
 use crate::schema::Dialect;
 use clone::Cloner;
 use crawl::Crawl;
@@ -56,6 +57,12 @@ impl HttpEndpoint {
             profile_state: OnceLock::new(),
             batch_support: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The media type the API's convention names for its requests, where it names one
+    /// (a JSON:API profile's).
+    fn media_type(&self) -> Option<&'static str> {
+        self.options.api.as_deref().and_then(Profile::media_type)
     }
 
     /// A resource's uri with scheme, host and port replaced by this endpoint's; never with

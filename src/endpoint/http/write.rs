@@ -16,7 +16,6 @@ use crate::graph::Scheduler;
 use crate::plan::{answered_op, Decision, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::Resource;
-use crate::schema::profile::Profile;
 use crate::schema::Dialect;
 
 /// Serialised request bodies: made from each resource as it is sent, or staged as
@@ -491,12 +490,7 @@ pub(super) async fn delete_all(
 ) -> Result<()> {
     for entry in stale {
         let request = Request {
-            // A profile's API may name its media type (JSON:API).
-            media_type: endpoint
-                .options
-                .api
-                .as_deref()
-                .and_then(Profile::media_type),
+            media_type: endpoint.media_type(),
             ..Request::new(Method::DELETE, endpoint.rebase(&entry.resource.uri)?)
         };
         let (status, code, attempts) = match context.http.send(&request).await {
