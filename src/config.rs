@@ -313,12 +313,11 @@ pub fn fetch_options(
     secrets: &dyn SecretSource,
     url: &url::Url,
 ) -> Result<(ClientOptions, HttpOptions)> {
-    let source = EndpointSpec::Http(url.clone());
-    let mut endpoints = http_endpoints(cli, secrets, &[], &source, &None)?;
-    let endpoint = endpoints
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("no request options were made for {url}"))?;
-    Ok((client_options(cli, None)?, endpoint))
+    let auth = command_line_auth(cli, secrets)?;
+    Ok((
+        client_options(cli, None)?,
+        http_options(cli, &auth, url, &None),
+    ))
 }
 
 /// Each HTTP endpoint's own options; the command line's credentials and `-H` headers go
@@ -330,31 +329,32 @@ fn http_endpoints(
     destination: &EndpointSpec,
     api: &Option<Arc<Profile>>,
 ) -> Result<Vec<HttpOptions>> {
-    let urls: Vec<&url::Url> = origins
+    let auth = command_line_auth(cli, secrets)?;
+    Ok(origins
         .iter()
         .chain([destination])
         .filter_map(|spec| match spec {
-            EndpointSpec::Http(url) => Some(url),
+            EndpointSpec::Http(url) => Some(http_options(cli, &auth, url, api)),
             _ => None,
         })
-        .collect();
-    let auth = command_line_auth(cli, secrets)?;
-    let headers: Vec<(String, String)> = cli
-        .headers
-        .iter()
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect();
-    Ok(urls
-        .into_iter()
-        .map(|url| HttpOptions {
-            url: url.clone(),
-            auth: auth.clone(),
-            headers: headers.clone(),
-            limit: cli.limit.0,
-            max_pages: cli.max_pages.0,
-            api: api.clone(),
-        })
         .collect())
+}
+
+/// The options of the HTTP endpoint at `url`: the command line's credentials, headers and
+/// limits, and the profile it speaks.
+fn http_options(cli: &Cli, auth: &Auth, url: &url::Url, api: &Option<Arc<Profile>>) -> HttpOptions {
+    HttpOptions {
+        url: url.clone(),
+        auth: auth.clone(),
+        headers: cli
+            .headers
+            .iter()
+            .map(|h| (h.name.clone(), h.value.clone()))
+            .collect(),
+        limit: cli.limit.0,
+        max_pages: cli.max_pages.0,
+        api: api.clone(),
+    }
 }
 
 /// The connection pool's options; a profile carries the page size in its own parameter.

@@ -151,7 +151,7 @@ impl Endpoint for HttpEndpoint {
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
             if let Some(profile) = &self.options.api {
-                let state = Arc::new(ProfileState::new(self, context, profile, compare)?);
+                let state = Arc::new(ProfileState::new(self, context, profile, compare));
                 let _ = self.profile_state.set(Arc::clone(&state));
                 return Ok(Box::new(ProfileInventory { state, context }) as Box<dyn Inventory>);
             }
@@ -179,7 +179,7 @@ impl Endpoint for HttpEndpoint {
         Box::pin(async move {
             match self.profile_state.get() {
                 Some(state) => {
-                    let state = Arc::new(state.for_verify(context)?);
+                    let state = Arc::new(state.for_verify());
                     Ok(Box::new(ProfileInventory { state, context }) as Box<dyn Inventory>)
                 }
                 None => self.inventory(context, true).await,

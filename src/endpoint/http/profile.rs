@@ -51,28 +51,28 @@ impl ProfileState {
         context: &Context<'_>,
         profile: &Arc<Profile>,
         compare: bool,
-    ) -> Result<Self> {
-        Ok(ProfileState {
+    ) -> Self {
+        ProfileState {
             options: endpoint.options.clone(),
             profile: Arc::clone(profile),
             compare,
             held: OnceLock::new(),
             ids: Mutex::new(HashMap::new()),
             map: context.id_map.clone(),
-        })
+        }
     }
 
     /// A state for `--verify`: the destination read again, the ids this run learnt kept
     /// (a clone without an id map or key is found by them).
-    pub(super) fn for_verify(&self, context: &Context<'_>) -> Result<Self> {
-        Ok(ProfileState {
+    pub(super) fn for_verify(&self) -> Self {
+        ProfileState {
             options: self.options.clone(),
             profile: Arc::clone(&self.profile),
             compare: true,
             held: OnceLock::new(),
             ids: Mutex::new(self.ids().clone()),
-            map: context.id_map.clone(),
-        })
+            map: self.map.clone(),
+        }
     }
 
     fn ids(&self) -> MutexGuard<'_, HashMap<Key, String>> {
