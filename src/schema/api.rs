@@ -68,8 +68,8 @@ impl Dialect for ApiDialect {
         Vec::new()
     }
 
-    fn take_members(&self, _body: &mut Value) -> Vec<Value> {
-        Vec::new()
+    fn take_members(&self, _body: &mut Value) -> Result<Vec<Value>, String> {
+        Ok(Vec::new())
     }
 
     fn follows(&self, _link: &Link, _mode: FollowMode) -> bool {

@@ -63,9 +63,9 @@ impl Dialect for Hal {
         items.chain(embedded).collect()
     }
 
-    fn take_members(&self, body: &mut Value) -> Vec<Value> {
+    fn take_members(&self, body: &mut Value) -> Result<Vec<Value>, String> {
         let Some(map) = body.as_object_mut() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let mut members = match map.remove("items") {
             Some(Value::Array(items)) => items,
@@ -80,10 +80,10 @@ impl Dialect for Hal {
                 }
             }
         }
-        members
+        Ok(members)
     }
 
-    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+    fn member_places(&self) -> Vec<Vec<Step<'_>>> {
         vec![
             vec![Step::Key("items")],
             vec![Step::Key("_embedded"), Step::Any],
@@ -236,6 +236,7 @@ mod tests {
         let mut page = page;
         let taken: Vec<Value> = Hal
             .take_members(&mut page)
+            .unwrap()
             .into_iter()
             .map(|m| m["id"].clone())
             .collect();

@@ -15,10 +15,13 @@ pub use simple::Simple;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use reqwest::header::HeaderMap;
 use serde_json::Value;
+use url::Url;
 
 use crate::format::json_page::Step;
 use crate::resource::{Identity, Resource};
+use profile::Pages;
 
 /// Which links are followed when reading HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,9 @@ pub enum IdentityError {
     MissingUri(&'static str),
     #[error("no type can be derived ({0})")]
     MissingType(String),
+    /// A member of a profile type without what its type needs.
+    #[error("{0}")]
+    Member(String),
 }
 
 /// The conventions one API family uses; nothing outside this module names its fields.
@@ -67,13 +73,38 @@ pub trait Dialect: Send + Sync {
     fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value>;
 
     /// The members moved out of a container that is itself not written; only from
-    /// `member_places`.
-    fn take_members(&self, body: &mut Value) -> Vec<Value>;
+    /// `member_places`. A container without the place the convention names is an error
+    /// saying what it lacks.
+    fn take_members(&self, body: &mut Value) -> Result<Vec<Value>, String>;
 
     /// The key paths where a page holds members, so an HTTP page is read with them left
     /// as text and each member is parsed only when it is handed on.
-    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+    fn member_places(&self) -> Vec<Vec<Step<'_>>> {
         Vec::new()
+    }
+
+    /// Whether a fetched page is itself a resource (then read whole, members kept in it).
+    fn page_is_resource(&self, page: &Value) -> bool {
+        self.identity(page).is_ok()
+    }
+
+    /// The links a page's headers add in the follow mode: RFC 8288 `next` and `prev`.
+    fn header_links(&self, headers: &HeaderMap, mode: FollowMode) -> Vec<Link> {
+        match mode {
+            FollowMode::None => Vec::new(),
+            _ => links::next_links(headers),
+        }
+    }
+
+    /// The media type the convention asks for and sends, where it names one.
+    fn media_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A collection's pages as the convention's own rule finds them from `first`, `limit`
+    /// members a page; `None` where pages are found by following links.
+    fn pages(&self, _first: Url, _limit: u64) -> Option<Pages<'_>> {
+        None
     }
 
     /// Whether a link is followed in the given mode.

@@ -53,14 +53,16 @@ impl Dialect for Simple {
             .unwrap_or_default()
     }
 
-    fn take_members(&self, body: &mut Value) -> Vec<Value> {
-        match body.as_object_mut().and_then(|map| map.remove("embedded")) {
-            Some(Value::Array(list)) => list,
-            _ => Vec::new(),
-        }
+    fn take_members(&self, body: &mut Value) -> Result<Vec<Value>, String> {
+        Ok(
+            match body.as_object_mut().and_then(|map| map.remove("embedded")) {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            },
+        )
     }
 
-    fn member_places(&self) -> Vec<Vec<Step<'static>>> {
+    fn member_places(&self) -> Vec<Vec<Step<'_>>> {
         vec![vec![Step::Key("embedded")]]
     }
 
@@ -145,6 +147,6 @@ mod tests {
         let body = json!({"embedded": [{"id": 1}, {"id": 2}]});
         assert_eq!(Simple.members(&body).len(), 2);
         let mut body = body;
-        assert_eq!(Simple.take_members(&mut body).len(), 2);
+        assert_eq!(Simple.take_members(&mut body).unwrap().len(), 2);
     }
 }

@@ -1,7 +1,8 @@
-//! Reading an API: a crawl from a starting URL that fetches every linked page once, each
-//! GET on its own task, handing resources on as pages arrive.
+//! Reading an API: a crawl from starting URLs that fetches every linked page once, each
+//! GET on its own task, handing resources on as pages arrive. Which pages come next is
+//! the dialect's to say: the links it follows, or its own pagination rule's next URL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, Result};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -17,6 +18,7 @@ use crate::format::json_page::{json_page, JsonPage, Member, Members, Step};
 use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
+use crate::schema::profile::{PageAnswer, Pages};
 use crate::schema::{is_page_relation, Dialect, FollowMode, IdentityError, Link};
 
 /// One traversal from a starting URL: every distinct URL fetched at most once.
@@ -33,8 +35,11 @@ pub(super) struct Crawl<'a> {
     /// uris share a hash and have the second dropped.
     uri_keys: std::collections::hash_map::RandomState,
     pages: u64,
-    /// `--max-pages`: links followed from the starts before the run fails.
+    /// `--max-pages`: links followed from the starts (or pages of one rule's chain) before
+    /// the run fails.
     max_pages: u64,
+    /// The chains of pages the dialect's rule finds, by the URL of the page each awaits.
+    chains: HashMap<String, Pages<'a>>,
     /// A destination's start URL may answer 404 (a collection not made yet) or a page that
     /// is not a document (an API root's HTML home page): it then holds nothing readable.
     destination: bool,
@@ -44,9 +49,11 @@ pub(super) struct Crawl<'a> {
 type FetchTask = tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFailure>)>;
 
 /// What one fetched page yields: the links it follows, the page itself if it is a
-/// resource, and its members (still text where the body was JSON).
+/// resource, its members (still text where the body was JSON), and whether its rule's
+/// chain goes on.
 struct Harvest {
     links: Vec<Link>,
+    chain_goes_on: bool,
     page_resource: Option<Resource>,
     members: Members,
 }
@@ -61,6 +68,29 @@ impl<'a> Crawl<'a> {
     /// A crawl of an origin: its start must answer a document.
     pub(super) fn new(start: &Url, max_pages: u64, context: &'a Context<'a>) -> Self {
         Crawl::with_starts(vec![start.clone()], max_pages, context, false)
+    }
+
+    /// A crawl of collections whose pages `dialect`'s rule finds (`limit` members a page);
+    /// every start must answer.
+    pub(super) fn of_collections(
+        starts: Vec<Url>,
+        dialect: &'a dyn Dialect,
+        (limit, max_pages): (u64, u64),
+        context: &'a Context<'a>,
+    ) -> Self {
+        let mut crawl = Crawl::with_starts(Vec::new(), max_pages, context, false);
+        crawl.schema = dialect;
+        for start in starts {
+            let Some(mut pages) = dialect.pages(start.clone(), limit) else {
+                crawl.starts.push(start);
+                continue;
+            };
+            if let Some(first) = pages.next_url() {
+                crawl.chains.insert(url_key(&first), pages);
+                crawl.starts.push(first);
+            }
+        }
+        crawl
     }
 
     /// A crawl of a destination from several starts (its URL and the collections the run
@@ -90,6 +120,7 @@ impl<'a> Crawl<'a> {
             uri_keys: Default::default(),
             pages: 0,
             max_pages,
+            chains: HashMap::new(),
             destination,
         }
     }
@@ -107,7 +138,8 @@ impl<'a> Crawl<'a> {
         let places = self.schema.member_places();
         while let Some(joined) = pending.next().await {
             let (url, result) = joined.context("a read task failed")?;
-            let Some(reply) = self.check_reply(&url, result)? else {
+            let mut chain = self.chains.remove(&url_key(&url));
+            let Some(reply) = self.check_reply(&url, result, chain.as_ref())? else {
                 continue;
             };
             let page = match parse_page(&reply, &places) {
@@ -118,11 +150,15 @@ impl<'a> Crawl<'a> {
                 parsed => parsed?,
             };
             documents += 1;
-            let harvest = harvest((self.schema, self.follow), page, &reply)?;
+            let harvest = harvest((self.schema, self.follow), page, &reply, chain.as_mut())?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them: on the run's one thread, a
             // fetch task sends its request only once this task yields.
-            if self.follow_links(harvest.links, &reply, &mut pending)? {
+            let mut fetching = self.follow_links(harvest.links, &reply, &mut pending)?;
+            if let Some(chain) = chain.filter(|_| harvest.chain_goes_on) {
+                fetching |= self.follow_chain(chain, &mut pending)?;
+            }
+            if fetching {
                 tokio::task::yield_now().await;
             }
             if let Some(resource) = harvest.page_resource {
@@ -148,6 +184,26 @@ impl<'a> Crawl<'a> {
         self.starts.contains(url)
     }
 
+    /// Fetch a rule's next page unless it was fetched already; whether it is fetched.
+    fn follow_chain(
+        &mut self,
+        mut chain: Pages<'a>,
+        pending: &mut FuturesUnordered<FetchTask>,
+    ) -> Result<bool> {
+        let Some(next) = chain.next_url() else {
+            return Ok(false);
+        };
+        if chain.fetched() as u64 > self.max_pages {
+            return Err(too_many_pages(self.max_pages, &next));
+        }
+        if !self.seen_urls.insert(url_key(&next)) {
+            return Ok(false);
+        }
+        self.chains.insert(url_key(&next), chain);
+        pending.push(self.fetch(next));
+        Ok(true)
+    }
+
     /// Fetch every link of `reply`'s page not fetched yet; whether there was one.
     fn follow_links(
         &mut self,
@@ -168,11 +224,7 @@ impl<'a> Crawl<'a> {
             if self.seen_urls.insert(url_key(&target)) {
                 self.pages += 1;
                 if self.pages >= self.max_pages {
-                    return Err(remote(format!(
-                        "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
-                        self.max_pages,
-                        redact_url(&self.starts[0])
-                    )));
+                    return Err(too_many_pages(self.max_pages, &self.starts[0]));
                 }
                 pending.push(self.fetch(target));
             }
@@ -207,23 +259,33 @@ impl<'a> Crawl<'a> {
     /// A GET running on its own task, so it proceeds while this crawl processes a page.
     fn fetch(&self, url: Url) -> FetchTask {
         let http = self.context.http.clone();
+        let media_type = self.schema.media_type();
         tokio::spawn(async move {
-            let request = Request::new(Method::GET, url.clone());
+            let request = Request {
+                media_type,
+                ..Request::new(Method::GET, url.clone())
+            };
             let result = http.send(&request).await;
             (url, result)
         })
     }
 
-    /// A failed start URL fails the run; a 404 on a followed link is only a warning.
+    /// A failed start URL fails the run; a 404 on a followed link is only a warning, and
+    /// none where it ends a rule's chain past its first page.
     fn check_reply(
         &self,
         url: &Url,
         result: Result<Reply, client::TransportFailure>,
+        chain: Option<&Pages<'_>>,
     ) -> Result<Option<Reply>> {
         let reply =
             result.map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
         if reply.is_success() {
             return Ok(Some(reply));
+        }
+        let ends_chain = chain.is_some_and(|chain| chain.fetched() > 1 && chain.ends_on_404());
+        if reply.status == 404 && ends_chain {
+            return Ok(None);
         }
         if reply.status == 404 && self.is_start(url) && self.destination {
             return Ok(None);
@@ -246,26 +308,35 @@ impl<'a> Crawl<'a> {
 
 /// The links of one page, the page as a resource if it is one, and its members, moved
 /// out of it (never copied). A page that is itself a resource is read whole and keeps
-/// its members in its body.
+/// its members in its body. A page with members moves its rule's `chain` on.
 fn harvest(
     (schema, follow): (&dyn Dialect, FollowMode),
     mut page: JsonPage,
     reply: &Reply,
+    chain: Option<&mut Pages<'_>>,
 ) -> Result<Harvest> {
-    let is_resource = schema.identity(&page.rest).is_ok();
+    let is_resource = schema.page_is_resource(&page.rest);
     if is_resource {
         page = JsonPage::whole(parse_body(reply)?);
     }
     let taken = match &mut page.rest {
         Value::Array(items) => std::mem::take(items),
         _ if is_resource => schema.members(&page.rest).into_iter().cloned().collect(),
-        container => schema.take_members(container),
+        container => schema
+            .take_members(container)
+            .map_err(|reason| remote(format!("reading {}: {reason}", redact_url(&reply.url))))?,
     };
     let members = page.members(taken);
-    let mut links = schema.followed_links(&page.rest, follow);
-    if follow != FollowMode::None {
-        links.extend(crate::schema::links::next_links(&reply.headers));
+    let chain_goes_on = !members.is_empty();
+    if let Some(chain) = chain.filter(|_| chain_goes_on) {
+        let answer = PageAnswer {
+            url: &reply.url,
+            headers: &reply.headers,
+        };
+        chain.advance(members.len(), &page.rest, &answer);
     }
+    let mut links = schema.followed_links(&page.rest, follow);
+    links.extend(schema.header_links(&reply.headers, follow));
     if members.is_empty() && !is_resource && links.iter().any(|l| is_page_relation(&l.relation)) {
         eprintln!(
             "resource-sync: warning: {} has no members but links another page; not following it",
@@ -278,9 +349,17 @@ fn harvest(
         .flatten();
     Ok(Harvest {
         links,
+        chain_goes_on,
         page_resource,
         members,
     })
+}
+
+fn too_many_pages(max_pages: u64, url: &Url) -> anyhow::Error {
+    remote(format!(
+        "more than {max_pages} pages read from {}; stopping (raise --max-pages if this is expected)",
+        redact_url(url)
+    ))
 }
 
 /// One member read strictly (from `reply`'s body where it is text). A member with an
@@ -343,7 +422,7 @@ pub fn read_page(
         attempts: 1,
     };
     let page = parse_page(&reply, &schema.member_places())?;
-    let harvest = harvest((schema, follow), page, &reply)?;
+    let harvest = harvest((schema, follow), page, &reply, None)?;
     let mut links = harvest.links;
     let mut resources: Vec<Resource> = harvest.page_resource.into_iter().collect();
     for (position, member) in harvest.members.into_iter().enumerate() {

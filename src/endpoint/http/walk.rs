@@ -1,23 +1,19 @@
 //! Reading an API through an `--api` profile: each type in parents-first order from its
-//! collection path, a nested path once per parent resource (up to `--concurrency` at once),
-//! every page by the type's pagination rule.
+//! collection path, a nested path once per parent resource, every page by the type's
+//! pagination rule (a crawl led by the type's dialect).
 
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, Result};
-use futures::stream::{self, StreamExt, TryStreamExt};
-use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::crawl::{member_value, parse_page};
-use super::{redact_url, Reply, Request};
+use super::crawl::Crawl;
+use super::redact_url;
 use crate::endpoint::options::HttpOptions;
 use crate::endpoint::{Context, Found};
-use crate::exit_code::remote;
-use crate::format::json_page::Members;
 use crate::resource::Resource;
-use crate::schema::profile::{fill, placeholders, PageAnswer, Pages, Profile, TypeProfile};
+use crate::schema::profile::{fill, placeholders, Profile, TypeDialect, TypeProfile};
 
 /// The fields of one read resource that the paths of its children may need.
 type Fields = HashMap<String, String>;
@@ -54,19 +50,14 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Every member of every type, handed on in parents-first order of types.
+    /// Every member of every type, handed on in parents-first order of types: each type's
+    /// collections read by one crawl that the type's dialect leads page by page.
     pub(super) async fn run(mut self, found: &mut Found<'_>) -> Result<()> {
         for kind in self.profile.parents_first() {
             if !self.types.contains(&kind.name) {
                 continue;
             }
             let urls = self.collection_urls(kind)?;
-            let concurrency = self.context.run.concurrency.max(1);
-            let pages: Vec<Vec<Page>> = stream::iter(urls)
-                .map(|url| self.read_collection(kind, url))
-                .buffered(concurrency)
-                .try_collect()
-                .await?;
             // Only a type that fills another's path keeps fields of each resource.
             let fills_paths = self
                 .profile
@@ -74,17 +65,16 @@ impl<'a> Walk<'a> {
                 .values()
                 .any(|child| path_parent(child) == Some(kind.name.as_str()));
             let mut fields = Vec::new();
-            // Pages are held as text; each member is parsed when it is handed on.
-            for page in pages.into_iter().flatten() {
-                for (position, member) in page.members.into_iter().enumerate() {
-                    let member = member_value(member, position, &page.reply)?;
-                    let resource = member_resource(kind, member, &page.reply, position)?;
+            let dialect = TypeDialect { kind };
+            let limits = (self.limit, self.max_pages);
+            Crawl::of_collections(urls, &dialect, limits, self.context)
+                .run(&mut |resource: Resource| {
                     if fills_paths {
                         fields.push(fields_of(kind, &resource.body, self.profile));
                     }
-                    found(resource)?;
-                }
-            }
+                    found(resource)
+                })
+                .await?;
             self.read.insert(kind.name.clone(), fields);
         }
         Ok(())
@@ -114,96 +104,6 @@ impl<'a> Walk<'a> {
     /// `root` + `/` + `path`: joined, not resolved (SPEC section 8).
     fn join(&self, path: &str) -> Result<Url> {
         join_path(&self.root, path)
-    }
-
-    /// Every page of one collection URL, in order.
-    async fn read_collection(&self, kind: &TypeProfile, first: Url) -> Result<Vec<Page>> {
-        let mut pages = Pages::start(kind, first, self.limit);
-        let mut read = Vec::new();
-        while let Some(url) = pages.next_url() {
-            if pages.fetched() as u64 > self.max_pages {
-                return Err(remote(format!(
-                    "more than {} pages read from {}; stopping (raise --max-pages if this is expected)",
-                    self.max_pages,
-                    redact_url(&url)
-                )));
-            }
-            let missing_ends = pages.fetched() > 1 && pages.ends_on_404();
-            let Some((page, rest)) = self.fetch(kind, &url, missing_ends).await? else {
-                break;
-            };
-            if page.members.is_empty() {
-                break;
-            }
-            let answer = PageAnswer {
-                url: &page.reply.url,
-                headers: &page.reply.headers,
-            };
-            pages.advance(page.members.len(), &rest, &answer);
-            read.push(page);
-        }
-        Ok(read)
-    }
-
-    /// One page and the rest of its body (for a `next` in it), or `None` for a 404 that
-    /// ends the chain.
-    async fn fetch(
-        &self,
-        kind: &TypeProfile,
-        url: &Url,
-        missing_ends: bool,
-    ) -> Result<Option<(Page, Value)>> {
-        let request = Request {
-            media_type: kind.media_type(),
-            ..Request::new(Method::GET, url.clone())
-        };
-        let reply = self
-            .context
-            .http
-            .send(&request)
-            .await
-            .map_err(|failure| remote(format!("reading {}: {failure}", redact_url(url))))?;
-        if reply.status == 404 && missing_ends {
-            return Ok(None);
-        }
-        if !reply.is_success() {
-            return Err(remote(format!(
-                "reading {}: {} (after {} attempt(s))",
-                redact_url(url),
-                reply.describe_status(),
-                reply.attempts
-            )));
-        }
-        let mut page = parse_page(&reply, &kind.member_places())?;
-        let taken = kind
-            .take_members(&mut page.rest)
-            .map_err(|reason| remote(format!("reading {}: {reason}", redact_url(url))))?;
-        let members = page.members(taken);
-        Ok(Some((Page { members, reply }, page.rest)))
-    }
-}
-
-/// A fetched page: its members (text where the body was JSON) and the reply holding them.
-struct Page {
-    members: Members,
-    reply: Reply,
-}
-
-/// A member as a resource, or the run fails naming the URL and its position.
-fn member_resource(
-    kind: &TypeProfile,
-    member: Value,
-    reply: &Reply,
-    position: usize,
-) -> Result<Resource> {
-    match kind.identity(&member) {
-        Ok(identity) => Ok(Resource::new(identity, member)),
-        Err(reason) => Err(remote(format!(
-            "reading {}: member {} of type {}: {reason}",
-            redact_url(&reply.url),
-            position + 1,
-            kind.name
-        ))),
     }
 }
 

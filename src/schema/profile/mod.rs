@@ -15,9 +15,11 @@ use crate::format::json_page::Step;
 use crate::resource::{field_at, scalar_text, Identity};
 
 mod check;
+mod dialect;
 mod pages;
 mod template;
 
+pub use dialect::TypeDialect;
 pub use pages::{PageAnswer, Pages};
 pub use template::{fill, placeholders};
 
