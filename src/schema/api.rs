@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::profile::{Profile, TypeProfile};
-use super::{Dialect, FollowMode, IdentityError, Link};
+use super::{Dialect, IdentityError};
 use crate::resource::{Identity, Resource};
 
 pub struct ApiDialect {
@@ -60,30 +60,7 @@ impl Dialect for ApiDialect {
         Cow::Owned(json!({ "type": &*resource.kind, "body": &*resource.body }))
     }
 
-    fn links(&self, _body: &Value) -> Vec<Link> {
-        Vec::new()
-    }
-
-    fn members<'a>(&self, _body: &'a Value) -> Vec<&'a Value> {
-        Vec::new()
-    }
-
     fn take_members(&self, _body: &mut Value) -> Result<Vec<Value>, String> {
         Ok(Vec::new())
-    }
-
-    fn follows(&self, _link: &Link, _mode: FollowMode) -> bool {
-        false
-    }
-
-    /// Members hold ids, not links: nothing to rebase.
-    fn map_links(&self, _body: &mut Value, _rebase: &mut dyn FnMut(&str) -> Option<String>) {}
-
-    fn without_identity(&self, body: Value) -> Value {
-        body
-    }
-
-    fn own_uri<'b>(&self, _body: &'b Value) -> Option<&'b str> {
-        None
     }
 }

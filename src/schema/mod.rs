@@ -56,6 +56,7 @@ pub enum IdentityError {
 }
 
 /// The conventions one API family uses; nothing outside this module names its fields.
+/// The defaults are those of an API whose members hold ids, not links (a profile's).
 pub trait Dialect: Send + Sync {
     /// Identity of a mapping, or why it is not a resource.
     fn identity(&self, body: &Value) -> Result<Identity, IdentityError>;
@@ -67,10 +68,14 @@ pub trait Dialect: Send + Sync {
     }
 
     /// Every link of the mapping except `self`, in document order.
-    fn links(&self, body: &Value) -> Vec<Link>;
+    fn links(&self, _body: &Value) -> Vec<Link> {
+        Vec::new()
+    }
 
     /// Resources embedded in a mapping (collection members).
-    fn members<'a>(&self, body: &'a Value) -> Vec<&'a Value>;
+    fn members<'a>(&self, _body: &'a Value) -> Vec<&'a Value> {
+        Vec::new()
+    }
 
     /// The members moved out of a container that is itself not written; only from
     /// `member_places`. A container without the place the convention names is an error
@@ -108,7 +113,9 @@ pub trait Dialect: Send + Sync {
     }
 
     /// Whether a link is followed in the given mode.
-    fn follows(&self, link: &Link, mode: FollowMode) -> bool;
+    fn follows(&self, _link: &Link, _mode: FollowMode) -> bool {
+        false
+    }
 
     /// The links of a mapping that the follow mode says to read.
     fn followed_links(&self, body: &Value, mode: FollowMode) -> Vec<Link> {
@@ -120,13 +127,17 @@ pub trait Dialect: Send + Sync {
 
     /// Every uri the body holds as a link (its own included), replaced in place by
     /// `rebase`: how bodies are compared across hosts and cloned into new uris.
-    fn map_links(&self, body: &mut Value, rebase: &mut dyn FnMut(&str) -> Option<String>);
+    fn map_links(&self, _body: &mut Value, _rebase: &mut dyn FnMut(&str) -> Option<String>) {}
 
     /// The body POSTed to create, without the identity the server assigns.
-    fn without_identity(&self, body: Value) -> Value;
+    fn without_identity(&self, body: Value) -> Value {
+        body
+    }
 
     /// The uri a created resource's body names for itself, if any.
-    fn own_uri<'b>(&self, body: &'b Value) -> Option<&'b str>;
+    fn own_uri<'b>(&self, _body: &'b Value) -> Option<&'b str> {
+        None
+    }
 
     /// Set the id a body keeps of its own to `id` (typed like the one it had), where it
     /// keeps one: a clone is sent with the id the destination gave it.

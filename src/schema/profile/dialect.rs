@@ -22,15 +22,6 @@ impl Dialect for TypeDialect<'_> {
             .map_err(|reason| IdentityError::Member(format!("type {}: {reason}", self.kind.name)))
     }
 
-    /// Members hold parent ids, not links.
-    fn links(&self, _body: &Value) -> Vec<Link> {
-        Vec::new()
-    }
-
-    fn members<'a>(&self, _body: &'a Value) -> Vec<&'a Value> {
-        Vec::new()
-    }
-
     fn take_members(&self, body: &mut Value) -> Result<Vec<Value>, String> {
         self.kind.take_members(body)
     }
@@ -47,20 +38,6 @@ impl Dialect for TypeDialect<'_> {
     /// A `Link` header is the pagination rule's to read (`next: link`), not a link to follow.
     fn header_links(&self, _headers: &reqwest::header::HeaderMap, _mode: FollowMode) -> Vec<Link> {
         Vec::new()
-    }
-
-    fn follows(&self, _link: &Link, _mode: FollowMode) -> bool {
-        false
-    }
-
-    fn map_links(&self, _body: &mut Value, _rebase: &mut dyn FnMut(&str) -> Option<String>) {}
-
-    fn without_identity(&self, body: Value) -> Value {
-        body
-    }
-
-    fn own_uri<'b>(&self, _body: &'b Value) -> Option<&'b str> {
-        None
     }
 
     fn answered_id(&self, answer: &Value) -> Option<String> {
