@@ -72,11 +72,6 @@ pub fn envelope(object: Value) -> Value {
     json!({ "data": object })
 }
 
-/// The resource object an answer about one resource holds.
-pub fn answered(answer: &Value) -> Option<&Value> {
-    answer.get("data")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,9 @@ use crate::expr::FieldPath;
 use crate::format::yaml::YamlDocuments;
 
 /// Settings allowed at the top and inside a type.
-const SETTINGS: [&str; 10] = [
-    "format", "records", "id", "next", "size", "create", "update", "readonly", "send_id", "key",
+const SETTINGS: [&str; 11] = [
+    "format", "records", "record", "id", "next", "size", "create", "update", "readonly", "send_id",
+    "key",
 ];
 /// Settings allowed only inside a type.
 const TYPE_ONLY: [&str; 3] = ["path", "item", "parents"];
@@ -120,6 +121,15 @@ impl Checker<'_> {
                     String::new()
                 }
             });
+        let record = self
+            .text_setting(setting("record"), &at("record"))?
+            .unwrap_or_else(|| {
+                if jsonapi {
+                    "data".into()
+                } else {
+                    String::new()
+                }
+            });
         let id = self
             .text_setting(setting("id"), &at("id"))?
             .unwrap_or_else(|| "id".into());
@@ -173,6 +183,7 @@ impl Checker<'_> {
             path,
             item,
             records: dotted(&records),
+            record: dotted(&record),
             id,
             next,
             size,

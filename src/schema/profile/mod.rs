@@ -77,6 +77,8 @@ pub struct TypeProfile {
     pub item: String,
     /// Dotted path of the members in a list response (empty: the body is the list).
     pub records: Vec<String>,
+    /// Dotted path of the member in an answer about one member (empty: the body is it).
+    pub record: Vec<String>,
     pub id: String,
     pub next: Next,
     pub size: Option<String>,
@@ -230,15 +232,16 @@ impl TypeProfile {
     }
 
     /// The member as a write sends it: `readonly` fields dropped, its id set to `id` (typed
-    /// like the id it had) or dropped when `None`; JSON:API's resource object.
+    /// like the id it had) or dropped when `None` or readonly; JSON:API's resource object.
     pub fn write_object(&self, member: Value, id: Option<&str>) -> Value {
         match self.format {
             ApiFormat::Json => {
+                let old = member.get(&self.id).cloned().unwrap_or(Value::Null);
                 let mut body = self.without_readonly(member);
+                let id = id.filter(|_| !self.readonly.contains(&self.id));
                 if let Value::Object(object) = &mut body {
                     match id {
                         Some(id) => {
-                            let old = object.get(&self.id).cloned().unwrap_or(Value::Null);
                             object.insert(self.id.clone(), crate::resource::typed_like(&old, id));
                         }
                         None => {
@@ -268,12 +271,9 @@ impl TypeProfile {
         }
     }
 
-    /// The member an answer about one member holds (a create's answer).
+    /// The member an answer about one member holds (a create's answer), at `record`.
     pub fn answered<'v>(&self, answer: &'v Value) -> Option<&'v Value> {
-        match self.format {
-            ApiFormat::Json => Some(answer),
-            ApiFormat::JsonApi => jsonapi::answered(answer),
-        }
+        field_at(answer, &self.record)
     }
 
     /// A member's field as text (`14` and `"14"` are one id).
