@@ -357,6 +357,29 @@ fn profile_read_page_numbers_end_on_404() {
 }
 
 #[test]
+fn profile_read_page_numbers_end_on_a_page_that_repeats_the_last() {
+    // json-server 1.0 answers any `_page` past the end with the last page again.
+    let server = plain_with(Envelope::Results, Pagination::page("page"), |config| {
+        config.repeat_last_page = true;
+    });
+    assert_pull(
+        &server,
+        "records: results\nnext: page:page\n",
+        member_pages(
+            &["page=1", "page=2", "page=3"],
+            &["page=1", "page=2", "page=3", "page=4"],
+        ),
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|request| request.status == 200),
+        "every page past the end answered the last one again"
+    );
+}
+
+#[test]
 fn profile_read_page_numbers_from_zero() {
     let server = plain(
         Envelope::Bare,

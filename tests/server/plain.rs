@@ -131,6 +131,9 @@ pub struct PlainConfig {
     /// (past it, 404 or another empty cursor page) that a client must not need. No effect
     /// on `Offset` and `None`.
     pub empty_last_page: bool,
+    /// Quirk (json-server 1.0 with `_page`): a page number past the last answers the last
+    /// page again instead of 404.
+    pub repeat_last_page: bool,
     /// `(teams, players_per_team)`: seeded at start as `PlainServer::seed` does.
     pub seed: Option<(usize, usize)>,
 }
@@ -146,6 +149,7 @@ impl Default for PlainConfig {
             offset_past_end_404: false,
             next_points_back: false,
             empty_last_page: false,
+            repeat_last_page: false,
             seed: None,
         }
     }
@@ -967,9 +971,11 @@ impl Pages<'_> {
         // An empty list still has its (empty) first page.
         let real = count.div_ceil(self.size).max(1);
         let pages = real + usize::from(config.empty_last_page);
-        if index >= pages {
-            return Reply::invalid_page();
-        }
+        let index = match index >= pages {
+            true if config.repeat_last_page => pages - 1,
+            true => return Reply::invalid_page(),
+            false => index,
+        };
         let page: Vec<Value> = members
             .into_iter()
             .skip(index * self.size)

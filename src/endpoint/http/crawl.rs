@@ -39,10 +39,18 @@ pub(super) struct Crawl<'a> {
     /// the run fails.
     max_pages: u64,
     /// The chains of pages the dialect's rule finds, by the URL of the page each awaits.
-    chains: HashMap<String, Pages<'a>>,
+    chains: HashMap<String, Chain<'a>>,
     /// A destination's start URL may answer 404 (a collection not made yet) or a page that
     /// is not a document (an API root's HTML home page): it then holds nothing readable.
     destination: bool,
+}
+
+/// One collection's pages as its dialect's rule finds them, and the uri hashes of the
+/// members it brought: a page bringing none it has not read ends it (an API answering its
+/// last page again for any page past the end).
+struct Chain<'a> {
+    pages: Pages<'a>,
+    read: HashSet<u64>,
 }
 
 /// A GET on its own task: the URL asked for and its reply.
@@ -86,7 +94,11 @@ impl<'a> Crawl<'a> {
                 continue;
             };
             if let Some(first) = pages.next_url() {
-                crawl.chains.insert(url_key(&first), pages);
+                let chain = Chain {
+                    pages,
+                    read: HashSet::new(),
+                };
+                crawl.chains.insert(url_key(&first), chain);
                 crawl.starts.push(first);
             }
         }
@@ -139,7 +151,8 @@ impl<'a> Crawl<'a> {
         while let Some(joined) = pending.next().await {
             let (url, result) = joined.context("a read task failed")?;
             let mut chain = self.chains.remove(&url_key(&url));
-            let Some(reply) = self.check_reply(&url, result, chain.as_ref())? else {
+            let pages = chain.as_ref().map(|chain| &chain.pages);
+            let Some(reply) = self.check_reply(&url, result, pages)? else {
                 continue;
             };
             let page = match parse_page(&reply, &places) {
@@ -150,15 +163,12 @@ impl<'a> Crawl<'a> {
                 parsed => parsed?,
             };
             documents += 1;
-            let harvest = harvest((self.schema, self.follow), page, &reply, chain.as_mut())?;
+            let pages = chain.as_mut().map(|chain| &mut chain.pages);
+            let harvest = harvest((self.schema, self.follow), page, &reply, pages)?;
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them: on the run's one thread, a
             // fetch task sends its request only once this task yields.
-            let mut fetching = self.follow_links(harvest.links, &reply, &mut pending)?;
-            if let Some(chain) = chain.filter(|_| harvest.chain_goes_on) {
-                fetching |= self.follow_chain(chain, &mut pending)?;
-            }
-            if fetching {
+            if self.follow_links(harvest.links, &reply, &mut pending)? {
                 tokio::task::yield_now().await;
             }
             if let Some(resource) = harvest.page_resource {
@@ -166,12 +176,19 @@ impl<'a> Crawl<'a> {
             }
             // One member parsed at a time and handed on before the next: a page costs
             // its text, not every member's value at once.
+            let mut brought_new = false;
             for (position, member) in harvest.members.into_iter().enumerate() {
                 let read = self.read_member(member, position, &reply)?;
                 self.follow_links(read.links, &reply, &mut pending)?;
                 if let Some(resource) = read.resource {
+                    if let Some(chain) = &mut chain {
+                        brought_new |= chain.read.insert(self.uri_hash(&resource.uri));
+                    }
                     self.hand_on(resource, found)?;
                 }
+            }
+            if let Some(chain) = chain.filter(|_| harvest.chain_goes_on && brought_new) {
+                self.follow_chain(chain, &mut pending)?;
             }
         }
         Ok(match documents == 0 && not_documents > 0 {
@@ -184,24 +201,23 @@ impl<'a> Crawl<'a> {
         self.starts.contains(url)
     }
 
-    /// Fetch a rule's next page unless it was fetched already; whether it is fetched.
+    /// Fetch a rule's next page unless it was fetched already.
     fn follow_chain(
         &mut self,
-        mut chain: Pages<'a>,
+        mut chain: Chain<'a>,
         pending: &mut FuturesUnordered<FetchTask>,
-    ) -> Result<bool> {
-        let Some(next) = chain.next_url() else {
-            return Ok(false);
+    ) -> Result<()> {
+        let Some(next) = chain.pages.next_url() else {
+            return Ok(());
         };
-        if chain.fetched() as u64 > self.max_pages {
+        if chain.pages.fetched() as u64 > self.max_pages {
             return Err(too_many_pages(self.max_pages, &next));
         }
-        if !self.seen_urls.insert(url_key(&next)) {
-            return Ok(false);
+        if self.seen_urls.insert(url_key(&next)) {
+            self.chains.insert(url_key(&next), chain);
+            pending.push(self.fetch(next));
         }
-        self.chains.insert(url_key(&next), chain);
-        pending.push(self.fetch(next));
-        Ok(true)
+        Ok(())
     }
 
     /// Fetch every link of `reply`'s page not fetched yet; whether there was one.
@@ -241,9 +257,13 @@ impl<'a> Crawl<'a> {
         )
     }
 
+    fn uri_hash(&self, uri: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.uri_keys, uri)
+    }
+
     /// A resource goes on once, however many pages hold it.
     fn hand_on(&mut self, resource: Resource, found: &mut Found<'_>) -> Result<()> {
-        let hash = std::hash::BuildHasher::hash_one(&self.uri_keys, &*resource.uri);
+        let hash = self.uri_hash(&resource.uri);
         match self
             .seen_resources
             .entry(hash, |&seen| seen == hash, |&seen| seen)
