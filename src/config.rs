@@ -13,6 +13,7 @@ use crate::endpoint::spec::{url_key, EndpointSpec, FileKind};
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
 use crate::format::Format;
+use crate::provenance;
 use crate::schema::profile::{self, Profile, TypeProfile};
 use crate::schema::{FollowMode, SchemaKind};
 
@@ -60,6 +61,8 @@ pub struct Config {
     pub api: Option<Arc<Profile>>,
     /// `--verify`: read the destination back after writing.
     pub verify: bool,
+    /// The tree a profile's pull writes and the API it records there as its origin.
+    pub records_origin: Option<(PathBuf, url::Url)>,
 }
 
 /// Where secrets come from, so tests can supply them without a terminal.
@@ -160,6 +163,7 @@ impl Config {
             ignore: cli.ignores.iter().map(|path| path.0.clone()).collect(),
             omit: cli.omits.iter().map(|path| path.0.clone()).collect(),
             compare: !cli.no_compare,
+            records_origin: recorded_origin(&origins, &destination, api.as_deref()),
             api,
             verify: cli.verify,
             origins,
@@ -330,14 +334,45 @@ fn http_endpoints(
     api: &Option<Arc<Profile>>,
 ) -> Result<Vec<HttpOptions>> {
     let auth = command_line_auth(cli, secrets)?;
-    Ok(origins
+    let mut endpoints: Vec<HttpOptions> = origins
         .iter()
-        .chain([destination])
         .filter_map(|spec| match spec {
             EndpointSpec::Http(url) => Some(http_options(cli, &auth, url, api)),
             _ => None,
         })
-        .collect())
+        .collect();
+    if let EndpointSpec::Http(url) = destination {
+        let mut options = http_options(cli, &auth, url, api);
+        if let Some(profile) = api.as_deref().filter(|_| trees_from(origins, url)) {
+            options.api = Some(Arc::new(profile.keyed_by_id()));
+        }
+        endpoints.push(options);
+    }
+    Ok(endpoints)
+}
+
+/// Whether every origin is a tree pulled from `url` (SPEC section 8: its ids are that
+/// API's own, so a push back updates in place).
+fn trees_from(origins: &[EndpointSpec], url: &url::Url) -> bool {
+    origins.iter().all(|origin| match origin {
+        EndpointSpec::Directory(dir) => provenance::came_from(dir, url),
+        _ => false,
+    })
+}
+
+/// The tree and the API a run records as its origin: a profile's pull from one HTTP
+/// origin into a directory.
+fn recorded_origin(
+    origins: &[EndpointSpec],
+    destination: &EndpointSpec,
+    api: Option<&Profile>,
+) -> Option<(PathBuf, url::Url)> {
+    match (origins, destination, api) {
+        ([EndpointSpec::Http(url)], EndpointSpec::Directory(dir), Some(_)) => {
+            Some((dir.clone(), url.clone()))
+        }
+        _ => None,
+    }
 }
 
 /// The options of the HTTP endpoint at `url`: the command line's credentials, headers and

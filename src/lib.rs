@@ -16,6 +16,7 @@ pub mod interrupt;
 pub mod openapi;
 mod plan;
 mod progress;
+mod provenance;
 mod read_set;
 mod remap;
 pub mod report;

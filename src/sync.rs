@@ -171,6 +171,9 @@ async fn write(
             destination.write(set, &decisions, context).await?;
         }
         delete(config, destination, &stale, context).await?;
+        if let Some((tree, api)) = &config.records_origin {
+            crate::provenance::record(tree, api)?;
+        }
     }
     context.report.progress().finish();
     Ok(())

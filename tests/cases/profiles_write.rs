@@ -1777,6 +1777,9 @@ enum MiniMode {
     JsonApi204,
     /// Like `Location`, but the `Location` names another origin.
     ForeignLocation,
+    /// Directus-like: lists are `{"data": [...]}`; a POST gets a server id and is answered
+    /// 200 `{"data": <member>}` with no `Location`.
+    DataRecord,
 }
 
 #[derive(Default)]
@@ -1920,7 +1923,7 @@ fn mini_exchange(
                     .unwrap_or_default();
                 (200, vec![], Some(Value::Array(members)))
             }
-            ("GET", 1, MiniMode::JsonApi204) => {
+            ("GET", 1, MiniMode::JsonApi204 | MiniMode::DataRecord) => {
                 let members: Vec<Value> = state
                     .collections
                     .get(&name)
@@ -1951,6 +1954,18 @@ fn mini_exchange(
                     }],
                     Some(json!({"status": "created"})),
                 )
+            }
+            ("POST", 1, MiniMode::DataRecord) => {
+                let id = state.next_id;
+                state.next_id += 1;
+                let mut member = body.unwrap_or(json!({}));
+                member["id"] = json!(id);
+                state
+                    .collections
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(id.to_string(), member.clone());
+                (200, vec![], Some(json!({ "data": member })))
             }
             ("POST", 1, MiniMode::JsonApi204) => {
                 let data = body.map(|b| b["data"].clone()).unwrap_or(Value::Null);
@@ -2302,4 +2317,119 @@ fn profile_write_skipped_resource_is_named_by_its_destination_url() {
         "{}",
         json_run.stdout
     );
+}
+
+// --- a tree remembers its API --------------------------------------------------------------
+
+#[test]
+fn profile_tree_records_its_api_and_a_push_back_updates_in_place() {
+    let server = drf_like(true);
+    let (dir, profile, tree) = pulled(&server, "post.yaml", &post_text());
+    let api = server.url("/api");
+    assert_eq!(read(&tree.join(ORIGIN_RECORD)), format!("{api}\n"));
+    let team = tree.join("team/1.yaml");
+    let edited = read(&team).replace("name: Team 1", "name: Renamed");
+    assert_ne!(edited, read(&team), "the seeded name is in the file");
+    write_file(&team, &edited);
+    let before = server.requests().len();
+    push(&profile, &[], path_str(&tree), &api).ok();
+    let sent: Vec<String> = writes(&server);
+    assert_eq!(sent, ["PUT /api/teams/1/"], "one update, no POST");
+    assert!(server.requests().len() > before);
+    assert_eq!(server.member("teams", 1).unwrap()["name"], "Renamed");
+    // Another API is a clone target: every member is created there.
+    let other = drf_like(false);
+    push(&profile, &[], path_str(&tree), &other.url("/api")).ok();
+    let posts = writes(&other)
+        .iter()
+        .filter(|w| w.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 15, "{:?}", writes(&other));
+    // A dry run records nothing; `--rm` never removes the record.
+    let planned = dir.path().join("planned");
+    run(&[
+        "--api",
+        path_str(&profile),
+        "--dry-run",
+        &api,
+        path_str(&planned),
+    ])
+    .ok();
+    assert!(!planned.join(ORIGIN_RECORD).exists());
+    run(&["--api", path_str(&profile), "--rm", &api, path_str(&tree)]).ok();
+    assert_eq!(read(&tree.join(ORIGIN_RECORD)), format!("{api}\n"));
+}
+
+#[test]
+fn profile_readonly_id_is_never_sent_and_parent_ids_keep_their_type() {
+    let server = drf_like(true);
+    let text = post_text().replace("readonly: [created]", "readonly: [created, id]");
+    let (_dir, profile, tree) = pulled(&server, "post.yaml", &text);
+    let team = tree.join("team/2.yaml");
+    write_file(&team, &read(&team).replace("name: Team 2", "name: Renamed"));
+    push(&profile, &[], path_str(&tree), &server.url("/api")).ok();
+    let other = drf_like(false);
+    push(&profile, &[], path_str(&tree), &other.url("/api")).ok();
+    let bodies: Vec<(String, Value)> = [&server, &other]
+        .iter()
+        .flat_map(|api| api.requests())
+        .filter(|request| request.method == "PUT" || request.method == "POST")
+        .map(|request| (request.method.clone(), request.body.clone().unwrap()))
+        .collect();
+    assert_eq!(bodies.iter().filter(|(m, _)| m == "PUT").count(), 1);
+    assert_eq!(bodies.iter().filter(|(m, _)| m == "POST").count(), 15);
+    for (method, body) in &bodies {
+        assert!(body.get("id").is_none(), "{method} sent an id: {body}");
+        for parent in ["team", "player"] {
+            if let Some(value) = body.get(parent) {
+                assert!(value.is_u64(), "{method} {parent} not a number: {body}");
+            }
+        }
+    }
+    assert_eq!(server.member("teams", 2).unwrap()["name"], "Renamed");
+}
+
+#[test]
+fn profile_write_post_answered_200_with_a_data_record_is_a_create() {
+    let server = MiniServer::start(MiniMode::DataRecord);
+    let (dir, _, tree) = location_tree(&[(1, "A"), (2, "B")], &[(1, 1), (2, 2), (3, 2)]);
+    let profile = write_profile(
+        dir.path(),
+        "directus.yaml",
+        "records: data\nrecord: data\nnext: none\ncreate: post\ntypes:\n  team:\n    path: teams\n  player:\n    path: players\n    parents: {team: team}\n",
+    );
+    let map = dir.path().join("ids.yaml");
+    let api = format!("{}/api", server.base);
+    let run = push_mapped(&profile, &map, &tree, &api).ok();
+    assert_eq!(summary(&run.stderr).created, 5, "{}", run.stderr);
+    let teams: BTreeMap<String, u64> = server
+        .members("teams")
+        .iter()
+        .map(|team| {
+            (
+                team["name"].as_str().unwrap().to_string(),
+                team["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut players: Vec<(String, u64)> = server
+        .members("players")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["team"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    players.sort();
+    let (a, b) = (teams["A"], teams["B"]);
+    assert!(a >= 100 && b >= 100, "server ids: {teams:?}");
+    assert_eq!(
+        players,
+        [("P1".into(), a), ("P2".into(), b), ("P3".into(), b)]
+    );
+    // A second push finds every clone through the id map: nothing is created again.
+    let again = push_mapped(&profile, &map, &tree, &api).ok();
+    assert_eq!(summary(&again.stderr).created, 0, "{}", again.stderr);
 }

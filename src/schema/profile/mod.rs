@@ -110,6 +110,18 @@ impl Profile {
         check::parse(text, source)
     }
 
+    /// The profile for a tree whose ids are this API's own (pulled from it): a type
+    /// without `key` matches destination resources by its id field.
+    pub fn keyed_by_id(&self) -> Profile {
+        let mut keyed = self.clone();
+        for kind in keyed.types.values_mut() {
+            if kind.key.is_empty() {
+                kind.key = vec![kind.id.clone()];
+            }
+        }
+        keyed
+    }
+
     /// The types in parents-first order (ties by name).
     pub fn parents_first(&self) -> Vec<&TypeProfile> {
         let mut done: HashSet<&str> = HashSet::new();
