@@ -2389,6 +2389,22 @@ fn profile_readonly_id_is_never_sent_and_parent_ids_keep_their_type() {
     assert_eq!(server.member("teams", 2).unwrap()["name"], "Renamed");
 }
 
+/// `(name, field)` of every member of `collection`, sorted.
+fn names_with(server: &MiniServer, collection: &str, field: &str) -> Vec<(String, u64)> {
+    let mut pairs: Vec<(String, u64)> = server
+        .members(collection)
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m[field].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
 #[test]
 fn profile_write_post_answered_200_with_a_data_record_is_a_create() {
     let server = MiniServer::start(MiniMode::DataRecord);
@@ -2402,27 +2418,8 @@ fn profile_write_post_answered_200_with_a_data_record_is_a_create() {
     let api = format!("{}/api", server.base);
     let run = push_mapped(&profile, &map, &tree, &api).ok();
     assert_eq!(summary(&run.stderr).created, 5, "{}", run.stderr);
-    let teams: BTreeMap<String, u64> = server
-        .members("teams")
-        .iter()
-        .map(|team| {
-            (
-                team["name"].as_str().unwrap().to_string(),
-                team["id"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let mut players: Vec<(String, u64)> = server
-        .members("players")
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["team"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    players.sort();
+    let teams: BTreeMap<String, u64> = names_with(&server, "teams", "id").into_iter().collect();
+    let players = names_with(&server, "players", "team");
     let (a, b) = (teams["A"], teams["B"]);
     assert!(a >= 100 && b >= 100, "server ids: {teams:?}");
     assert_eq!(
