@@ -13,6 +13,7 @@ mod django_services;
 mod faults;
 mod files;
 mod filters;
+mod frameworks;
 mod generate_profile;
 mod hostile;
 mod hostile_servers;

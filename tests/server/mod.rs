@@ -4,6 +4,7 @@
 
 mod dataset;
 pub mod django;
+pub mod frameworks;
 mod handler;
 mod jsonapi;
 pub mod plain;
