@@ -62,7 +62,15 @@ pub struct Config {
     /// `--verify`: read the destination back after writing.
     pub verify: bool,
     /// The tree a profile's pull writes and the API it records there as its origin.
-    pub records_origin: Option<(PathBuf, url::Url)>,
+    pub records_origin: Option<RecordedOrigin>,
+}
+
+/// A profile's pull into a directory: the tree, and its origin as parsed and as written.
+#[derive(Debug, Clone)]
+pub struct RecordedOrigin {
+    pub tree: PathBuf,
+    pub url: url::Url,
+    pub written: String,
 }
 
 /// Where secrets come from, so tests can supply them without a terminal.
@@ -163,7 +171,7 @@ impl Config {
             ignore: cli.ignores.iter().map(|path| path.0.clone()).collect(),
             omit: cli.omits.iter().map(|path| path.0.clone()).collect(),
             compare: !cli.no_compare,
-            records_origin: recorded_origin(&origins, &destination, api.as_deref()),
+            records_origin: recorded_origin((&origins, origin_args), &destination, api.as_deref()),
             api,
             verify: cli.verify,
             origins,
@@ -363,13 +371,17 @@ fn trees_from(origins: &[EndpointSpec], url: &url::Url) -> bool {
 /// The tree and the API a run records as its origin: a profile's pull from one HTTP
 /// origin into a directory.
 fn recorded_origin(
-    origins: &[EndpointSpec],
+    (origins, written): (&[EndpointSpec], &[String]),
     destination: &EndpointSpec,
     api: Option<&Profile>,
-) -> Option<(PathBuf, url::Url)> {
+) -> Option<RecordedOrigin> {
     match (origins, destination, api) {
         ([EndpointSpec::Http(url)], EndpointSpec::Directory(dir), Some(_)) => {
-            Some((dir.clone(), url.clone()))
+            Some(RecordedOrigin {
+                tree: dir.clone(),
+                url: url.clone(),
+                written: written.first()?.clone(),
+            })
         }
         _ => None,
     }

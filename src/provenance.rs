@@ -13,10 +13,14 @@ use crate::endpoint::spec::url_key;
 /// Its name in the tree: a dot-file, so never read as a resource nor removed by `--rm`.
 pub const FILE_NAME: &str = ".resource-sync-origin";
 
-/// Records `url` (without credentials) as the API the tree in `dir` was pulled from.
-/// A file that already says so is left alone, so a re-pull rewrites nothing.
-pub fn record(dir: &Path, url: &Url) -> Result<()> {
-    let text = format!("{}\n", without_credentials(url));
+/// Records the API the tree in `dir` was pulled from, as the command line wrote it
+/// (`url`, parsed from `written`), credentials left out. A file that already says so is
+/// left alone, so a re-pull rewrites nothing.
+pub fn record(dir: &Path, url: &Url, written: &str) -> Result<()> {
+    let text = match url.username().is_empty() && url.password().is_none() {
+        true => format!("{written}\n"),
+        false => format!("{}\n", without_credentials(url)),
+    };
     let path = dir.join(FILE_NAME);
     if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
         return Ok(());
@@ -52,10 +56,14 @@ mod tests {
     #[test]
     fn a_recorded_origin_matches_its_url_however_written() {
         let dir = tempfile::tempdir().unwrap();
-        let pulled = Url::parse("http://user:secret@API.example:80/api/").unwrap();
-        record(dir.path(), &pulled).unwrap();
+        let written = "http://user:secret@API.example:80/api/";
+        record(dir.path(), &Url::parse(written).unwrap(), written).unwrap();
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         assert_eq!(text, "http://api.example/api/\n");
+        let written = "http://api.example:80/api";
+        record(dir.path(), &Url::parse(written).unwrap(), written).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert_eq!(text, "http://api.example:80/api\n");
         assert!(came_from(
             dir.path(),
             &Url::parse("http://api.example/api").unwrap()

@@ -171,8 +171,8 @@ async fn write(
             destination.write(set, &decisions, context).await?;
         }
         delete(config, destination, &stale, context).await?;
-        if let Some((tree, api)) = &config.records_origin {
-            crate::provenance::record(tree, api)?;
+        if let Some(origin) = &config.records_origin {
+            crate::provenance::record(&origin.tree, &origin.url, &origin.written)?;
         }
     }
     context.report.progress().finish();

@@ -1,30 +1,4 @@
 #!/usr/bin/env bash
 # Installs the flask-smorest test service's packages (requirements.txt) into tests/smorest/.venv.
-# Idempotent: a second run with unchanged requirements only compares a stamp and exits.
-# Needs python3 (3.10+); uses `python3 -m venv`, else virtualenv (installed with pip --user).
 set -euo pipefail
-cd "$(dirname "$0")"
-
-venv=.venv
-stamp="$venv/.requirements"
-python=${PYTHON:-python3}
-
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s requirements.txt "$stamp"; then
-    exit 0
-fi
-
-if [ ! -x "$venv/bin/python" ]; then
-    rm -rf "$venv"
-    # Debian's python3 may lack ensurepip (package python3-venv): fall back to virtualenv.
-    if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
-        rm -rf "$venv"
-        if ! "$python" -m virtualenv --version >/dev/null 2>&1; then
-            "$python" -m pip install --quiet --user --no-warn-script-location virtualenv ||
-                "$python" -m pip install --quiet --user --no-warn-script-location --break-system-packages virtualenv
-        fi
-        "$python" -m virtualenv --quiet "$venv"
-    fi
-fi
-
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r requirements.txt
-cp requirements.txt "$stamp"
+exec bash "$(dirname "$0")/../venv-install.sh" "$(dirname "$0")"
