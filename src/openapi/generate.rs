@@ -260,18 +260,18 @@ fn is_object(schema: &Value) -> bool {
     has_type(schema, "object") || schema.get("properties").is_some()
 }
 
-/// The document's path that is `path` plus one `{param}` segment (keeping a trailing `/`),
-/// and that parameter's name.
+/// The document's path that is `path` plus one `{param}` segment, and that parameter's name.
+/// Trailing `/`s need not agree (flask-smorest pairs `/authors/` with `/authors/{author_id}`);
+/// when the document has both forms, the one that agrees is the item path.
 fn item_path(paths: &serde_json::Map<String, Value>, path: &str) -> Option<(String, String)> {
     let collection = segments(path);
-    paths.keys().find_map(|candidate| {
+    let candidates = paths.keys().filter_map(|candidate| {
         let item = segments(candidate);
         let (last, prefix) = item.split_last()?;
         let param = placeholder(last)?;
-        let pairs =
-            same_segments(prefix, &collection) && candidate.ends_with('/') == path.ends_with('/');
-        pairs.then(|| (candidate.clone(), param.to_string()))
-    })
+        same_segments(prefix, &collection).then(|| (candidate.clone(), param.to_string()))
+    });
+    candidates.min_by_key(|(candidate, _)| candidate.ends_with('/') != path.ends_with('/'))
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -811,7 +811,7 @@ fn pages(document: &Document, collection: &Collection) -> Result<Vec<Setting>> {
         Setting::text("next", "link", Some(guess.into()))
     };
     out.push(next);
-    let size = ["page_size", "per_page", "limit", "page[size]"]
+    let size = ["page_size", "per_page", "limit", "size", "page[size]"]
         .into_iter()
         .find(|p| query.contains(p));
     match size {
@@ -1219,6 +1219,23 @@ mod tests {
             "{text}"
         );
         assert_eq!(profile.types["players"].records, ["results"]);
+    }
+
+    #[test]
+    fn an_item_path_pairs_whatever_the_trailing_slashes() {
+        let paths = |names: &[&str]| -> serde_json::Map<String, Value> {
+            names.iter().map(|n| (n.to_string(), json!({}))).collect()
+        };
+        let flask = paths(&["/authors/", "/authors/{author_id}"]);
+        let item = item_path(&flask, "/authors/");
+        assert_eq!(
+            item,
+            Some(("/authors/{author_id}".into(), "author_id".into()))
+        );
+        let both = paths(&["/books", "/books/{id}", "/books/{id}/"]);
+        assert_eq!(item_path(&both, "/books/").unwrap().0, "/books/{id}/");
+        assert_eq!(item_path(&both, "/books").unwrap().0, "/books/{id}");
+        assert_eq!(item_path(&both, "/authors/"), None);
     }
 
     #[test]
