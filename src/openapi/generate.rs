@@ -30,6 +30,12 @@ struct Collection {
     parameters: Vec<Value>,
     /// Whether the list response declares a `Link` header.
     link_header: bool,
+    writes: WriteDocs,
+}
+
+/// What the document says about writing a collection's members.
+#[derive(Default)]
+struct WriteDocs {
     /// Whether the collection takes POST, and the merged schema of the body it documents.
     post: bool,
     post_body: Option<Value>,
@@ -110,13 +116,9 @@ fn collection(
     let Some(get) = path_item.get("get") else {
         return Ok(None);
     };
-    let Some((media, response)) = success_content(document, get.get("responses"))? else {
+    let Some((media, list)) = answer_schema(document, get)? else {
         return Ok(None);
     };
-    let Some(schema) = response.get("schema") else {
-        return Ok(None);
-    };
-    let list = document.schema(schema)?;
     let Some((records, items)) = list_members(document, &list)? else {
         return Ok(None);
     };
@@ -138,17 +140,12 @@ fn collection(
     let link_header = success_headers(document, get.get("responses"))?
         .iter()
         .any(|name| name.eq_ignore_ascii_case("link"));
-    let post_body = match path_item.get("post") {
-        Some(post) => request_schema(document, post)?,
+    let item = item_path(paths, path);
+    let item_item = match &item {
+        Some((item_path, _)) => Some(document.resolve(&paths[item_path])?),
         None => None,
     };
-    let item = item_path(paths, path);
-    let (mut item_put, mut item_patch) = (false, false);
-    if let Some((item_path, _)) = &item {
-        let item_item = document.resolve(&paths[item_path])?;
-        item_put = item_item.get("put").is_some();
-        item_patch = item_item.get("patch").is_some();
-    }
+    let writes = write_docs(document, path_item, item_item)?;
     let jsonapi = media == JSONAPI;
     let name = type_name(document, path, &member, jsonapi)?;
     Ok(Some(Collection {
@@ -161,22 +158,44 @@ fn collection(
         list,
         parameters,
         link_header,
-        post: path_item.get("post").is_some(),
-        post_body,
-        item_put,
-        item_patch,
+        writes,
     }))
 }
 
-/// The media type and content of the first success response (`200`, else any `2XX`).
-fn success_content<'d>(
-    document: &Document<'d>,
-    responses: Option<&'d Value>,
-) -> Result<Option<(String, &'d Value)>> {
-    let Some(response) = success_response(document, responses)? else {
+/// The write operations of a collection (`path_item`) and its item, and their bodies.
+fn write_docs(
+    document: &Document,
+    path_item: &Value,
+    item_item: Option<&Value>,
+) -> Result<WriteDocs> {
+    let post = path_item.get("post");
+    let item_operation = |method| item_item.and_then(|item| item.get(method));
+    let (put, patch) = (item_operation("put"), item_operation("patch"));
+    let mut out = WriteDocs {
+        post: post.is_some(),
+        item_put: put.is_some(),
+        item_patch: patch.is_some(),
+        ..WriteDocs::default()
+    };
+    if let Some(post) = post {
+        out.post_body = request_schema(document, post)?;
+    }
+    Ok(out)
+}
+
+/// The media type and merged schema of an operation's first success response (`200`, else
+/// any `2XX`).
+fn answer_schema(document: &Document, operation: &Value) -> Result<Option<(String, Value)>> {
+    let Some(response) = success_response(document, operation.get("responses"))? else {
         return Ok(None);
     };
-    Ok(pick_media(response.get("content")))
+    let Some((media, content)) = pick_media(response.get("content")) else {
+        return Ok(None);
+    };
+    match content.get("schema") {
+        Some(schema) => Ok(Some((media, document.schema(schema)?))),
+        None => Ok(None),
+    }
 }
 
 fn success_response<'d>(
@@ -220,16 +239,36 @@ fn pick_media(content: Option<&Value>) -> Option<(String, &Value)> {
     (rank(best) < 3).then(|| (best.clone(), &content[best]))
 }
 
-/// The merged schema of an operation's JSON request body.
+/// The merged schema of an operation's JSON request body, one member's where the body may
+/// be one member or a list of them.
 fn request_schema(document: &Document, operation: &Value) -> Result<Option<Value>> {
     let Some(body) = operation.get("requestBody") else {
         return Ok(None);
     };
     let body = document.resolve(body)?;
     match pick_media(body.get("content")).and_then(|(_, content)| content.get("schema")) {
-        Some(schema) => Ok(Some(document.schema(schema)?)),
+        Some(schema) => Ok(Some(one_of_many(document, document.schema(schema)?)?)),
         None => Ok(None),
     }
+}
+
+/// A schema that is an object or an array of that object (Directus takes one item or many:
+/// `oneOf: [{type: array, items: Item}, Item]`) read as the object; any other schema as is.
+fn one_of_many(document: &Document, schema: Value) -> Result<Value> {
+    let variants = document.variants(&schema)?;
+    let Some(one) = variants.iter().find(|variant| is_object(variant)) else {
+        return Ok(schema);
+    };
+    for variant in &variants {
+        let many_of_one = match array_items(variant) {
+            Some(items) => document.schema(&items)? == *one,
+            None => false,
+        };
+        if variant != one && !many_of_one {
+            return Ok(schema);
+        }
+    }
+    Ok(one.clone())
 }
 
 /// Where a list response holds its members, and their schema: a bare array (`""`) or an
@@ -728,11 +767,11 @@ fn writes(
     id: &str,
     parent_fields: &[&str],
 ) -> Result<Vec<Setting>> {
-    let create = match collection.post {
+    let create = match collection.writes.post {
         true => "post",
         false => "put",
     };
-    let update = match collection.item_patch && !collection.item_put {
+    let update = match collection.writes.item_patch && !collection.writes.item_put {
         true => "patch",
         false => "put",
     };
@@ -856,7 +895,7 @@ fn readonly(
     id: &str,
     parent_fields: &[&str],
 ) -> Result<Vec<String>> {
-    let posted: Option<Vec<String>> = match &collection.post_body {
+    let posted: Option<Vec<String>> = match &collection.writes.post_body {
         Some(body) => {
             let holder = match collection.jsonapi {
                 true => document
@@ -1236,6 +1275,28 @@ mod tests {
         assert_eq!(item_path(&both, "/books/").unwrap().0, "/books/{id}/");
         assert_eq!(item_path(&both, "/books").unwrap().0, "/books/{id}");
         assert_eq!(item_path(&both, "/authors/"), None);
+    }
+
+    #[test]
+    fn a_body_of_one_member_or_many_reads_as_the_member() {
+        let root = json!({"components": {"schemas": {
+            "Item": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            "Other": {"type": "object", "properties": {"name": {"type": "string"}}},
+        }}});
+        let document = Document::new(&root);
+        let item = json!({"$ref": "#/components/schemas/Item"});
+        let other = json!({"$ref": "#/components/schemas/Other"});
+        let body = |variants: Value| one_of_many(&document, json!({"oneOf": variants})).unwrap();
+        let one_or_many = body(json!([{"type": "array", "items": item}, item]));
+        assert_eq!(one_or_many, document.schema(&item).unwrap());
+        let nullable = one_of_many(&document, json!({"anyOf": [item, {"type": "null"}]}));
+        assert_eq!(nullable.unwrap(), document.schema(&item).unwrap());
+        for variants in [
+            json!([item, other]),
+            json!([{"type": "array", "items": other}, item]),
+        ] {
+            assert!(body(variants.clone()).get("oneOf").is_some(), "{variants}");
+        }
     }
 
     #[test]
