@@ -41,6 +41,8 @@ struct WriteDocs {
     post_body: Option<Value>,
     item_put: bool,
     item_patch: bool,
+    /// The merged schemas of the bodies the item's PUT and PATCH document.
+    update_bodies: Vec<Value>,
 }
 
 /// The profile text for `root`, read from `source` (`url` when it came over HTTP).
@@ -179,6 +181,10 @@ fn write_docs(
     };
     if let Some(post) = post {
         out.post_body = request_schema(document, post)?;
+    }
+    for operation in [put, patch].into_iter().flatten() {
+        out.update_bodies
+            .extend(request_schema(document, operation)?);
     }
     Ok(out)
 }
@@ -779,15 +785,46 @@ fn writes(
         Setting::text("create", create, None),
         Setting::text("update", update, None),
     ];
-    let readonly = readonly(document, collection, &member.fields, id, parent_fields)?;
+    let mut readonly = readonly(document, collection, &member.fields, id, parent_fields)?;
+    let mut guess = None;
+    // JSON:API's id is the resource object's own, never an attribute a body could refuse.
+    if !collection.jsonapi && id_left_out(document, &collection.writes, id)? {
+        readonly.insert(0, id.to_string());
+        guess = collection.writes.update_bodies.is_empty().then(|| {
+            format!("no PUT/PATCH body is documented: taken to refuse `{id}` as the POST body does")
+        });
+    }
     if !readonly.is_empty() {
         out.push(Setting {
             key: "readonly",
             value: SettingValue::List(readonly),
-            guess: None,
+            guess,
         });
     }
     Ok(out)
+}
+
+/// Whether the documented write bodies all leave the id field out (a `readOnly` one counts
+/// as left out: marshmallow answers 422 "Unknown field" to a dump-only id); then no body
+/// may carry it. No documented body says nothing.
+fn id_left_out(document: &Document, writes: &WriteDocs, id: &str) -> Result<bool> {
+    let bodies: Vec<&Value> = writes
+        .post_body
+        .iter()
+        .chain(&writes.update_bodies)
+        .collect();
+    if bodies.is_empty() {
+        return Ok(false);
+    }
+    for body in bodies {
+        if document
+            .property(body, id)?
+            .is_some_and(|id| !is_read_only(&id))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A path with its segments replaced, keeping the leading-slash-free form and a trailing `/`.
@@ -887,7 +924,8 @@ fn cursor_token(document: &Document, list: &Value) -> Result<Option<String>> {
 }
 
 /// Fields the server owns: `readOnly` ones, and those the POST body lacks (the id and
-/// parent fields aside: they are written through the path or rewritten on a clone).
+/// parent fields aside: the id is left out only when no body takes it, and parents are
+/// rewritten on a clone).
 fn readonly(
     document: &Document,
     collection: &Collection,
@@ -1141,7 +1179,7 @@ mod tests {
             (teams.create, teams.update),
             (CreateMethod::Post, UpdateMethod::Patch)
         );
-        assert_eq!(teams.readonly, ["created_at"]);
+        assert_eq!(teams.readonly, ["id", "created_at"]);
         let players = &profile.types["players"];
         assert_eq!(players.path, "teams/{team_id}/players");
         assert_eq!(players.item, "teams/{team_id}/players/{id}");
@@ -1156,6 +1194,7 @@ mod tests {
             "# guessed: `limit` carries --limit",
             "# guessed: the path's {team_id} is the member field `team_id`",
             "# guessed: the document names no next page",
+            "    # guessed: no PUT/PATCH body is documented: taken to refuse `id` as the POST body does\n    readonly: [id, created_at]",
         ] {
             assert!(text.contains(guess), "{guess}\n{text}");
         }

@@ -150,7 +150,8 @@ fn generate_profile_from_drf_spectacular_pulls_and_clones_like_a_hand_written_on
         "size: page_size",
         "create: post",
         "update: put",
-        "readonly: [url]",
+        // drf-spectacular marks `id` readOnly in every write body.
+        "readonly: [id, url]",
         "    path: api/teams/\n    item: api/teams/{id}/\n",
         "    path: api/players/\n",
         "      # guessed: field `team` holds a teams id (from its name)\n      team: teams\n",
