@@ -43,6 +43,9 @@ struct WriteDocs {
     item_patch: bool,
     /// The merged schemas of the bodies the item's PUT and PATCH document.
     update_bodies: Vec<Value>,
+    /// The merged schemas of answers about one member: the POST's first (the profile reads
+    /// a create's new id there), then the item's GET, PUT and PATCH.
+    answers: Vec<Value>,
 }
 
 /// The profile text for `root`, read from `source` (`url` when it came over HTTP).
@@ -185,6 +188,13 @@ fn write_docs(
     for operation in [put, patch].into_iter().flatten() {
         out.update_bodies
             .extend(request_schema(document, operation)?);
+    }
+    for operation in [post, item_operation("get"), put, patch]
+        .into_iter()
+        .flatten()
+    {
+        let answer = answer_schema(document, operation)?;
+        out.answers.extend(answer.map(|(_, schema)| schema));
     }
     Ok(out)
 }
@@ -569,6 +579,7 @@ fn describe(
         out.skipped = Some(reason.into());
         return Ok(out);
     };
+    out.settings.extend(record(document, collection, &id)?);
     if id != "id" {
         out.settings.push(Setting::text("id", &id, id_guess));
     }
@@ -594,6 +605,52 @@ fn describe(
     out.settings
         .extend(writes(document, collection, &member, &id, &parent_fields)?);
     Ok(out)
+}
+
+/// `record`, where an answer about one member holds it, when that is not the format's
+/// default: from the first documented answer that holds a member, else (guessed) under
+/// `data` when lists hold their members there.
+fn record(document: &Document, collection: &Collection, id: &str) -> Result<Option<Setting>> {
+    let mut found = None;
+    for answer in &collection.writes.answers {
+        found = record_in(document, answer, id)?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let (record, guess) = match found {
+        Some(record) => (record, None),
+        None if collection.records == "data" => {
+            let guess = "no answer about one member is documented: taken to hold it under `data` as a list does";
+            ("data".to_string(), Some(guess.to_string()))
+        }
+        None => return Ok(None),
+    };
+    let default = match collection.jsonapi {
+        true => "data",
+        false => "",
+    };
+    Ok((record != default).then(|| Setting::text("record", &record, guess)))
+}
+
+/// Where `answer` holds a member (an object with the id field): `""` when it is one, else
+/// the property that holds one, `data` first (`{"data": {...}}`).
+fn record_in(document: &Document, answer: &Value, id: &str) -> Result<Option<String>> {
+    let is_member = |schema: Value| -> Result<bool> {
+        let schema = one_of_many(document, schema)?;
+        Ok(is_object(&schema) && document.property(&schema, id)?.is_some())
+    };
+    if is_member(answer.clone())? {
+        return Ok(Some(String::new()));
+    }
+    let mut holders = properties(document, answer)?;
+    holders.sort_by_key(|(name, _)| name != "data");
+    for (name, holder) in holders {
+        if is_member(holder)? {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 /// The id field and, when the document does not settle it, why it was chosen: JSON:API's
@@ -1230,6 +1287,8 @@ mod tests {
         );
         assert_eq!(members.readonly, ["made"]);
         assert!(!text.contains("guessed: relationship"), "{text}");
+        // `record: data` is JSON:API's default: not printed.
+        assert!(!text.contains("record:"), "{text}");
         assert!(
             text.contains("use http://HOST as the endpoint URL"),
             "{text}"
@@ -1336,6 +1395,38 @@ mod tests {
         ] {
             assert!(body(variants.clone()).get("oneOf").is_some(), "{variants}");
         }
+    }
+
+    #[test]
+    fn record_is_where_an_answer_about_one_member_holds_it() {
+        let wrapped = |schema: Value| json!({"properties": {"data": schema}});
+        let answering =
+            |schema: Value| json!({"200": {"content": {"application/json": {"schema": schema}}}});
+        let document = |answer: Option<Value>| {
+            let item = json!({"$ref": "#/components/schemas/Item"});
+            let mut post = json!({});
+            if let Some(answer) = answer {
+                post["responses"] = answering(answer);
+            }
+            json!({
+                "openapi": "3.0.0",
+                "paths": {"/things": {"get": {"responses": answering(wrapped(json!({"type": "array", "items": item})))}, "post": post}},
+                "components": {"schemas": {"Item": {"properties": {"id": {"type": "integer"}}}}},
+            })
+        };
+        let item = json!({"$ref": "#/components/schemas/Item"});
+        let (text, profile) = generated(&document(Some(wrapped(item.clone()))));
+        assert_eq!(profile.types["things"].record, ["data"]);
+        assert!(text.contains("records: data\nrecord: data\n"), "{text}");
+        let (text, profile) = generated(&document(None));
+        assert_eq!(profile.types["things"].record, ["data"]);
+        assert!(
+            text.contains("# guessed: no answer about one member is documented"),
+            "{text}"
+        );
+        let (text, profile) = generated(&document(Some(item)));
+        assert!(profile.types["things"].record.is_empty(), "{text}");
+        assert!(!text.contains("record:"), "{text}");
     }
 
     #[test]
