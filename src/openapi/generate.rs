@@ -33,7 +33,8 @@ struct Collection {
     writes: WriteDocs,
 }
 
-/// What the document says about writing a collection's members.
+/// What the document says about writing a collection's members, and how it answers about
+/// one of them.
 #[derive(Default)]
 struct WriteDocs {
     /// Whether the collection takes POST, and the merged schema of the body it documents.
