@@ -30,11 +30,23 @@ struct Collection {
     parameters: Vec<Value>,
     /// Whether the list response declares a `Link` header.
     link_header: bool,
+    writes: WriteDocs,
+}
+
+/// What the document says about writing a collection's members, and how it answers about
+/// one of them.
+#[derive(Default)]
+struct WriteDocs {
     /// Whether the collection takes POST, and the merged schema of the body it documents.
     post: bool,
     post_body: Option<Value>,
     item_put: bool,
     item_patch: bool,
+    /// The merged schemas of the bodies the item's PUT and PATCH document.
+    update_bodies: Vec<Value>,
+    /// The merged schemas of answers about one member: the POST's first (the profile reads
+    /// a create's new id there), then the item's GET, PUT and PATCH.
+    answers: Vec<Value>,
 }
 
 /// The profile text for `root`, read from `source` (`url` when it came over HTTP).
@@ -110,13 +122,9 @@ fn collection(
     let Some(get) = path_item.get("get") else {
         return Ok(None);
     };
-    let Some((media, response)) = success_content(document, get.get("responses"))? else {
+    let Some((media, list)) = answer_schema(document, get)? else {
         return Ok(None);
     };
-    let Some(schema) = response.get("schema") else {
-        return Ok(None);
-    };
-    let list = document.schema(schema)?;
     let Some((records, items)) = list_members(document, &list)? else {
         return Ok(None);
     };
@@ -138,17 +146,12 @@ fn collection(
     let link_header = success_headers(document, get.get("responses"))?
         .iter()
         .any(|name| name.eq_ignore_ascii_case("link"));
-    let post_body = match path_item.get("post") {
-        Some(post) => request_schema(document, post)?,
+    let item = item_path(paths, path);
+    let item_item = match &item {
+        Some((item_path, _)) => Some(document.resolve(&paths[item_path])?),
         None => None,
     };
-    let item = item_path(paths, path);
-    let (mut item_put, mut item_patch) = (false, false);
-    if let Some((item_path, _)) = &item {
-        let item_item = document.resolve(&paths[item_path])?;
-        item_put = item_item.get("put").is_some();
-        item_patch = item_item.get("patch").is_some();
-    }
+    let writes = write_docs(document, path_item, item_item)?;
     let jsonapi = media == JSONAPI;
     let name = type_name(document, path, &member, jsonapi)?;
     Ok(Some(Collection {
@@ -161,22 +164,55 @@ fn collection(
         list,
         parameters,
         link_header,
-        post: path_item.get("post").is_some(),
-        post_body,
-        item_put,
-        item_patch,
+        writes,
     }))
 }
 
-/// The media type and content of the first success response (`200`, else any `2XX`).
-fn success_content<'d>(
-    document: &Document<'d>,
-    responses: Option<&'d Value>,
-) -> Result<Option<(String, &'d Value)>> {
-    let Some(response) = success_response(document, responses)? else {
+/// The write operations of a collection (`path_item`) and its item, and their bodies.
+fn write_docs(
+    document: &Document,
+    path_item: &Value,
+    item_item: Option<&Value>,
+) -> Result<WriteDocs> {
+    let post = path_item.get("post");
+    let item_operation = |method| item_item.and_then(|item| item.get(method));
+    let (put, patch) = (item_operation("put"), item_operation("patch"));
+    let mut out = WriteDocs {
+        post: post.is_some(),
+        item_put: put.is_some(),
+        item_patch: patch.is_some(),
+        ..WriteDocs::default()
+    };
+    if let Some(post) = post {
+        out.post_body = request_schema(document, post)?;
+    }
+    for operation in [put, patch].into_iter().flatten() {
+        out.update_bodies
+            .extend(request_schema(document, operation)?);
+    }
+    for operation in [post, item_operation("get"), put, patch]
+        .into_iter()
+        .flatten()
+    {
+        let answer = answer_schema(document, operation)?;
+        out.answers.extend(answer.map(|(_, schema)| schema));
+    }
+    Ok(out)
+}
+
+/// The media type and merged schema of an operation's first success response (`200`, else
+/// any `2XX`).
+fn answer_schema(document: &Document, operation: &Value) -> Result<Option<(String, Value)>> {
+    let Some(response) = success_response(document, operation.get("responses"))? else {
         return Ok(None);
     };
-    Ok(pick_media(response.get("content")))
+    let Some((media, content)) = pick_media(response.get("content")) else {
+        return Ok(None);
+    };
+    match content.get("schema") {
+        Some(schema) => Ok(Some((media, document.schema(schema)?))),
+        None => Ok(None),
+    }
 }
 
 fn success_response<'d>(
@@ -220,16 +256,36 @@ fn pick_media(content: Option<&Value>) -> Option<(String, &Value)> {
     (rank(best) < 3).then(|| (best.clone(), &content[best]))
 }
 
-/// The merged schema of an operation's JSON request body.
+/// The merged schema of an operation's JSON request body, one member's where the body may
+/// be one member or a list of them.
 fn request_schema(document: &Document, operation: &Value) -> Result<Option<Value>> {
     let Some(body) = operation.get("requestBody") else {
         return Ok(None);
     };
     let body = document.resolve(body)?;
     match pick_media(body.get("content")).and_then(|(_, content)| content.get("schema")) {
-        Some(schema) => Ok(Some(document.schema(schema)?)),
+        Some(schema) => Ok(Some(one_of_many(document, document.schema(schema)?)?)),
         None => Ok(None),
     }
+}
+
+/// A schema that is an object or an array of that object (Directus takes one item or many:
+/// `oneOf: [{type: array, items: Item}, Item]`) read as the object; any other schema as is.
+fn one_of_many(document: &Document, schema: Value) -> Result<Value> {
+    let variants = document.variants(&schema)?;
+    let Some(one) = variants.iter().find(|variant| is_object(variant)) else {
+        return Ok(schema);
+    };
+    for variant in &variants {
+        let many_of_one = match array_items(variant) {
+            Some(items) => document.schema(&items)? == *one,
+            None => false,
+        };
+        if variant != one && !many_of_one {
+            return Ok(schema);
+        }
+    }
+    Ok(one.clone())
 }
 
 /// Where a list response holds its members, and their schema: a bare array (`""`) or an
@@ -260,18 +316,18 @@ fn is_object(schema: &Value) -> bool {
     has_type(schema, "object") || schema.get("properties").is_some()
 }
 
-/// The document's path that is `path` plus one `{param}` segment (keeping a trailing `/`),
-/// and that parameter's name.
+/// The document's path that is `path` plus one `{param}` segment, and that parameter's name.
+/// Trailing `/`s need not agree (flask-smorest pairs `/authors/` with `/authors/{author_id}`);
+/// when the document has both forms, the one that agrees is the item path.
 fn item_path(paths: &serde_json::Map<String, Value>, path: &str) -> Option<(String, String)> {
     let collection = segments(path);
-    paths.keys().find_map(|candidate| {
+    let candidates = paths.keys().filter_map(|candidate| {
         let item = segments(candidate);
         let (last, prefix) = item.split_last()?;
         let param = placeholder(last)?;
-        let pairs =
-            same_segments(prefix, &collection) && candidate.ends_with('/') == path.ends_with('/');
-        pairs.then(|| (candidate.clone(), param.to_string()))
-    })
+        same_segments(prefix, &collection).then(|| (candidate.clone(), param.to_string()))
+    });
+    candidates.min_by_key(|(candidate, _)| candidate.ends_with('/') != path.ends_with('/'))
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -524,6 +580,7 @@ fn describe(
         out.skipped = Some(reason.into());
         return Ok(out);
     };
+    out.settings.extend(record(document, collection, &id)?);
     if id != "id" {
         out.settings.push(Setting::text("id", &id, id_guess));
     }
@@ -549,6 +606,52 @@ fn describe(
     out.settings
         .extend(writes(document, collection, &member, &id, &parent_fields)?);
     Ok(out)
+}
+
+/// `record`, where an answer about one member holds it, when that is not the format's
+/// default: from the first documented answer that holds a member, else (guessed) under
+/// `data` when lists hold their members there.
+fn record(document: &Document, collection: &Collection, id: &str) -> Result<Option<Setting>> {
+    let mut found = None;
+    for answer in &collection.writes.answers {
+        found = record_in(document, answer, id)?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let (record, guess) = match found {
+        Some(record) => (record, None),
+        None if collection.records == "data" => {
+            let guess = "no answer about one member is documented: taken to hold it under `data` as a list does";
+            ("data".to_string(), Some(guess.to_string()))
+        }
+        None => return Ok(None),
+    };
+    let default = match collection.jsonapi {
+        true => "data",
+        false => "",
+    };
+    Ok((record != default).then(|| Setting::text("record", &record, guess)))
+}
+
+/// Where `answer` holds a member (an object with the id field): `""` when it is one, else
+/// the property that holds one, `data` first (`{"data": {...}}`).
+fn record_in(document: &Document, answer: &Value, id: &str) -> Result<Option<String>> {
+    let is_member = |schema: Value| -> Result<bool> {
+        let schema = one_of_many(document, schema)?;
+        Ok(is_object(&schema) && document.property(&schema, id)?.is_some())
+    };
+    if is_member(answer.clone())? {
+        return Ok(Some(String::new()));
+    }
+    let mut holders = properties(document, answer)?;
+    holders.sort_by_key(|(name, _)| name != "data");
+    for (name, holder) in holders {
+        if is_member(holder)? {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 /// The id field and, when the document does not settle it, why it was chosen: JSON:API's
@@ -728,11 +831,11 @@ fn writes(
     id: &str,
     parent_fields: &[&str],
 ) -> Result<Vec<Setting>> {
-    let create = match collection.post {
+    let create = match collection.writes.post {
         true => "post",
         false => "put",
     };
-    let update = match collection.item_patch && !collection.item_put {
+    let update = match collection.writes.item_patch && !collection.writes.item_put {
         true => "patch",
         false => "put",
     };
@@ -740,15 +843,46 @@ fn writes(
         Setting::text("create", create, None),
         Setting::text("update", update, None),
     ];
-    let readonly = readonly(document, collection, &member.fields, id, parent_fields)?;
+    let mut readonly = readonly(document, collection, &member.fields, id, parent_fields)?;
+    let mut guess = None;
+    // JSON:API's id is the resource object's own, never an attribute a body could refuse.
+    if !collection.jsonapi && id_left_out(document, &collection.writes, id)? {
+        readonly.insert(0, id.to_string());
+        guess = collection.writes.update_bodies.is_empty().then(|| {
+            format!("no PUT/PATCH body is documented: taken to refuse `{id}` as the POST body does")
+        });
+    }
     if !readonly.is_empty() {
         out.push(Setting {
             key: "readonly",
             value: SettingValue::List(readonly),
-            guess: None,
+            guess,
         });
     }
     Ok(out)
+}
+
+/// Whether the documented write bodies all leave the id field out (a `readOnly` one counts
+/// as left out: marshmallow answers 422 "Unknown field" to a dump-only id); then no body
+/// may carry it. No documented body says nothing.
+fn id_left_out(document: &Document, writes: &WriteDocs, id: &str) -> Result<bool> {
+    let bodies: Vec<&Value> = writes
+        .post_body
+        .iter()
+        .chain(&writes.update_bodies)
+        .collect();
+    if bodies.is_empty() {
+        return Ok(false);
+    }
+    for body in bodies {
+        if document
+            .property(body, id)?
+            .is_some_and(|id| !is_read_only(&id))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A path with its segments replaced, keeping the leading-slash-free form and a trailing `/`.
@@ -811,7 +945,7 @@ fn pages(document: &Document, collection: &Collection) -> Result<Vec<Setting>> {
         Setting::text("next", "link", Some(guess.into()))
     };
     out.push(next);
-    let size = ["page_size", "per_page", "limit", "page[size]"]
+    let size = ["page_size", "per_page", "limit", "size", "page[size]"]
         .into_iter()
         .find(|p| query.contains(p));
     match size {
@@ -848,7 +982,8 @@ fn cursor_token(document: &Document, list: &Value) -> Result<Option<String>> {
 }
 
 /// Fields the server owns: `readOnly` ones, and those the POST body lacks (the id and
-/// parent fields aside: they are written through the path or rewritten on a clone).
+/// parent fields aside: the id is left out only when no body takes it, and parents are
+/// rewritten on a clone).
 fn readonly(
     document: &Document,
     collection: &Collection,
@@ -856,7 +991,7 @@ fn readonly(
     id: &str,
     parent_fields: &[&str],
 ) -> Result<Vec<String>> {
-    let posted: Option<Vec<String>> = match &collection.post_body {
+    let posted: Option<Vec<String>> = match &collection.writes.post_body {
         Some(body) => {
             let holder = match collection.jsonapi {
                 true => document
@@ -1102,7 +1237,7 @@ mod tests {
             (teams.create, teams.update),
             (CreateMethod::Post, UpdateMethod::Patch)
         );
-        assert_eq!(teams.readonly, ["created_at"]);
+        assert_eq!(teams.readonly, ["id", "created_at"]);
         let players = &profile.types["players"];
         assert_eq!(players.path, "teams/{team_id}/players");
         assert_eq!(players.item, "teams/{team_id}/players/{id}");
@@ -1117,6 +1252,7 @@ mod tests {
             "# guessed: `limit` carries --limit",
             "# guessed: the path's {team_id} is the member field `team_id`",
             "# guessed: the document names no next page",
+            "    # guessed: no PUT/PATCH body is documented: taken to refuse `id` as the POST body does\n    readonly: [id, created_at]",
         ] {
             assert!(text.contains(guess), "{guess}\n{text}");
         }
@@ -1152,6 +1288,8 @@ mod tests {
         );
         assert_eq!(members.readonly, ["made"]);
         assert!(!text.contains("guessed: relationship"), "{text}");
+        // `record: data` is JSON:API's default: not printed.
+        assert!(!text.contains("record:"), "{text}");
         assert!(
             text.contains("use http://HOST as the endpoint URL"),
             "{text}"
@@ -1219,6 +1357,77 @@ mod tests {
             "{text}"
         );
         assert_eq!(profile.types["players"].records, ["results"]);
+    }
+
+    #[test]
+    fn an_item_path_pairs_whatever_the_trailing_slashes() {
+        let paths = |names: &[&str]| -> serde_json::Map<String, Value> {
+            names.iter().map(|n| (n.to_string(), json!({}))).collect()
+        };
+        let flask = paths(&["/authors/", "/authors/{author_id}"]);
+        let item = item_path(&flask, "/authors/");
+        assert_eq!(
+            item,
+            Some(("/authors/{author_id}".into(), "author_id".into()))
+        );
+        let both = paths(&["/books", "/books/{id}", "/books/{id}/"]);
+        assert_eq!(item_path(&both, "/books/").unwrap().0, "/books/{id}/");
+        assert_eq!(item_path(&both, "/books").unwrap().0, "/books/{id}");
+        assert_eq!(item_path(&both, "/authors/"), None);
+    }
+
+    #[test]
+    fn a_body_of_one_member_or_many_reads_as_the_member() {
+        let root = json!({"components": {"schemas": {
+            "Item": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            "Other": {"type": "object", "properties": {"name": {"type": "string"}}},
+        }}});
+        let document = Document::new(&root);
+        let item = json!({"$ref": "#/components/schemas/Item"});
+        let other = json!({"$ref": "#/components/schemas/Other"});
+        let body = |variants: Value| one_of_many(&document, json!({"oneOf": variants})).unwrap();
+        let one_or_many = body(json!([{"type": "array", "items": item}, item]));
+        assert_eq!(one_or_many, document.schema(&item).unwrap());
+        let nullable = one_of_many(&document, json!({"anyOf": [item, {"type": "null"}]}));
+        assert_eq!(nullable.unwrap(), document.schema(&item).unwrap());
+        for variants in [
+            json!([item, other]),
+            json!([{"type": "array", "items": other}, item]),
+        ] {
+            assert!(body(variants.clone()).get("oneOf").is_some(), "{variants}");
+        }
+    }
+
+    #[test]
+    fn record_is_where_an_answer_about_one_member_holds_it() {
+        let wrapped = |schema: Value| json!({"properties": {"data": schema}});
+        let answering =
+            |schema: Value| json!({"200": {"content": {"application/json": {"schema": schema}}}});
+        let document = |answer: Option<Value>| {
+            let item = json!({"$ref": "#/components/schemas/Item"});
+            let mut post = json!({});
+            if let Some(answer) = answer {
+                post["responses"] = answering(answer);
+            }
+            json!({
+                "openapi": "3.0.0",
+                "paths": {"/things": {"get": {"responses": answering(wrapped(json!({"type": "array", "items": item})))}, "post": post}},
+                "components": {"schemas": {"Item": {"properties": {"id": {"type": "integer"}}}}},
+            })
+        };
+        let item = json!({"$ref": "#/components/schemas/Item"});
+        let (text, profile) = generated(&document(Some(wrapped(item.clone()))));
+        assert_eq!(profile.types["things"].record, ["data"]);
+        assert!(text.contains("records: data\nrecord: data\n"), "{text}");
+        let (text, profile) = generated(&document(None));
+        assert_eq!(profile.types["things"].record, ["data"]);
+        assert!(
+            text.contains("# guessed: no answer about one member is documented"),
+            "{text}"
+        );
+        let (text, profile) = generated(&document(Some(item)));
+        assert!(profile.types["things"].record.is_empty(), "{text}");
+        assert!(!text.contains("record:"), "{text}");
     }
 
     #[test]
