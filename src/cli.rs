@@ -169,6 +169,35 @@ pub struct Cli {
         num_args = 1..=2
     )]
     pub generate: Option<Vec<String>>,
+
+    /// The project file naming environments (default: resource-sync.yaml here or in the
+    /// nearest folder above).
+    #[arg(long, value_name = "FILE", env = "RESOURCE_SYNC_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// The flags given on the command line (not defaulted): they win over a project file.
+    #[arg(skip)]
+    pub explicit: Vec<String>,
+}
+
+impl Cli {
+    /// Parsed from `matches`, remembering which flags the command line itself gave.
+    pub fn with_sources(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(matches)?;
+        cli.explicit = matches
+            .ids()
+            .filter(|id| {
+                matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.to_string())
+            .collect();
+        Ok(cli)
+    }
+
+    /// Whether the command line gave the flag with this field name.
+    pub fn gave(&self, field: &str) -> bool {
+        self.explicit.iter().any(|id| id == field)
+    }
 }
 
 /// What stdout carries.
@@ -182,7 +211,8 @@ pub enum OutputFormat {
 
 /// The options that shape the request fetching `--generate profile`'s SOURCE (SPEC
 /// section 8); every other option, and any endpoint, is refused with `--generate`.
-const GENERATE_REQUEST_OPTIONS: [&str; 6] = [
+const GENERATE_REQUEST_OPTIONS: [&str; 7] = [
+    "config",
     "headers",
     "username",
     "timeout",

@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{Cli, CreateMode, OutputFormat};
-use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions};
-use crate::endpoint::spec::{url_key, EndpointSpec, FileKind};
+use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions, Secret};
+use crate::endpoint::spec::{redact_url, url_key, EndpointSpec, FileKind};
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
 use crate::format::Format;
+use crate::project::{self, EnvironmentEndpoint};
 use crate::provenance;
 use crate::schema::profile::{self, Profile, TypeProfile};
 use crate::schema::{FollowMode, SchemaKind};
@@ -96,7 +97,8 @@ impl SecretSource for ProcessSecrets {
 
 impl Config {
     /// Validate the command line into a configuration.
-    pub fn from_cli(cli: Cli, secrets: &dyn SecretSource) -> Result<Config> {
+    pub fn from_cli(mut cli: Cli, secrets: &dyn SecretSource) -> Result<Config> {
+        let environments = project::apply(&mut cli, &|name| secrets.var(name))?;
         let (destination_arg, origin_args) = cli
             .endpoints
             .split_last()
@@ -121,7 +123,8 @@ impl Config {
         let format = choose_format(&cli, &destination)?;
         let api = api_profile(&cli)?;
         let client = client_options(&cli, api.as_deref())?;
-        let http_endpoints = http_endpoints(&cli, secrets, &origins, &destination, &api)?;
+        let http_endpoints =
+            http_endpoints(&cli, secrets, (&origins, &destination), &api, &environments)?;
         check_clone_flags(&cli, &destination, api.as_deref())?;
         if cli.output == OutputFormat::Json && destination.features().on_stdout {
             return Err(usage(
@@ -305,13 +308,13 @@ fn command_line_auth(cli: &Cli, secrets: &dyn SecretSource) -> Result<Auth> {
     Ok(match &cli.username {
         Some(username) => Auth::Basic {
             username: username.clone(),
-            password: match secrets.var("RESOURCE_SYNC_PASSWORD") {
+            password: Secret::plain(match secrets.var("RESOURCE_SYNC_PASSWORD") {
                 Some(password) => password,
                 None => secrets.prompt_password(username)?,
-            },
+            }),
         },
         None => match secrets.var("RESOURCE_SYNC_TOKEN") {
-            Some(token) => Auth::Bearer(token),
+            Some(token) => Auth::Bearer(Secret::plain(token)),
             None => Auth::None,
         },
     })
@@ -324,12 +327,14 @@ pub fn fetch_options(
     cli: &Cli,
     secrets: &dyn SecretSource,
     url: &url::Url,
+    environment: Option<&EnvironmentEndpoint>,
 ) -> Result<(ClientOptions, HttpOptions)> {
     let auth = command_line_auth(cli, secrets)?;
-    Ok((
-        client_options(cli, None)?,
-        http_options(cli, &auth, url, &None),
-    ))
+    let mut options = http_options(cli, &auth, url, &None);
+    if let Some(environment) = environment.filter(|e| e.url.origin() == url.origin()) {
+        apply_environment(cli, &mut options, environment);
+    }
+    Ok((client_options(cli, None)?, options))
 }
 
 /// Each HTTP endpoint's own options; the command line's credentials and `-H` headers go
@@ -337,26 +342,76 @@ pub fn fetch_options(
 fn http_endpoints(
     cli: &Cli,
     secrets: &dyn SecretSource,
-    origins: &[EndpointSpec],
-    destination: &EndpointSpec,
+    (origins, destination): (&[EndpointSpec], &EndpointSpec),
     api: &Option<Arc<Profile>>,
+    environments: &[EnvironmentEndpoint],
 ) -> Result<Vec<HttpOptions>> {
     let auth = command_line_auth(cli, secrets)?;
+    let with_environment = |url: &url::Url| {
+        let mut options = http_options(cli, &auth, url, api);
+        if let Some(environment) = environments.iter().find(|e| e.url == *url) {
+            apply_environment(cli, &mut options, environment);
+        }
+        options
+    };
     let mut endpoints: Vec<HttpOptions> = origins
         .iter()
         .filter_map(|spec| match spec {
-            EndpointSpec::Http(url) => Some(http_options(cli, &auth, url, api)),
+            EndpointSpec::Http(url) => Some(with_environment(url)),
             _ => None,
         })
         .collect();
     if let EndpointSpec::Http(url) = destination {
-        let mut options = http_options(cli, &auth, url, api);
+        let mut options = with_environment(url);
         if let Some(profile) = api.as_deref().filter(|_| trees_from(origins, url)) {
             options.api = Some(Arc::new(profile.keyed_by_id()));
         }
         endpoints.push(options);
     }
+    check_one_credential_per_origin(&endpoints)?;
+    let query_secrets = endpoints.iter().filter_map(|options| match &options.auth {
+        Auth::Query { name, .. } => Some(name.clone()),
+        _ => None,
+    });
+    crate::endpoint::spec::redact_query_parameters(query_secrets.collect());
     Ok(endpoints)
+}
+
+/// An environment's credentials (else the command line's), its headers before `-H`, and
+/// its `limit` unless the command line gave one.
+fn apply_environment(cli: &Cli, options: &mut HttpOptions, environment: &EnvironmentEndpoint) {
+    options.environment = Some(environment.name.clone());
+    if let Some(auth) = &environment.auth {
+        options.auth = auth.clone();
+    }
+    let mut headers = environment.headers.clone();
+    headers.append(&mut options.headers);
+    options.headers = headers;
+    if let (false, Some(limit)) = (cli.gave("limit"), environment.limit) {
+        options.limit = limit;
+    }
+}
+
+/// Two endpoints on one origin that send different credentials cannot both be trusted
+/// with it (SPEC section 10).
+fn check_one_credential_per_origin(endpoints: &[HttpOptions]) -> Result<()> {
+    for (index, one) in endpoints.iter().enumerate() {
+        for other in &endpoints[index + 1..] {
+            let differ = one.auth != other.auth || one.headers != other.headers;
+            if one.url.origin() == other.url.origin() && differ {
+                let name = |options: &HttpOptions| match &options.environment {
+                    Some(name) => format!("{name}: ({})", redact_url(&options.url)),
+                    None => redact_url(&options.url),
+                };
+                return Err(usage(format!(
+                    "{} and {} are on one origin with different credentials",
+                    name(one),
+                    name(other)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether every origin is a tree pulled from `url` (SPEC section 8: its ids are that
@@ -392,6 +447,7 @@ fn recorded_origin(
 fn http_options(cli: &Cli, auth: &Auth, url: &url::Url, api: &Option<Arc<Profile>>) -> HttpOptions {
     HttpOptions {
         url: url.clone(),
+        environment: None,
         auth: auth.clone(),
         headers: cli
             .headers

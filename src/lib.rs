@@ -16,6 +16,7 @@ pub mod interrupt;
 pub mod openapi;
 mod plan;
 mod progress;
+pub mod project;
 mod provenance;
 mod read_set;
 mod remap;

@@ -3,12 +3,13 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 use clap_complete::Shell;
 use resource_sync::cli::{check_generate_options, Cli, Generate};
-use resource_sync::config::{fetch_options, Config, ProcessSecrets};
+use resource_sync::config::{fetch_options, Config, ProcessSecrets, SecretSource};
 use resource_sync::exit_code::{exit_for_error, usage, Exit};
 use resource_sync::interrupt::Interrupt;
+use resource_sync::project::generate_source;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -47,7 +48,7 @@ extern "C" fn return_freed_memory_promptly() {
 
 fn run() -> anyhow::Result<Exit> {
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let cli = Cli::with_sources(&matches).unwrap_or_else(|error| error.exit());
     if let Some(values) = &cli.generate {
         let (what, source) = Generate::parse(values).map_err(usage)?;
         check_generate_options(what, &matches).map_err(usage)?;
@@ -75,8 +76,11 @@ fn generate(what: Generate, source: Option<&str>, cli: &Cli) -> anyhow::Result<(
         (Generate::Man, _) => return Ok(clap_mangen::Man::new(command).render(&mut out)?),
         (Generate::Profile, source) => {
             let source = source.ok_or_else(|| usage("--generate profile needs SOURCE"))?;
-            let fetching = |url: &url::Url| fetch_options(cli, &ProcessSecrets, url);
-            let text = resource_sync::openapi::generate_profile(source, &fetching)?;
+            let secret = |name: &str| ProcessSecrets.var(name);
+            let (source, environment) = generate_source(cli, source, &secret)?;
+            let fetching =
+                |url: &url::Url| fetch_options(cli, &ProcessSecrets, url, environment.as_ref());
+            let text = resource_sync::openapi::generate_profile(&source, &fetching)?;
             return Ok(out.write_all(text.as_bytes())?);
         }
     };

@@ -13,27 +13,69 @@ use crate::schema::profile::Profile;
 use crate::schema::FollowMode;
 
 /// Credentials an endpoint sends with its requests (never printed).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
     None,
-    Basic { username: String, password: String },
-    Bearer(String),
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    Bearer(Secret),
+    /// One header (`Authorization: Token …`, `X-API-Key: …`).
+    Header {
+        name: String,
+        value: Secret,
+    },
+    /// A query parameter added to every request (redacted wherever a URL is printed).
+    Query {
+        name: String,
+        value: Secret,
+    },
+    /// OAuth 2.0 client credentials: a token asked of `token_url`, sent as a bearer token.
+    OAuth2(Arc<OAuth2>),
 }
 
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::None => write!(f, "None"),
-            Auth::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
-            Auth::Bearer(_) => write!(f, "Bearer(<redacted>)"),
+/// A secret's value, and the command that gives it again after a 401, where it has one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub value: String,
+    pub command: Option<String>,
+}
+
+impl Secret {
+    /// A value with no command behind it (an environment variable's, a file's).
+    pub fn plain(value: String) -> Secret {
+        Secret {
+            value,
+            command: None,
         }
     }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(<redacted>)")
+    }
+}
+
+/// An OAuth 2.0 client-credentials grant (RFC 6749, 4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2 {
+    pub token_url: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scope: Option<String>,
+    pub audience: Option<String>,
+    /// `client_auth: body`: id and secret in the form, not in HTTP basic authentication.
+    pub secret_in_body: bool,
 }
 
 /// One HTTP endpoint's own options: its credentials and headers go to its origin only.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     pub url: Url,
+    /// The project file's environment it is, named in 401 and 403 errors.
+    pub environment: Option<String>,
     pub auth: Auth,
     pub headers: Vec<(String, String)>,
     /// `--limit`: the page size a profile's `size` parameter asks for.
@@ -50,6 +92,7 @@ impl HttpOptions {
     pub fn bare(url: Url) -> Self {
         HttpOptions {
             url,
+            environment: None,
             auth: Auth::None,
             headers: Vec::new(),
             limit: 100,

@@ -115,15 +115,42 @@ fn redact_argument(argument: &str) -> String {
     }
 }
 
-/// A URL safe to print: any password in it is replaced.
+/// Query parameters that carry a credential (an environment's `auth: {query: ...}`), set
+/// once by the configuration: their values are never printed.
+static SECRET_QUERY_PARAMETERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Names the query parameters whose values `redact_url` hides, for the whole run.
+pub fn redact_query_parameters(names: Vec<String>) {
+    let _ = SECRET_QUERY_PARAMETERS.set(names);
+}
+
+/// A URL safe to print: any password in it, and any credential query parameter's value,
+/// is replaced.
 pub fn redact_url(url: &Url) -> String {
-    if url.password().is_some() {
-        let mut copy = url.clone();
-        let _ = copy.set_password(Some("REDACTED"));
-        copy.to_string()
-    } else {
-        url.to_string()
+    let secret_names = SECRET_QUERY_PARAMETERS.get().map_or(&[][..], Vec::as_slice);
+    let has_secret_query = url
+        .query_pairs()
+        .any(|(name, _)| secret_names.iter().any(|secret| *secret == name));
+    if url.password().is_none() && !has_secret_query {
+        return url.to_string();
     }
+    let mut copy = url.clone();
+    if url.password().is_some() {
+        let _ = copy.set_password(Some("REDACTED"));
+    }
+    if has_secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(
+                |(name, value)| match secret_names.iter().any(|secret| *secret == name) {
+                    true => (name.into_owned(), "REDACTED".to_string()),
+                    false => (name.into_owned(), value.into_owned()),
+                },
+            )
+            .collect();
+        copy.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    copy.to_string()
 }
 
 /// An absolute `scheme://authority…` uri split into its scheme and what follows the

@@ -10,6 +10,7 @@ pub(crate) mod yaml_block;
 mod yaml_construct;
 mod yaml_emit;
 mod yaml_input;
+pub mod yaml_lines;
 mod yaml_resolve;
 
 pub use json::to_json_line;

@@ -12,7 +12,8 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::endpoint::options::{Auth, ClientOptions, HttpOptions};
+use super::auth::Credentials;
+use crate::endpoint::options::{ClientOptions, HttpOptions};
 
 /// Longest `Retry-After` honoured, so a hostile server cannot stall a run for hours.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -52,6 +53,8 @@ pub struct Reply {
     /// The URL that answered (after redirects), for resolving relative links.
     pub url: Url,
     pub attempts: u32,
+    /// The project file's environment that answered 401 or 403, named in the error.
+    pub environment: Option<String>,
 }
 
 impl Reply {
@@ -72,9 +75,13 @@ impl Reply {
             .and_then(|code| code.canonical_reason())
             .unwrap_or("");
         let message = server_message(&self.body);
-        match (reason, message.is_empty()) {
+        let status = match (reason, message.is_empty()) {
             (_, false) => format!("{} {reason}: {message}", self.status),
             _ => format!("{} {reason}", self.status),
+        };
+        match &self.environment {
+            Some(name) => format!("{status} (the credentials of environment {name})"),
+            None => status,
         }
     }
 }
@@ -95,13 +102,15 @@ struct AttemptFailure {
 
 /// An HTTP endpoint of the run: its credentials and headers go to its scheme, host and
 /// port only, with its own `user:pass@` if its URL has one.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct TrustedOrigin {
     origin: url::Origin,
     path: String,
     userinfo: Option<(String, Option<String>)>,
-    auth: Auth,
+    credentials: Credentials,
     headers: Vec<(String, String)>,
+    /// The project file's environment it is, named when it answers 401 or 403.
+    environment: Option<String>,
 }
 
 /// Shared by every read and write of the run; clones share the pool and the permits.
@@ -143,6 +152,26 @@ impl HttpClient {
     /// up to `--max-attempts`; any other status is returned at once. A POST is retried only
     /// when the server cannot have acted on it: refused connection, 429 or 503.
     pub async fn send(&self, request: &Request) -> Result<Reply, TransportFailure> {
+        let reply = self.send_with_retries(request).await?;
+        if reply.status != 401 {
+            return Ok(reply);
+        }
+        let Some(trusted) = self.credentials_for(&request.url) else {
+            return Ok(reply);
+        };
+        // A command's secret or a token may have expired: renewed once, then sent again.
+        match trusted.credentials.renew().await {
+            Ok(true) => self.send_with_retries(request).await,
+            Ok(false) => Ok(reply),
+            Err(reason) => Err(TransportFailure {
+                reason,
+                attempts: reply.attempts,
+            }),
+        }
+    }
+
+    /// `send` without the renewal after a 401.
+    async fn send_with_retries(&self, request: &Request) -> Result<Reply, TransportFailure> {
         let mut backoff = ExponentialBackoffBuilder::new()
             .with_initial_interval(Duration::from_millis(100))
             .with_multiplier(2.0)
@@ -216,6 +245,7 @@ impl HttpClient {
                     request.media_type,
                     credentials,
                 )
+                .await?
                 .send()
                 .await
                 .map_err(|error| self.transport_failure(&method, &url, &error))?;
@@ -243,12 +273,17 @@ impl HttpClient {
             let headers = response.headers().clone();
             let bytes = self.read_body(&method, &url, response).await?;
             self.log(&method, &url, status.as_u16(), started);
+            let environment = match status.as_u16() {
+                401 | 403 => credentials.and_then(|trusted| trusted.environment.clone()),
+                _ => None,
+            };
             return Ok(Reply {
                 status: status.as_u16(),
                 headers,
                 body: bytes,
                 url: without_userinfo(&url),
                 attempts: 1,
+                environment,
             });
         }
         Err(AttemptFailure {
@@ -332,18 +367,22 @@ impl HttpClient {
             )
     }
 
-    fn build(
+    async fn build(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&(Vec<u8>, &'static str)>,
         media_type: Option<&'static str>,
         credentials: Option<&TrustedOrigin>,
-    ) -> reqwest::RequestBuilder {
+    ) -> Result<reqwest::RequestBuilder, AttemptFailure> {
         // reqwest would turn a URL's userinfo into Basic auth: only the user's own counts.
+        let sent_url = match credentials {
+            Some(trusted) => trusted.credentials.url_for(&without_userinfo(url)),
+            None => without_userinfo(url),
+        };
         let mut builder = self
             .client
-            .request(method.clone(), without_userinfo(url))
+            .request(method.clone(), sent_url)
             .timeout(self.options.timeout);
         if let (true, Some(limit)) = (*method == Method::GET, self.options.limit_header) {
             builder = builder.header("X-Request-Limit", limit.to_string());
@@ -352,13 +391,16 @@ impl HttpClient {
             builder = builder.header(ACCEPT, media_type);
         }
         if let Some(trusted) = credentials {
-            builder = match (&trusted.userinfo, &trusted.auth) {
-                (Some((username, password)), _) => builder.basic_auth(username, password.as_ref()),
-                (None, Auth::None) => builder,
-                (None, Auth::Basic { username, password }) => {
-                    builder.basic_auth(username, Some(password))
-                }
-                (None, Auth::Bearer(token)) => builder.bearer_auth(token),
+            builder = match &trusted.userinfo {
+                Some((username, password)) => builder.basic_auth(username, password.as_ref()),
+                None => trusted
+                    .credentials
+                    .authorize(builder, &self.client)
+                    .await
+                    .map_err(|reason| AttemptFailure {
+                        reason: self.log_failure(method, url, reason),
+                        retry: false,
+                    })?,
             };
             for (name, value) in &trusted.headers {
                 builder = builder.header(name, value);
@@ -368,7 +410,7 @@ impl HttpClient {
             let media_type = media_type.unwrap_or(body_type);
             builder = builder.header(CONTENT_TYPE, media_type).body(bytes.clone());
         }
-        builder
+        Ok(builder)
     }
 
     fn log(&self, method: &Method, url: &Url, status: u16, started: Instant) {
@@ -414,8 +456,9 @@ impl TrustedOrigin {
             origin: url.origin(),
             path: url.path().to_string(),
             userinfo,
-            auth: endpoint.auth.clone(),
+            credentials: Credentials::new(endpoint.auth.clone()),
             headers: endpoint.headers.clone(),
+            environment: endpoint.environment.clone(),
         }
     }
 }

@@ -139,6 +139,7 @@ mod tests {
             body: body.as_bytes().to_vec(),
             url,
             attempts: 1,
+            environment: None,
         }
     }
 

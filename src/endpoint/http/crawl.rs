@@ -440,6 +440,7 @@ pub fn read_page(
         body,
         url,
         attempts: 1,
+        environment: None,
     };
     let page = parse_page(&reply, &schema.member_places())?;
     let harvest = harvest((schema, follow), page, &reply, None)?;

@@ -11,6 +11,7 @@ use super::{ApiFormat, CreateMethod, CursorSource, Next, Profile, TypeProfile, U
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::FieldPath;
 use crate::format::yaml::YamlDocuments;
+use crate::format::yaml_lines::line_of;
 
 /// Settings allowed at the top and inside a type.
 const SETTINGS: [&str; 11] = [
@@ -336,39 +337,4 @@ pub(super) fn parse_next(text: &str) -> std::result::Result<Next, String> {
             "next {text:?}: use link, body:PATH, page:PARAM, offset:PARAM, cursor:PARAM=body:PATH, cursor:PARAM=header:NAME or none"
         )),
     }
-}
-
-/// The 1-based line of the key at `path` (each key searched below the previous one, at a
-/// deeper indent), or of the nearest ancestor found.
-fn line_of(text: &str, path: &[&str]) -> Option<usize> {
-    let mut found = None;
-    let mut start = 0;
-    let mut indent: Option<usize> = None;
-    let lines: Vec<&str> = text.lines().collect();
-    'keys: for key in path {
-        for (index, line) in lines.iter().enumerate().skip(start) {
-            let trimmed = line.trim_start();
-            let this_indent = line.len() - trimmed.len();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            if found.is_some() && indent.is_some_and(|outer| this_indent <= outer) {
-                break 'keys;
-            }
-            let is_key = trimmed
-                .strip_prefix(*key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-                || trimmed
-                    .strip_prefix(&format!("\"{key}\""))
-                    .is_some_and(|rest| rest.starts_with(':'));
-            if is_key {
-                found = Some(index + 1);
-                indent = Some(this_indent);
-                start = index + 1;
-                continue 'keys;
-            }
-        }
-        break;
-    }
-    found
 }

@@ -1,0 +1,180 @@
+//! A run's command line with its environments put in (SPEC section 10): each `NAME:PATH`
+//! argument becomes the URL or path it names, the project's profile and the environments'
+//! settings fill what the command line left unsaid, and each HTTP environment's
+//! credentials and headers are resolved for its endpoint.
+
+use std::path::Path;
+
+use anyhow::Result;
+use url::Url;
+
+use super::{environment_argument, find, join, Environment, Place, Project};
+use crate::cli::{Cli, PositiveCount};
+use crate::endpoint::options::Auth;
+use crate::exit_code::usage;
+use crate::expr::FieldPath;
+
+/// What an HTTP environment endpoint sends, resolved for the run.
+#[derive(Debug, Clone)]
+pub struct EnvironmentEndpoint {
+    pub url: Url,
+    pub name: String,
+    /// `None`: the command line's credentials apply.
+    pub auth: Option<Auth>,
+    pub headers: Vec<(String, String)>,
+    pub limit: Option<u64>,
+}
+
+/// Rewrites `cli` for the project's environments; returns the HTTP ones. Without an
+/// environment argument or `--config`, no file is read and `cli` is left as it is.
+pub fn apply(
+    cli: &mut Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<EnvironmentEndpoint>> {
+    let named = cli
+        .endpoints
+        .iter()
+        .any(|argument| is_environment_endpoint(argument));
+    if !named && cli.config.is_none() {
+        return Ok(Vec::new());
+    }
+    let project = load(cli)?;
+    use_project_settings(cli, &project);
+    let last = cli.endpoints.len().saturating_sub(1);
+    let mut endpoints = Vec::new();
+    let mut used: Vec<(&Environment, bool)> = Vec::new();
+    for (position, argument) in cli.endpoints.clone().iter().enumerate() {
+        let Some((name, path)) =
+            environment_argument(argument).filter(|_| is_environment_endpoint(argument))
+        else {
+            continue;
+        };
+        let environment = project.environment(name)?;
+        let is_destination = position == last;
+        if is_destination && !environment.writable {
+            return Err(usage(format!(
+                "environment {name} is not writable (writable: false in {}): it cannot be a destination",
+                project.file.display()
+            )));
+        }
+        cli.endpoints[position] = match &environment.place {
+            Place::Url(url) => join(url.as_str(), path),
+            Place::Path(folder) => join(&folder.to_string_lossy(), path),
+        };
+        if let Place::Url(_) = &environment.place {
+            let url = Url::parse(&cli.endpoints[position])
+                .map_err(|error| usage(format!("{argument}: {error}")))?;
+            endpoints.push(resolve(environment, url, &project.folder, env)?);
+        }
+        used.push((environment, is_destination));
+    }
+    use_environment_settings(cli, &used);
+    Ok(endpoints)
+}
+
+/// `--generate profile NAME:PATH`: the URL or path it names, and for a URL that
+/// environment's credentials; any other SOURCE as it is.
+pub fn generate_source(
+    cli: &Cli,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<EnvironmentEndpoint>)> {
+    let Some((name, path)) =
+        environment_argument(source).filter(|_| is_environment_endpoint(source))
+    else {
+        return Ok((source.to_string(), None));
+    };
+    let project = load(cli)?;
+    let environment = project.environment(name)?;
+    Ok(match &environment.place {
+        Place::Url(url) => {
+            let text = join(url.as_str(), path);
+            let url = Url::parse(&text).map_err(|error| usage(format!("{source}: {error}")))?;
+            let endpoint = resolve(environment, url, &project.folder, env)?;
+            (text, Some(endpoint))
+        }
+        Place::Path(folder) => (join(&folder.to_string_lossy(), path), None),
+    })
+}
+
+/// The project file the command line points at, or the nearest one above this folder.
+fn load(cli: &Cli) -> Result<Project> {
+    let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let file = find(cli.config.as_deref(), &here).map_err(usage)?;
+    let project = Project::load(&file)?;
+    if cli.verbose {
+        eprintln!("resource-sync: project file {}", file.display());
+    }
+    Ok(project)
+}
+
+/// An argument naming an environment: recognised after `-`, `null` and `http(s)://`.
+fn is_environment_endpoint(argument: &str) -> bool {
+    let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
+    let other = argument == "-"
+        || argument == "null"
+        || lower.starts_with("http://")
+        || lower.starts_with("https://");
+    !other && environment_argument(argument).is_some()
+}
+
+fn resolve(
+    environment: &Environment,
+    url: Url,
+    folder: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvironmentEndpoint> {
+    Ok(EnvironmentEndpoint {
+        url,
+        name: environment.name.clone(),
+        auth: environment.auth(folder, env)?,
+        headers: environment.headers(folder, env)?,
+        limit: environment.limit,
+    })
+}
+
+/// The project's profile (`api:`) or `schema: simple`, unless the command line chose.
+fn use_project_settings(cli: &mut Cli, project: &Project) {
+    let chose_schema = cli.api.is_some() || cli.hal || cli.simple;
+    if !chose_schema {
+        cli.api = project.api.clone();
+        cli.simple = project.api.is_none() && project.simple;
+    }
+}
+
+/// `omit` of the environments read from, `ignore` of the one written to, and the request
+/// settings the command line did not give (the smallest of the environments' values, so no
+/// environment gets more than it asked for).
+fn use_environment_settings(cli: &mut Cli, used: &[(&Environment, bool)]) {
+    for (environment, is_destination) in used {
+        let paths = match is_destination {
+            true => &environment.ignore,
+            false => &environment.omit,
+        };
+        let parsed = paths
+            .iter()
+            .filter_map(|path| path.parse::<FieldPath>().ok());
+        match is_destination {
+            true => cli.ignores.extend(parsed),
+            false => cli.omits.extend(parsed),
+        }
+    }
+    let smallest = |pick: fn(&Environment) -> Option<u64>| {
+        used.iter()
+            .filter_map(|(environment, _)| pick(environment))
+            .filter(|value| *value > 0)
+            .min()
+    };
+    if let (false, Some(n)) = (cli.gave("concurrency"), smallest(|e| e.concurrency)) {
+        cli.concurrency = PositiveCount(n);
+    }
+    if let (false, Some(n)) = (cli.gave("rps"), smallest(|e| e.rps)) {
+        cli.rps = Some(PositiveCount(n));
+    }
+    if let (false, Some(n)) = (cli.gave("timeout"), smallest(|e| e.timeout)) {
+        cli.timeout = PositiveCount(n);
+    }
+    if let (false, Some(n)) = (cli.gave("max_attempts"), smallest(|e| e.max_attempts)) {
+        cli.max_attempts = PositiveCount(n);
+    }
+}
