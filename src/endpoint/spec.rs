@@ -153,6 +153,21 @@ pub fn redact_url(url: &Url) -> String {
     copy.to_string()
 }
 
+/// `url` with the query parameter `name` set to `value` (others kept, in order).
+pub fn with_query(url: &Url, name: &str, value: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut next = url.clone();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair(name, value);
+    next
+}
+
 /// An absolute `scheme://authority…` uri split into its scheme and what follows the
 /// authority (path, query, fragment; empty when there is none).
 pub fn split_authority(uri: &str) -> Option<(&str, &str)> {

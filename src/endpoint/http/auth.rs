@@ -9,6 +9,7 @@ use url::Url;
 
 use super::redact_url;
 use crate::endpoint::options::{Auth, OAuth2, Secret};
+use crate::endpoint::spec::with_query;
 
 /// A token is renewed this long before the `expires_in` its server gave.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(30);
@@ -40,21 +41,10 @@ impl Credentials {
 
     /// `url` with a query secret set (replacing one a server's link may echo).
     pub(super) fn url_for(&self, url: &Url) -> Url {
-        let Auth::Query { name, value } = &self.auth else {
-            return url.clone();
-        };
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(key, _)| key != name)
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-        let mut with_secret = url.clone();
-        with_secret
-            .query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair(name, &self.current(value));
-        with_secret
+        match &self.auth {
+            Auth::Query { name, value } => with_query(url, name, &self.current(value)),
+            _ => url.clone(),
+        }
     }
 
     /// The request with the credentials' headers on; `Err` when a token cannot be had.

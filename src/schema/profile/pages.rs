@@ -8,7 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{field_text, CursorSource, Next, TypeProfile};
-use crate::endpoint::spec::url_key;
+use crate::endpoint::spec::{url_key, with_query};
 use crate::resource::field_at;
 use crate::schema::links::next_links;
 
@@ -120,21 +120,6 @@ fn body_link(document: &Value, path: &[String]) -> Option<String> {
 
 fn set_query(url: &mut Url, name: &str, value: &str) {
     *url = with_query(url, name, value);
-}
-
-/// `url` with the query parameter `name` set to `value` (others kept, in order).
-fn with_query(url: &Url, name: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != name)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let mut next = url.clone();
-    next.query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair(name, value);
-    next
 }
 
 #[cfg(test)]
