@@ -10,6 +10,7 @@ mod concurrency;
 mod conformance;
 mod convention_server;
 mod django_services;
+mod environments;
 mod faults;
 mod files;
 mod filters;

@@ -2,6 +2,7 @@
 //! `tests/django/serve.py` from the virtualenv `tests/django/install.sh` makes (see
 //! `tests/django/README.md` for the endpoints). One process, SQLite file and request log
 //! per `DjangoServer`, all in a temporary directory; the process is killed on drop.
+//! `start_oauth2` starts it with its APIs behind django-oauth-toolkit (client credentials).
 //!
 //! Std and serde_json only: `examples/demo_server.rs` compiles this module too.
 
@@ -73,7 +74,15 @@ pub struct DjangoServer {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    /// Whether the APIs need an OAuth2 token (`--oauth2`): they then answer 401 without one.
+    oauth2: bool,
 }
+
+/// django-oauth-toolkit's token endpoint (client credentials grant), under the server.
+pub const TOKEN_PATH: &str = "/o/token/";
+
+/// Its revocation endpoint (RFC 7009): a revoked access token is refused at once.
+pub const REVOKE_PATH: &str = "/o/revoke_token/";
 
 impl DjangoServer {
     /// A server on a free port with the default page size (2); `seed` loads 3 teams,
@@ -83,6 +92,30 @@ impl DjangoServer {
     }
 
     pub fn start_with_page_size(seed: bool, page_size: usize) -> DjangoServer {
+        DjangoServer::launch(seed, page_size, &[])
+    }
+
+    /// A server whose APIs (`/api/`, `/jsonapi/` and their OpenAPI documents) answer only
+    /// requests with a valid bearer token. Tokens come from `TOKEN_PATH` (client credentials
+    /// grant) to the one confidential application `client_id` / `client_secret` (stored
+    /// hashed) and expire after `token_lifetime` seconds (the `expires_in` answered).
+    pub fn start_oauth2(
+        seed: bool,
+        client_id: &str,
+        client_secret: &str,
+        token_lifetime: u64,
+    ) -> DjangoServer {
+        let oauth2 = [
+            "--oauth2".to_string(),
+            "--token-lifetime".to_string(),
+            token_lifetime.to_string(),
+            "--client".to_string(),
+            format!("{client_id}:{client_secret}"),
+        ];
+        DjangoServer::launch(seed, DEFAULT_PAGE_SIZE, &oauth2)
+    }
+
+    fn launch(seed: bool, page_size: usize, extra_args: &[String]) -> DjangoServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let output = std::fs::File::create(dir.path().join("server.out")).expect("an output file");
         let mut command = Command::new(venv_python());
@@ -95,6 +128,7 @@ impl DjangoServer {
             .arg("--log")
             .arg(dir.path().join("requests.jsonl"))
             .args(["--page-size", &page_size.to_string()])
+            .args(extra_args)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
@@ -108,13 +142,16 @@ impl DjangoServer {
             child,
             port: 0,
             dir,
+            oauth2: extra_args.iter().any(|arg| arg == "--oauth2"),
         };
         server.wait_until_ready();
         server
     }
 
-    /// Waits for the `serving on http://127.0.0.1:PORT/` line, then for an answer there.
+    /// Waits for the `serving on http://127.0.0.1:PORT/` line, then for an answer there
+    /// (401 from a server whose API needs a token).
     fn wait_until_ready(&mut self) {
+        let ready_status = if self.oauth2 { 401 } else { 200 };
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("child status") {
@@ -124,7 +161,8 @@ impl DjangoServer {
                 self.port = announced_port(&self.output()).unwrap_or(0);
             }
             if self.port != 0
-                && http(self.port, "GET", "/api/", None, None).is_some_and(|r| r.status == 200)
+                && http(self.port, "GET", "/api/", None, None)
+                    .is_some_and(|r| r.status == ready_status)
             {
                 return;
             }
@@ -158,8 +196,9 @@ impl DjangoServer {
     }
 
     /// Every request so far, oldest first: `{"method", "path" (with the query), "status",
-    /// "content_type" (null without a body), "body" (JSON, text, or null)}`. The readiness
-    /// probes (`GET /api/`) are in it too.
+    /// "content_type" (null without a body), "body" (JSON, text such as a token request's
+    /// form, or null)}`, and `"authorization"` (the header as sent) on a request that carried
+    /// one. The readiness probes (`GET /api/`) are in it too.
     pub fn request_log(&self) -> Vec<Value> {
         let text =
             std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
@@ -214,6 +253,49 @@ impl DjangoServer {
     }
 }
 
+/// The OAuth2 side, for a server started with `start_oauth2`: what a client does by hand.
+impl DjangoServer {
+    /// `http://127.0.0.1:PORT/o/token/`.
+    pub fn token_url(&self) -> String {
+        format!("{}{TOKEN_PATH}", self.base_url())
+    }
+
+    /// Asks a client credentials token, the client authenticated with HTTP basic (RFC 6749,
+    /// 2.3.1): `{"access_token", "expires_in", "token_type", "scope"}` on success.
+    pub fn request_token(&self, client_id: &str, client_secret: &str) -> Response {
+        let basic = format!("Basic {}", base64(&format!("{client_id}:{client_secret}")));
+        self.form_post(TOKEN_PATH, &basic, "grant_type=client_credentials")
+    }
+
+    /// The access token of a successful `request_token`.
+    pub fn access_token(&self, client_id: &str, client_secret: &str) -> String {
+        let answer = self.request_token(client_id, client_secret);
+        assert_eq!(answer.status, 200, "{TOKEN_PATH}: {}", answer.body);
+        answer.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {}", answer.body))
+            .to_string()
+    }
+
+    /// Revokes `token` (RFC 7009) as the client it was issued to.
+    pub fn revoke_token(&self, token: &str, client_id: &str, client_secret: &str) -> Response {
+        let basic = format!("Basic {}", base64(&format!("{client_id}:{client_secret}")));
+        self.form_post(REVOKE_PATH, &basic, &format!("token={token}"))
+    }
+
+    /// `GET path` with `Authorization: authorization`.
+    pub fn get_authorized(&self, path: &str, authorization: &str) -> Response {
+        exchange_text(self.port, "GET", path, Some(authorization), None)
+            .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", self.output()))
+    }
+
+    fn form_post(&self, path: &str, authorization: &str, form: &str) -> Response {
+        let body = ("application/x-www-form-urlencoded", form);
+        exchange_text(self.port, "POST", path, Some(authorization), Some(body))
+            .unwrap_or_else(|error| panic!("POST {path}: {error}\n{}", self.output()))
+    }
+}
+
 impl Drop for DjangoServer {
     fn drop(&mut self) {
         // Already exited is fine; the temporary directory goes with `dir`.
@@ -240,4 +322,88 @@ fn http(
 ) -> Option<Response> {
     let body = body.map(|body| (content_type.unwrap_or("application/json"), body));
     super::raw_http::exchange(port, method, path, body).ok()
+}
+
+/// One HTTP/1.0 exchange with an `Authorization` header and a text body (`raw_http` sends
+/// JSON bodies and no credentials).
+fn exchange_text(
+    port: u16,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> Result<Response, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
+        .map_err(|error| format!("connect: {error}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|error| error.to_string())?;
+    let text = body.map_or("", |(_, text)| text);
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nContent-Length: {}\r\n",
+        text.len()
+    );
+    if let Some(authorization) = authorization {
+        request.push_str(&format!("Authorization: {authorization}\r\n"));
+    }
+    if let Some((content_type, _)) = body {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(text);
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|error| format!("write: {error}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|error| format!("read: {error}"))?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, text) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no header end in {raw:?}"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    let body = match text.is_empty() {
+        true => Value::Null,
+        false => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
+    };
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Standard base64 with padding (RFC 4648), for an HTTP basic header: this module keeps to
+/// std and serde_json because `examples/demo_server.rs` compiles it too.
+pub fn base64(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let group = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+        for position in 0..4 {
+            if position <= chunk.len() {
+                let index = (group >> (18 - 6 * position)) & 63;
+                out.push(ALPHABET[index as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

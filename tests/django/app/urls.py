@@ -1,6 +1,7 @@
-"""URL map: DRF under /api/ (trailing slashes), JSON:API under /jsonapi/ (none), and an
-OpenAPI 3 document for each."""
+"""URL map: DRF under /api/ (trailing slashes), JSON:API under /jsonapi/ (none), an
+OpenAPI 3 document for each, and with --oauth2 django-oauth-toolkit's endpoints under /o/."""
 
+from django.apps import apps
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONOpenAPIRenderer
@@ -47,3 +48,7 @@ urlpatterns = [
     *api_patterns,
     *jsonapi_patterns,
 ]
+
+if apps.is_installed("oauth2_provider"):
+    # /o/token/ issues client credentials tokens; /o/revoke_token/ revokes one.
+    urlpatterns.append(path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")))
