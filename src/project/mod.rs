@@ -45,6 +45,8 @@ pub enum Place {
 #[derive(Debug, Clone)]
 pub struct Environment {
     pub name: String,
+    /// The project file it is defined in, named in its errors.
+    file: PathBuf,
     pub place: Place,
     auth: Option<AuthFile>,
     headers: BTreeMap<String, HeaderValue>,
@@ -176,6 +178,7 @@ impl Project {
     pub fn load(file: &Path) -> Result<Project> {
         let text = std::fs::read_to_string(file)
             .map_err(|error| usage(format!("reading project file {}: {error}", file.display())))?;
+        refuse_literal_secrets(&text, file)?;
         // `auth: {bearer: ...}` and `{env: NAME}` are one-key mappings, not YAML tags.
         let parsed: ProjectFile = serde_yaml::with::singleton_map_recursive::deserialize(
             serde_yaml::Deserializer::from_str(&text),
@@ -212,6 +215,7 @@ impl Project {
                 name.clone(),
                 Environment {
                     name,
+                    file: file.to_path_buf(),
                     place,
                     auth: raw.auth,
                     headers: raw.headers,
@@ -257,8 +261,13 @@ impl Environment {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Auth>> {
         let resolve = |spec: &SecretSpec| {
-            spec.resolve(folder, env)
-                .map_err(|error| usage(format!("environment {}: {error:#}", self.name)))
+            spec.resolve(folder, env).map_err(|error| {
+                usage(format!(
+                    "project file {} (environments.{}.auth): {error:#}",
+                    self.file.display(),
+                    self.name
+                ))
+            })
         };
         let Some(auth) = &self.auth else {
             return Ok(None);
@@ -307,6 +316,47 @@ impl Environment {
             })
             .collect()
     }
+}
+
+/// Where each credential kind holds its SECRET, below `auth.<kind>`.
+const SECRET_PLACES: [(&str, &[&str]); 5] = [
+    ("bearer", &[]),
+    ("basic", &["password"]),
+    ("header", &["value"]),
+    ("query", &["value"]),
+    ("oauth2", &["client_secret"]),
+];
+
+/// A value written where a SECRET belongs is refused naming its key and line, before the
+/// typed reading (whose message could only name the `auth` around it).
+fn refuse_literal_secrets(text: &str, file: &Path) -> Result<()> {
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Ok(()); // the typed reading names the syntax error
+    };
+    let Some(environments) = document.get("environments").and_then(|e| e.as_mapping()) else {
+        return Ok(());
+    };
+    for (name, environment) in environments {
+        let Some(name) = name.as_str() else { continue };
+        for (kind, below) in SECRET_PLACES {
+            let mut value = environment.get("auth").and_then(|auth| auth.get(kind));
+            for key in below {
+                value = value.and_then(|inner| inner.get(key));
+            }
+            if let Some(serde_yaml::Value::String(_) | serde_yaml::Value::Number(_)) = value {
+                let mut path = vec!["environments", name, "auth", kind];
+                path.extend_from_slice(below);
+                let line =
+                    line_of(text, &path).map_or_else(String::new, |line| format!(", line {line}"));
+                return Err(usage(format!(
+                    "project file {}{line} ({}): a SECRET is {{env: NAME}}, {{file: PATH}} or {{command: \"...\"}}, never the value itself: the project file is committed",
+                    file.display(),
+                    path.join(".")
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `NAME:` or `NAME:PATH` with NAME a letter, then letters, digits, `-` or `_`, at least 2

@@ -79,12 +79,13 @@ pub fn run_command(command: &str) -> Result<String, String> {
         .args(["-c", command])
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|error| format!("running the secret command {command:?}: {error}"))?;
+        .map_err(|error| format!("the secret command could not run: {error}"))?;
+    // Neither the command's text nor its stdout is printed: either may hold the secret.
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|line| !line.trim().is_empty());
         return Err(format!(
-            "the secret command {command:?} failed ({}): {}",
+            "the secret command failed ({}): {}",
             output.status,
             last.unwrap_or("no message")
         ));

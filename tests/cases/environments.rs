@@ -685,7 +685,8 @@ fn a_command_secret_runs_once_and_again_once_after_a_401() {
     );
     // The first request, with the first token, is refused.
     server.fail_next(1, 401);
-    let run = project.run(&["-v", "origin.yaml", "staging:"], &[]);
+    let args = ["-v", "origin.yaml", "staging:"];
+    let run = project.run(&args, &[]);
     assert_eq!(run.code, 0, "{}", all_output(&run));
     assert_eq!(server.resources().len(), 5);
     assert_eq!(
@@ -696,13 +697,22 @@ fn a_command_secret_runs_once_and_again_once_after_a_401() {
     let requests = server.requests();
     assert_eq!(requests[0].status, 401);
     assert_eq!(authorization(&requests[0]), Some("Bearer tok-1"));
-    for request in &requests[1..] {
+    // Requests already on their way keep the first token (the server still takes it);
+    // from the refused request's retry on, every request carries the renewed one.
+    let retry = requests
+        .iter()
+        .position(|request| authorization(request) == Some("Bearer tok-2"))
+        .expect("a request with the renewed token");
+    assert_eq!(
+        requests[retry].path_and_query, requests[0].path_and_query,
+        "the refused request is the first sent again"
+    );
+    for request in &requests[retry..] {
         assert_eq!(authorization(request), Some("Bearer tok-2"), "{request:?}");
     }
-    assert_eq!(
-        requests[1].path_and_query, requests[0].path_and_query,
-        "the refused request is retried first"
-    );
+    assert!(requests[1..retry]
+        .iter()
+        .all(|request| request.status == 200));
     assert_never_printed(&run, "tok-1");
     assert_never_printed(&run, "tok-2");
 }
@@ -919,7 +929,12 @@ fn timeout_and_max_attempts_of_an_environment_and_the_command_line_override() {
         "{}",
         all_output(&run)
     );
-    assert_eq!(slow.count("GET"), 1, "max_attempts: 1");
+    // The timed-out request is dropped before the server logs it: the client says.
+    assert!(
+        run.stderr.contains("after 1 attempt(s)"),
+        "max_attempts: 1\n{}",
+        all_output(&run)
+    );
 
     slow.clear_log();
     slow.inject_path("/api/player", 1, delay);
@@ -1042,7 +1057,11 @@ fn let_through(entry: &Value) -> bool {
 fn assert_api_requests_carried_accepted_tokens(log: &[Value]) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for (at, entry) in log.iter().enumerate() {
-        if is_token_request(entry) {
+        // The token server's own endpoints (a token, the test's revocation) are not the API.
+        if entry["path"]
+            .as_str()
+            .is_some_and(|path| path.starts_with("/o/"))
+        {
             continue;
         }
         let token = bearer_of(entry).unwrap_or_else(|| panic!("no bearer token: {entry}"));

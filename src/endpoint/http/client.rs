@@ -111,6 +111,8 @@ struct TrustedOrigin {
     headers: Vec<(String, String)>,
     /// The project file's environment it is, named when it answers 401 or 403.
     environment: Option<String>,
+    /// Its `--limit` (or its environment's), for `X-Request-Limit`.
+    limit: u64,
 }
 
 /// Shared by every read and write of the run; clones share the pool and the permits.
@@ -236,11 +238,16 @@ impl HttpClient {
             let credentials = self.credentials_for(&url).filter(|_| trusted);
             trusted &= credentials.is_some();
             visited.push(url.clone());
+            // What is sent: without userinfo, with a query credential (printed redacted).
+            let sent = match credentials {
+                Some(trusted) => trusted.credentials.url_for(&without_userinfo(&url)),
+                None => without_userinfo(&url),
+            };
             let started = Instant::now();
             let response = self
                 .build(
                     &method,
-                    &url,
+                    &sent,
                     body.as_ref(),
                     request.media_type,
                     credentials,
@@ -248,11 +255,11 @@ impl HttpClient {
                 .await?
                 .send()
                 .await
-                .map_err(|error| self.transport_failure(&method, &url, &error))?;
+                .map_err(|error| self.transport_failure(&method, &sent, &error))?;
             let status = response.status();
             if status.is_redirection() {
                 if let Some(next) = redirect_target(&url, response.headers()) {
-                    self.log(&method, &url, status.as_u16(), started);
+                    self.log(&method, &sent, status.as_u16(), started);
                     if visited.contains(&next) {
                         return Err(AttemptFailure {
                             reason: format!(
@@ -271,8 +278,8 @@ impl HttpClient {
                 }
             }
             let headers = response.headers().clone();
-            let bytes = self.read_body(&method, &url, response).await?;
-            self.log(&method, &url, status.as_u16(), started);
+            let bytes = self.read_body(&method, &sent, response).await?;
+            self.log(&method, &sent, status.as_u16(), started);
             let environment = match status.as_u16() {
                 401 | 403 => credentials.and_then(|trusted| trusted.environment.clone()),
                 _ => None,
@@ -375,16 +382,14 @@ impl HttpClient {
         media_type: Option<&'static str>,
         credentials: Option<&TrustedOrigin>,
     ) -> Result<reqwest::RequestBuilder, AttemptFailure> {
-        // reqwest would turn a URL's userinfo into Basic auth: only the user's own counts.
-        let sent_url = match credentials {
-            Some(trusted) => trusted.credentials.url_for(&without_userinfo(url)),
-            None => without_userinfo(url),
-        };
+        // `url` has no userinfo: reqwest would turn it into Basic auth, and only the user's
+        // own counts.
         let mut builder = self
             .client
-            .request(method.clone(), sent_url)
+            .request(method.clone(), url.clone())
             .timeout(self.options.timeout);
         if let (true, Some(limit)) = (*method == Method::GET, self.options.limit_header) {
+            let limit = credentials.map_or(limit, |trusted| trusted.limit);
             builder = builder.header("X-Request-Limit", limit.to_string());
         }
         if let Some(media_type) = media_type {
@@ -459,6 +464,7 @@ impl TrustedOrigin {
             credentials: Credentials::new(endpoint.auth.clone()),
             headers: endpoint.headers.clone(),
             environment: endpoint.environment.clone(),
+            limit: endpoint.limit,
         }
     }
 }
