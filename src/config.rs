@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{Cli, CreateMode, OutputFormat};
-use crate::endpoint::options::{Auth, ClientOptions, HttpOptions, RunOptions, Secret};
+use crate::endpoint::options::{
+    Auth, ClientOptions, HttpOptions, RequestSettings, RunOptions, Secret,
+};
 use crate::endpoint::spec::{redact_url, url_key, EndpointSpec, FileKind};
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
@@ -390,6 +392,13 @@ fn apply_environment(cli: &Cli, options: &mut HttpOptions, environment: &Environ
     if let (false, Some(limit)) = (cli.gave("limit"), environment.limit) {
         options.limit = limit;
     }
+    let own = &environment.requests;
+    options.requests = RequestSettings {
+        concurrency: own.concurrency.filter(|_| !cli.gave("concurrency")),
+        rps: own.rps.filter(|_| !cli.gave("rps")),
+        timeout: own.timeout.filter(|_| !cli.gave("timeout")),
+        max_attempts: own.max_attempts.filter(|_| !cli.gave("max_attempts")),
+    };
 }
 
 /// Two endpoints on one origin that send different credentials cannot both be trusted
@@ -457,6 +466,7 @@ fn http_options(cli: &Cli, auth: &Auth, url: &url::Url, api: &Option<Arc<Profile
         limit: cli.limit.0,
         max_pages: cli.max_pages.0,
         api: api.clone(),
+        requests: RequestSettings::default(),
     }
 }
 

@@ -84,6 +84,18 @@ pub struct HttpOptions {
     pub max_pages: u64,
     /// `--api`: the profile this endpoint speaks, where it has one.
     pub api: Option<Arc<Profile>>,
+    /// Its environment's own request settings, where the command line gave none.
+    pub requests: RequestSettings,
+}
+
+/// How the requests to one endpoint are sent, where it differs from the pool's (`None`:
+/// as the pool's). An environment's `concurrency`, `rps`, `timeout`, `max_attempts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestSettings {
+    pub concurrency: Option<usize>,
+    pub rps: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub max_attempts: Option<u32>,
 }
 
 #[cfg(test)]
@@ -98,6 +110,7 @@ impl HttpOptions {
             limit: 100,
             max_pages: 10_000,
             api: None,
+            requests: RequestSettings::default(),
         }
     }
 }

@@ -4,13 +4,14 @@
 //! credentials and headers are resolved for its endpoint.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use url::Url;
 
 use super::{environment_argument, find, join, Environment, Place, Project};
-use crate::cli::{Cli, PositiveCount};
-use crate::endpoint::options::Auth;
+use crate::cli::Cli;
+use crate::endpoint::options::{Auth, RequestSettings};
 use crate::exit_code::usage;
 use crate::expr::FieldPath;
 
@@ -23,6 +24,8 @@ pub struct EnvironmentEndpoint {
     pub auth: Option<Auth>,
     pub headers: Vec<(String, String)>,
     pub limit: Option<u64>,
+    /// Its `concurrency`, `rps`, `timeout` and `max_attempts`, for its requests only.
+    pub requests: RequestSettings,
 }
 
 /// Rewrites `cli` for the project's environments; returns the HTTP ones. Without an
@@ -130,6 +133,16 @@ fn resolve(
         auth: environment.auth(folder, env)?,
         headers: environment.headers(folder, env)?,
         limit: environment.limit,
+        requests: RequestSettings {
+            concurrency: environment.concurrency.map(|n| n as usize),
+            rps: environment
+                .rps
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            timeout: environment.timeout.map(Duration::from_secs),
+            max_attempts: environment
+                .max_attempts
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        },
     })
 }
 
@@ -142,9 +155,7 @@ fn use_project_settings(cli: &mut Cli, project: &Project) {
     }
 }
 
-/// `omit` of the environments read from, `ignore` of the one written to, and the request
-/// settings the command line did not give (the smallest of the environments' values, so no
-/// environment gets more than it asked for).
+/// `omit` of the environments read from, `ignore` of the one written to.
 fn use_environment_settings(cli: &mut Cli, used: &[(&Environment, bool)]) {
     for (environment, is_destination) in used {
         let paths = match is_destination {
@@ -158,23 +169,5 @@ fn use_environment_settings(cli: &mut Cli, used: &[(&Environment, bool)]) {
             true => cli.ignores.extend(parsed),
             false => cli.omits.extend(parsed),
         }
-    }
-    let smallest = |pick: fn(&Environment) -> Option<u64>| {
-        used.iter()
-            .filter_map(|(environment, _)| pick(environment))
-            .filter(|value| *value > 0)
-            .min()
-    };
-    if let (false, Some(n)) = (cli.gave("concurrency"), smallest(|e| e.concurrency)) {
-        cli.concurrency = PositiveCount(n);
-    }
-    if let (false, Some(n)) = (cli.gave("rps"), smallest(|e| e.rps)) {
-        cli.rps = Some(PositiveCount(n));
-    }
-    if let (false, Some(n)) = (cli.gave("timeout"), smallest(|e| e.timeout)) {
-        cli.timeout = PositiveCount(n);
-    }
-    if let (false, Some(n)) = (cli.gave("max_attempts"), smallest(|e| e.max_attempts)) {
-        cli.max_attempts = PositiveCount(n);
     }
 }

@@ -1350,3 +1350,22 @@ fn generate_profile_from_an_environment_fetches_with_its_credentials() {
     assert_secret_only_to_the_token_url(&log);
     assert_never_printed(&run, CLIENT_SECRET);
 }
+
+#[test]
+fn an_environments_pace_holds_for_its_own_requests_only() {
+    // `paced` (4 a second) is read; the plain URL written to is not held to its pace.
+    let origin = seeded_server(ServerConfig::default(), 10, 0);
+    let destination = TestServer::start(ServerConfig::default());
+    let project = Project::new(&format!(
+        "environments:\n  paced:\n    url: {}/api/team\n    rps: 4\n",
+        origin.base_url()
+    ));
+    let run = project.run(&["paced:", &format!("{}/api", destination.base_url())], &[]);
+    assert_eq!(run.code, 0, "{}", all_output(&run));
+    let puts = destination.arrivals("PUT");
+    assert_eq!(puts.len(), 10);
+    assert!(
+        busiest(&puts, 1000) >= 8,
+        "the destination's writes were paced by the origin's rps: {puts:?}"
+    );
+}

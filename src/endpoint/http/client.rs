@@ -102,7 +102,6 @@ struct AttemptFailure {
 
 /// An HTTP endpoint of the run: its credentials and headers go to its scheme, host and
 /// port only, with its own `user:pass@` if its URL has one.
-#[derive(Debug)]
 struct TrustedOrigin {
     origin: url::Origin,
     path: String,
@@ -113,6 +112,10 @@ struct TrustedOrigin {
     environment: Option<String>,
     /// Its `--limit` (or its environment's), for `X-Request-Limit`.
     limit: u64,
+    /// Its environment's own permits and pace, timeout and attempts, where it sets them.
+    limits: Option<Arc<Limits>>,
+    timeout: Option<Duration>,
+    max_attempts: Option<u32>,
 }
 
 /// Shared by every read and write of the run; clones share the pool and the permits.
@@ -146,7 +149,12 @@ impl HttpClient {
             client,
             options: options.clone(),
             limits: Arc::new(Limits::new(options.concurrency, options.rps)),
-            trusted: Arc::new(endpoints.iter().map(TrustedOrigin::of).collect()),
+            trusted: Arc::new(
+                endpoints
+                    .iter()
+                    .map(|endpoint| TrustedOrigin::of(endpoint, options))
+                    .collect(),
+            ),
         })
     }
 
@@ -181,13 +189,20 @@ impl HttpClient {
             .with_max_interval(Duration::from_secs(10))
             .with_max_elapsed_time(None)
             .build();
-        let max_attempts = self.options.max_attempts.max(1);
+        let trusted = self.credentials_for(&request.url);
+        let limits = trusted
+            .and_then(|trusted| trusted.limits.as_deref())
+            .unwrap_or(&self.limits);
+        let max_attempts = trusted
+            .and_then(|trusted| trusted.max_attempts)
+            .unwrap_or(self.options.max_attempts)
+            .max(1);
         let mut attempt = 1;
         loop {
-            let permit = self.limits.acquire().await;
+            let permit = limits.acquire().await;
             let result = self.send_once(request).await;
             if let Some(permit) = permit {
-                self.limits.release(permit, answer_of(&result));
+                limits.release(permit, answer_of(&result));
             }
             let retryable = match &result {
                 Ok(reply) => is_retryable_status(&request.method, reply.status),
@@ -211,7 +226,7 @@ impl HttpClient {
                 .and_then(|reply| retry_after(&reply.headers));
             if let (Some(wait), Ok(reply)) = (server_wait, &result) {
                 if reply.status == 429 {
-                    self.limits.pause_for(wait);
+                    limits.pause_for(wait);
                 }
             }
             let wait = server_wait
@@ -384,10 +399,13 @@ impl HttpClient {
     ) -> Result<reqwest::RequestBuilder, AttemptFailure> {
         // `url` has no userinfo: reqwest would turn it into Basic auth, and only the user's
         // own counts.
+        let timeout = credentials
+            .and_then(|trusted| trusted.timeout)
+            .unwrap_or(self.options.timeout);
         let mut builder = self
             .client
             .request(method.clone(), url.clone())
-            .timeout(self.options.timeout);
+            .timeout(timeout);
         if let (true, Some(limit)) = (*method == Method::GET, self.options.limit_header) {
             let limit = credentials.map_or(limit, |trusted| trusted.limit);
             builder = builder.header("X-Request-Limit", limit.to_string());
@@ -453,7 +471,13 @@ fn is_retryable_status(method: &Method, status: u16) -> bool {
 }
 
 impl TrustedOrigin {
-    fn of(endpoint: &HttpOptions) -> Self {
+    fn of(endpoint: &HttpOptions, pool: &ClientOptions) -> Self {
+        let settings = &endpoint.requests;
+        let own_limits = settings.concurrency.is_some() || settings.rps.is_some();
+        let limits = own_limits.then(|| {
+            let concurrency = settings.concurrency.unwrap_or(pool.concurrency);
+            Arc::new(Limits::new(concurrency, settings.rps.or(pool.rps)))
+        });
         let url = &endpoint.url;
         let userinfo = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decoded(url.username()), url.password().map(decoded)));
@@ -465,6 +489,9 @@ impl TrustedOrigin {
             headers: endpoint.headers.clone(),
             environment: endpoint.environment.clone(),
             limit: endpoint.limit,
+            limits,
+            timeout: settings.timeout,
+            max_attempts: settings.max_attempts,
         }
     }
 }
