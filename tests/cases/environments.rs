@@ -1369,3 +1369,61 @@ fn an_environments_pace_holds_for_its_own_requests_only() {
         "the destination's writes were paced by the origin's rps: {puts:?}"
     );
 }
+
+#[test]
+fn a_django_service_is_copied_into_another_in_one_run_each_with_its_own_token() {
+    require_django();
+    // prod: OAuth2 client credentials with 2-second tokens; staging: its own bearer token.
+    let prod = DjangoServer::start_oauth2(true, CLIENT_ID, CLIENT_SECRET, 2);
+    let (staging_id, staging_secret) = ("staging-client", "staging-SECRET-77");
+    let staging = DjangoServer::start_oauth2(false, staging_id, staging_secret, 3600);
+    let staging_token = staging.access_token(staging_id, staging_secret);
+    let project = Project::new(&format!(
+        "api: drf.yaml\nenvironments:\n  prod:\n    url: {}/api\n    rps: 4\n    auth:\n      oauth2:\n        token_url: {}\n        client_id: {CLIENT_ID}\n        client_secret: {{env: PROD_CLIENT_SECRET}}\n  staging:\n    url: {}/api\n    auth: {{bearer: {{env: STAGING_TOKEN}}}}\n",
+        prod.base_url(),
+        prod.token_url(),
+        staging.base_url()
+    ));
+    write_file(&project.join("drf.yaml"), DRF_PROFILE);
+    let env = [
+        ("PROD_CLIENT_SECRET", CLIENT_SECRET),
+        ("STAGING_TOKEN", staging_token.as_str()),
+    ];
+    let (prod_before, staging_before) = (prod.request_log().len(), staging.request_log().len());
+    let started = Instant::now();
+    let run = project.run(&["--create", "post", "-l", "2", "prod:", "staging:"], &env);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}\n{}", all_output(&run), staging.output());
+    assert_eq!(summary(&run.stderr).created, 15, "{}", run.stderr);
+    let bearer = format!("Bearer {staging_token}");
+    for (path, count) in [("teams", 3), ("players", 6), ("stats", 6)] {
+        let listed = staging.get_authorized(&format!("/api/{path}/?page_size=100"), &bearer);
+        assert_eq!(listed.body["count"], count, "{path}: {}", listed.body);
+    }
+    // Each token only on its own server; prod's renewed as the run outlived them.
+    let prod_log = prod.request_log()[prod_before..].to_vec();
+    let prod_tokens = assert_api_requests_carried_accepted_tokens(&prod_log);
+    assert!(
+        prod_tokens.len() >= 2,
+        "a {took:?} run used one 2-second token"
+    );
+    assert!(!prod_log
+        .iter()
+        .any(|e| e.to_string().contains(&staging_token)));
+    let staging_api: Vec<Value> = staging.request_log()[staging_before..]
+        .iter()
+        .filter(|entry| !entry["path"].as_str().unwrap_or("/o/").starts_with("/o/"))
+        .cloned()
+        .collect();
+    assert!(!staging_api.is_empty());
+    for entry in &staging_api {
+        assert_eq!(entry["authorization"], bearer.as_str(), "{entry}");
+        let text = entry.to_string();
+        assert!(prod_tokens
+            .iter()
+            .all(|token| !text.contains(token.as_str())));
+    }
+    assert_secret_only_to_the_token_url(&prod_log);
+    assert_never_printed(&run, CLIENT_SECRET);
+    assert_never_printed(&run, &staging_token);
+}
