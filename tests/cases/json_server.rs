@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::server::frameworks::on_path;
 use crate::util::*;
 
 /// Node may be slow to start on a loaded machine; this only bounds a hung start.
@@ -22,15 +23,6 @@ fn package_dir() -> PathBuf {
 
 fn bin_js() -> PathBuf {
     package_dir().join("node_modules/json-server/lib/cli/bin.js")
-}
-
-fn on_path(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// Installs json-server if needed; without node and npm the test fails naming the install

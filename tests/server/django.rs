@@ -67,6 +67,7 @@ fn install() {
     );
 }
 
+use super::raw_http::exchange_with;
 pub use super::raw_http::Response;
 
 /// The `serve.py` process and its temporary directory (database, request log, output).
@@ -285,13 +286,13 @@ impl DjangoServer {
 
     /// `GET path` with `Authorization: authorization`.
     pub fn get_authorized(&self, path: &str, authorization: &str) -> Response {
-        exchange_text(self.port, "GET", path, Some(authorization), None)
+        exchange_with(self.port, ("GET", path), Some(authorization), None)
             .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", self.output()))
     }
 
     fn form_post(&self, path: &str, authorization: &str, form: &str) -> Response {
         let body = ("application/x-www-form-urlencoded", form);
-        exchange_text(self.port, "POST", path, Some(authorization), Some(body))
+        exchange_with(self.port, ("POST", path), Some(authorization), Some(body))
             .unwrap_or_else(|error| panic!("POST {path}: {error}\n{}", self.output()))
     }
 }
@@ -304,8 +305,9 @@ impl Drop for DjangoServer {
     }
 }
 
-/// The port in `serve.py`'s `serving on http://127.0.0.1:PORT/` line.
-fn announced_port(output: &str) -> Option<u16> {
+/// The port in a `serving on http://127.0.0.1:PORT/` line (`serve.py`'s, the smorest
+/// service's).
+pub fn announced_port(output: &str) -> Option<u16> {
     output.lines().find_map(|line| {
         let rest = line.strip_prefix("serving on http://127.0.0.1:")?;
         rest.strip_suffix('/')?.parse().ok()
@@ -322,66 +324,6 @@ fn http(
 ) -> Option<Response> {
     let body = body.map(|body| (content_type.unwrap_or("application/json"), body));
     super::raw_http::exchange(port, method, path, body).ok()
-}
-
-/// One HTTP/1.0 exchange with an `Authorization` header and a text body (`raw_http` sends
-/// JSON bodies and no credentials).
-fn exchange_text(
-    port: u16,
-    method: &str,
-    path: &str,
-    authorization: Option<&str>,
-    body: Option<(&str, &str)>,
-) -> Result<Response, String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
-        .map_err(|error| format!("connect: {error}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|error| error.to_string())?;
-    let text = body.map_or("", |(_, text)| text);
-    let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nContent-Length: {}\r\n",
-        text.len()
-    );
-    if let Some(authorization) = authorization {
-        request.push_str(&format!("Authorization: {authorization}\r\n"));
-    }
-    if let Some((content_type, _)) = body {
-        request.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(text);
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|error| format!("write: {error}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|error| format!("read: {error}"))?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, text) = raw
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no header end in {raw:?}"))?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
-        .and_then(|status| status.parse().ok())
-        .ok_or_else(|| format!("no status line in {head:?}"))?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
-        .collect();
-    let body = match text.is_empty() {
-        true => Value::Null,
-        false => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
-    };
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
 }
 
 /// Standard base64 with padding (RFC 4648), for an HTTP basic header: this module keeps to

@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::django::announced_port;
+
 use serde_json::Value;
 
 use super::raw_http::{exchange, Response};
@@ -24,7 +26,7 @@ fn tests_dir(name: &str) -> PathBuf {
 }
 
 /// Whether `program --version` runs and succeeds.
-fn on_path(program: &str) -> bool {
+pub fn on_path(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .stdout(Stdio::null())
@@ -160,14 +162,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The port in a `serving on http://127.0.0.1:PORT/` line.
-fn announced_port(output: &str) -> Option<u16> {
-    output.lines().find_map(|line| {
-        let rest = line.strip_prefix("serving on http://127.0.0.1:")?;
-        rest.strip_suffix('/')?.parse().ok()
-    })
 }
 
 // --- flask-smorest ---------------------------------------------------------------------------

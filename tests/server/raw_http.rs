@@ -38,21 +38,37 @@ pub fn exchange(
     path: &str,
     body: Option<(&str, &Value)>,
 ) -> Result<Response, String> {
+    let text = body.map(|(content_type, body)| (content_type, body.to_string()));
+    let body = text.as_ref().map(|(kind, text)| (*kind, text.as_str()));
+    exchange_with(port, (method, path), None, body)
+}
+
+/// `method path` on 127.0.0.1:`port` with an `Authorization` header and a text `body`
+/// sent as its content type.
+pub fn exchange_with(
+    port: u16,
+    (method, path): (&str, &str),
+    authorization: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> Result<Response, String> {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).map_err(|error| format!("connect: {error}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|error| error.to_string())?;
-    let text = body.map(|(_, body)| body.to_string()).unwrap_or_default();
+    let text = body.map_or("", |(_, text)| text);
     let mut request = format!(
         "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nContent-Length: {}\r\n",
         text.len()
     );
+    if let Some(authorization) = authorization {
+        request.push_str(&format!("Authorization: {authorization}\r\n"));
+    }
     if let Some((content_type, _)) = body {
         request.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(&text);
+    request.push_str(text);
     stream
         .write_all(request.as_bytes())
         .map_err(|error| format!("write: {error}"))?;
