@@ -1790,6 +1790,21 @@ struct MiniState {
     log: Vec<(String, String, Option<Value>)>,
 }
 
+impl MiniState {
+    /// Stores `body` in `collection` under the next server id: the id and the member.
+    fn create(&mut self, collection: &str, body: Option<Value>) -> (u64, Value) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut member = body.unwrap_or(json!({}));
+        member["id"] = json!(id);
+        self.collections
+            .entry(collection.to_string())
+            .or_default()
+            .insert(id.to_string(), member.clone());
+        (id, member)
+    }
+}
+
 /// A tiny HTTP/1.1 API (one thread per connection, `Connection: close`) at
 /// `http://127.0.0.1:PORT/api/`, collections `teams` and `players` (items
 /// `/api/<name>/<id>/`, or without the trailing `/` in JSON:API mode). Its threads outlive
@@ -1936,15 +1951,7 @@ fn mini_exchange(
                 )
             }
             ("POST", 1, MiniMode::Location | MiniMode::ForeignLocation) => {
-                let id = state.next_id;
-                state.next_id += 1;
-                let mut member = body.unwrap_or(json!({}));
-                member["id"] = json!(id);
-                state
-                    .collections
-                    .entry(name.clone())
-                    .or_default()
-                    .insert(id.to_string(), member);
+                let (id, _) = state.create(&name, body);
                 (
                     201,
                     vec![if mode == MiniMode::ForeignLocation {
@@ -1956,15 +1963,7 @@ fn mini_exchange(
                 )
             }
             ("POST", 1, MiniMode::DataRecord) => {
-                let id = state.next_id;
-                state.next_id += 1;
-                let mut member = body.unwrap_or(json!({}));
-                member["id"] = json!(id);
-                state
-                    .collections
-                    .entry(name.clone())
-                    .or_default()
-                    .insert(id.to_string(), member.clone());
+                let (_, member) = state.create(&name, body);
                 (200, vec![], Some(json!({ "data": member })))
             }
             ("POST", 1, MiniMode::JsonApi204) => {
