@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// The bars of one run; every method is a no-op when they are hidden.
 pub struct Progress {
@@ -31,7 +31,7 @@ impl Progress {
         self.replace(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(style(
-                "{spinner} reading {pos} resources ({per_sec}, {elapsed})",
+                "{spinner} reading {pos} resources ({rate}, {elapsed})",
             ));
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
@@ -43,9 +43,7 @@ impl Progress {
         self.replace(|| {
             let bar =
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            bar.set_style(style(
-                "writing [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
-            ));
+            bar.set_style(style("writing [{bar:30}] {pos}/{len} ({rate}, ETA {eta})"));
             bar
         });
     }
@@ -97,6 +95,13 @@ fn style(template: &str) -> ProgressStyle {
     // The templates are constants of this module; a typo would show in every test run.
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                // A whole number: `2946/s`, not indicatif's `2,946.1458/s`.
+                let _ = write!(out, "{:.0}/s", state.per_sec());
+            },
+        )
         .progress_chars("=> ")
 }
 

@@ -109,6 +109,16 @@ fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {
         "no progress bar on the terminal:\n{:?}",
         run.stdout
     );
+    // Rates are whole numbers (`2946/s`), never `2,946.1458/s`.
+    let fractional_rate = run.stdout.split("/s").any(|before| {
+        let digits: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+            .collect();
+        digits.contains('.') || digits.contains(',')
+    });
+    assert!(!fractional_rate, "{:?}", run.stdout);
     let summary = summary(&plain_lines(&run.stdout));
     assert_eq!(
         (summary.read, summary.created),
