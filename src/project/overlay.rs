@@ -29,7 +29,8 @@ pub struct EnvironmentEndpoint {
 }
 
 /// Rewrites `cli` for the project's environments; returns the HTTP ones. Without an
-/// environment argument or `--config`, no file is read and `cli` is left as it is.
+/// environment argument or `--config` on the command line, no file is read and `cli` is
+/// left as it is.
 pub fn apply(
     cli: &mut Cli,
     env: &dyn Fn(&str) -> Option<String>,
@@ -38,7 +39,8 @@ pub fn apply(
         .endpoints
         .iter()
         .any(|argument| is_environment_endpoint(argument));
-    if !named && cli.config.is_none() {
+    // RESOURCE_SYNC_CONFIG only says where the file is; `--config` asks for it to be read.
+    if !named && !cli.gave("config") {
         return Ok(Vec::new());
     }
     let project = load(cli)?;

@@ -1427,3 +1427,23 @@ fn a_django_service_is_copied_into_another_in_one_run_each_with_its_own_token() 
     assert_never_printed(&run, CLIENT_SECRET);
     assert_never_printed(&run, &staging_token);
 }
+
+#[test]
+fn the_config_variable_alone_leaves_runs_without_environments_alone() {
+    let project = Project::new("environments: [not, a, mapping]\n");
+    write_file(
+        &project.join("origin.yaml"),
+        &yaml_documents(&crate::server::sample_dataset("http://localhost:1", 1, 1)),
+    );
+    let broken = project.join(PROJECT_FILE);
+    let env = [(CONFIG_VARIABLE, path_str(&broken))];
+    let run = project.run(&["origin.yaml", "out/"], &env);
+    assert_eq!(run.code, 0, "{}", all_output(&run));
+    assert_eq!(list_files(&project.join("out")).len(), 3);
+    // `--config` asks for the file: then it is read, and refused.
+    let run = project.run(
+        &["--config", path_str(&broken), "origin.yaml", "more/"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", all_output(&run));
+}
