@@ -113,24 +113,17 @@ impl Checker<'_> {
             Some(item) => item,
             None => default_item(&path),
         };
+        // JSON:API holds a list's members and an answer's member both under `data`.
+        let format_default = || match jsonapi {
+            true => "data".to_string(),
+            false => String::new(),
+        };
         let records = self
             .text_setting(setting("records"), &at("records"))?
-            .unwrap_or_else(|| {
-                if jsonapi {
-                    "data".into()
-                } else {
-                    String::new()
-                }
-            });
+            .unwrap_or_else(format_default);
         let record = self
             .text_setting(setting("record"), &at("record"))?
-            .unwrap_or_else(|| {
-                if jsonapi {
-                    "data".into()
-                } else {
-                    String::new()
-                }
-            });
+            .unwrap_or_else(format_default);
         let id = self
             .text_setting(setting("id"), &at("id"))?
             .unwrap_or_else(|| "id".into());
