@@ -104,17 +104,25 @@ impl Stated {
         }
     }
 
-    /// The largest value `step`'s parameter takes on a page of the chain, where the page
-    /// `first` (holding `per_page` members, the parameter at `first_value`) says.
-    pub fn bound(&self, step: &PageStep, first_value: i64, per_page: u64) -> Option<i64> {
+    /// The largest value `step`'s parameter takes on a page of the chain, where a page
+    /// holding `per_page` members says how far it goes: a page number counts from
+    /// `first_number`, an offset from 0.
+    pub fn bound(&self, step: &PageStep, per_page: u64, first_number: i64) -> Option<i64> {
         if let Some(value) = self.last.as_ref().and_then(|last| step.value_in(last)) {
             return Some(value);
         }
-        let per_page = per_page.max(1);
-        let pages = self
-            .pages
-            .or_else(|| self.members.map(|members| members.div_ceil(per_page)))?;
-        Some(first_value + step.by * (pages as i64 - 1))
+        if step.by == 1 {
+            let pages = self.pages.or_else(|| {
+                self.members
+                    .map(|members| members.div_ceil(per_page.max(1)))
+            })?;
+            return Some(first_number + pages as i64 - 1);
+        }
+        // An offset at or past the last member's is past the end.
+        let members = self
+            .members
+            .or_else(|| self.pages.map(|pages| pages * step.by as u64))?;
+        Some(members as i64 - 1)
     }
 }
 
@@ -166,11 +174,11 @@ mod tests {
             param: "page".into(),
             by: 1,
         };
-        assert_eq!(stated.bound(&step, 1, 100), Some(10));
+        assert_eq!(stated.bound(&step, 100, 1), Some(10));
         let offsets = PageStep {
             param: "offset".into(),
             by: 100,
         };
-        assert_eq!(stated.bound(&offsets, 0, 100), Some(900));
+        assert_eq!(stated.bound(&offsets, 100, 0), Some(949));
     }
 }

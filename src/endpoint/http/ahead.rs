@@ -21,7 +21,6 @@ pub(super) type Fetched = (Url, Result<Reply, TransportFailure>);
 pub(super) struct Window {
     size: usize,
     bound: Option<i64>,
-    started: bool,
 }
 
 impl Window {
@@ -29,24 +28,19 @@ impl Window {
         Window {
             size: 0,
             bound: None,
-            started: false,
         }
     }
 
-    /// One more page of the chain read, at `page_url` with `members`: the window grows; the
-    /// first page says where the chain ends, if it says.
+    /// One more page of the chain read, with `members`: the window grows; the first page
+    /// that states a total says where the chain ends (page numbers from `first_number`).
     pub(super) fn read_page(
         &mut self,
         step: &PageStep,
-        page_url: &Url,
-        stated: &Stated,
-        members: usize,
+        (stated, members, first_number): (&Stated, usize, i64),
         limit: usize,
     ) {
-        if !self.started {
-            self.started = true;
-            let first = step.value_in(page_url);
-            self.bound = first.and_then(|first| stated.bound(step, first, members as u64));
+        if self.bound.is_none() {
+            self.bound = stated.bound(step, members as u64, first_number);
         }
         self.size = (self.size * 2).clamp(1, limit.max(1));
     }

@@ -244,9 +244,8 @@ impl<'a> Crawl<'a> {
         let step = chain.pages.step(page_url);
         if let Some(step) = &step {
             let limit = self.context.run.concurrency;
-            chain
-                .window
-                .read_page(step, page_url, stated, members, limit);
+            let page = (stated, members, chain.pages.first_number());
+            chain.window.read_page(step, page, limit);
         }
         let window = chain.window;
         self.chains.insert(key, chain);
@@ -324,7 +323,7 @@ impl<'a> Crawl<'a> {
         };
         let limit = self.context.run.concurrency;
         let window = self.ahead.link_window(&step, next);
-        window.read_page(&step, page_url, stated, members, limit);
+        window.read_page(&step, (stated, members, 1), limit);
         let window = *window;
         self.fetch_guesses((&step, next), &window, pending);
     }

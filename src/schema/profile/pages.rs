@@ -133,9 +133,12 @@ impl Pages<'_> {
         }
     }
 
-    /// The URL the chain goes to next (once `advance` moved it).
-    pub fn upcoming(&self) -> &Url {
-        &self.url
+    /// The number of the first page (`page:PARAM@0` counts from 0), 1 otherwise.
+    pub fn first_number(&self) -> i64 {
+        match &self.kind.next {
+            Next::Page { start, .. } => *start as i64,
+            _ => 1,
+        }
     }
 }
 
