@@ -7,14 +7,25 @@ use super::Link;
 
 /// `next`/`prev` links from every `Link` header.
 pub fn next_links(headers: &HeaderMap) -> Vec<Link> {
+    header_links(headers)
+        .filter(|link| link.relation == "next" || link.relation == "prev")
+        .collect()
+}
+
+/// The `Link` header's links of one relation (`last`).
+pub fn next_links_with(headers: &HeaderMap, relation: &str) -> Vec<Link> {
+    header_links(headers)
+        .filter(|link| link.relation == relation)
+        .collect()
+}
+
+fn header_links(headers: &HeaderMap) -> impl Iterator<Item = Link> + '_ {
     headers
         .get_all(LINK)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(split_link_values)
         .filter_map(parse_link_value)
-        .filter(|link| link.relation == "next" || link.relation == "prev")
-        .collect()
 }
 
 /// Split on commas that are outside `<...>` and quotes.

@@ -1,6 +1,7 @@
 //! Dialects: every convention of one API family (identity and links, pages, the write
 //! request and its envelope, the uri a create answers with). One module per dialect.
 
+pub mod ahead;
 mod api;
 mod hal;
 mod jsonapi;

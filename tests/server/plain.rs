@@ -134,6 +134,9 @@ pub struct PlainConfig {
     /// Quirk (json-server 1.0 with `_page`): a page number past the last answers the last
     /// page again instead of 404.
     pub repeat_last_page: bool,
+    /// Quirk: the page with this index (0 = the first) links no next page although more
+    /// pages follow it, so a client reading ahead must not hand those on.
+    pub chain_ends_at: Option<usize>,
     /// `(teams, players_per_team)`: seeded at start as `PlainServer::seed` does.
     pub seed: Option<(usize, usize)>,
 }
@@ -150,6 +153,7 @@ impl Default for PlainConfig {
             next_points_back: false,
             empty_last_page: false,
             repeat_last_page: false,
+            chain_ends_at: None,
             seed: None,
         }
     }
@@ -983,7 +987,9 @@ impl Pages<'_> {
             .collect();
         let url_of = |index: usize| self.url_with(name, Some((index + start).to_string()));
         let first = self.url_with(name, None);
-        let next = if index + 1 < pages {
+        let next = if config.chain_ends_at == Some(index) {
+            None
+        } else if index + 1 < pages {
             Some(url_of(index + 1))
         } else if config.next_points_back {
             Some(first.clone())

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
+use super::ahead::{Fetched, ReadAhead, Window};
 use super::{client, redact_url, Reply, Request};
 use crate::endpoint::spec::url_key;
 use crate::endpoint::{Context, Found};
@@ -18,6 +19,7 @@ use crate::format::json_page::{json_page, JsonPage, Member, Members, Step};
 use crate::format::json_read::json_document;
 use crate::format::yaml::YamlDocuments;
 use crate::resource::Resource;
+use crate::schema::ahead::{PageStep, Stated};
 use crate::schema::profile::{PageAnswer, Pages};
 use crate::schema::{is_page_relation, Dialect, FollowMode, IdentityError, Link};
 
@@ -40,6 +42,8 @@ pub(super) struct Crawl<'a> {
     max_pages: u64,
     /// The chains of pages the dialect's rule finds, by the URL of the page each awaits.
     chains: HashMap<String, Chain<'a>>,
+    /// Pages fetched on a guess, before a page names them.
+    ahead: ReadAhead,
     /// A destination's start URL may answer 404 (a collection not made yet) or a page that
     /// is not a document (an API root's HTML home page): it then holds nothing readable.
     destination: bool,
@@ -51,10 +55,11 @@ pub(super) struct Crawl<'a> {
 struct Chain<'a> {
     pages: Pages<'a>,
     read: HashSet<u64>,
+    window: Window,
 }
 
 /// A GET on its own task: the URL asked for and its reply.
-type FetchTask = tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFailure>)>;
+type FetchTask = tokio::task::JoinHandle<Fetched>;
 
 /// What one fetched page yields: the links it follows, the page itself if it is a
 /// resource, its members (still text where the body was JSON), and whether its rule's
@@ -62,6 +67,9 @@ type FetchTask = tokio::task::JoinHandle<(Url, Result<Reply, client::TransportFa
 struct Harvest {
     links: Vec<Link>,
     chain_goes_on: bool,
+    /// What the page says of its whole chain (a total), for reading ahead.
+    stated: Stated,
+    member_count: usize,
     page_resource: Option<Resource>,
     members: Members,
 }
@@ -97,6 +105,7 @@ impl<'a> Crawl<'a> {
                 let chain = Chain {
                     pages,
                     read: HashSet::new(),
+                    window: Window::new(),
                 };
                 crawl.chains.insert(url_key(&first), chain);
                 crawl.starts.push(first);
@@ -133,6 +142,7 @@ impl<'a> Crawl<'a> {
             pages: 0,
             max_pages,
             chains: HashMap::new(),
+            ahead: ReadAhead::default(),
             destination,
         }
     }
@@ -148,8 +158,17 @@ impl<'a> Crawl<'a> {
         let mut documents = 0;
         let mut not_documents = 0;
         let places = self.schema.member_places();
-        while let Some(joined) = pending.next().await {
-            let (url, result) = joined.context("a read task failed")?;
+        loop {
+            let fetched = match self.ahead.next_ready() {
+                Some(fetched) => fetched,
+                None => match pending.next().await {
+                    Some(joined) => joined.context("a read task failed")?,
+                    None => break,
+                },
+            };
+            let Some((url, result)) = self.ahead.arrived(fetched) else {
+                continue;
+            };
             let mut chain = self.chains.remove(&url_key(&url));
             let pages = chain.as_ref().map(|chain| &chain.pages);
             let Some(reply) = self.check_reply(&url, result, pages)? else {
@@ -168,7 +187,8 @@ impl<'a> Crawl<'a> {
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them: on the run's one thread, a
             // fetch task sends its request only once this task yields.
-            if self.follow_links(harvest.links, &reply, &mut pending)? {
+            let page = (&reply, &harvest.stated, harvest.member_count);
+            if self.follow_links(harvest.links, page, &mut pending)? {
                 tokio::task::yield_now().await;
             }
             if let Some(resource) = harvest.page_resource {
@@ -179,7 +199,7 @@ impl<'a> Crawl<'a> {
             let mut brought_new = false;
             for (position, member) in harvest.members.into_iter().enumerate() {
                 let read = self.read_member(member, position, &reply)?;
-                self.follow_links(read.links, &reply, &mut pending)?;
+                self.follow_links(read.links, (&reply, &Stated::default(), 0), &mut pending)?;
                 if let Some(resource) = read.resource {
                     if let Some(chain) = &mut chain {
                         brought_new |= chain.read.insert(self.uri_hash(&resource.uri));
@@ -188,7 +208,8 @@ impl<'a> Crawl<'a> {
                 }
             }
             if let Some(chain) = chain.filter(|_| harvest.chain_goes_on && brought_new) {
-                self.follow_chain(chain, &mut pending)?;
+                let page = (&reply.url, &harvest.stated, harvest.member_count);
+                self.follow_chain(chain, page, &mut pending)?;
             }
         }
         Ok(match documents == 0 && not_documents > 0 {
@@ -201,10 +222,13 @@ impl<'a> Crawl<'a> {
         self.starts.contains(url)
     }
 
-    /// Fetch a rule's next page unless it was fetched already.
+    /// Fetch a rule's next page unless it was fetched already, and the pages after it
+    /// where the rule names them ahead. `page`: the URL, stated total and member count of
+    /// the page just read.
     fn follow_chain(
         &mut self,
         mut chain: Chain<'a>,
+        (page_url, stated, members): (&Url, &Stated, usize),
         pending: &mut FuturesUnordered<FetchTask>,
     ) -> Result<()> {
         let Some(next) = chain.pages.next_url() else {
@@ -213,21 +237,55 @@ impl<'a> Crawl<'a> {
         if chain.pages.fetched() as u64 > self.max_pages {
             return Err(too_many_pages(self.max_pages, &next));
         }
-        if self.seen_urls.insert(url_key(&next)) {
-            self.chains.insert(url_key(&next), chain);
-            pending.push(self.fetch(next));
+        let key = url_key(&next);
+        if !self.ahead.is_new(&key, &self.seen_urls) {
+            return Ok(());
+        }
+        let step = chain.pages.step(page_url);
+        if let Some(step) = &step {
+            let limit = self.context.run.concurrency;
+            let page = (stated, members, chain.pages.first_number());
+            chain.window.read_page(step, page, limit);
+        }
+        let window = chain.window;
+        self.chains.insert(key, chain);
+        self.fetch_named(next.clone(), pending);
+        if let Some(step) = step {
+            self.fetch_guesses((&step, &next), &window, pending);
         }
         Ok(())
+    }
+
+    /// A page named `url`: fetched now, unless a guess already has it.
+    fn fetch_named(&mut self, url: Url, pending: &mut FuturesUnordered<FetchTask>) {
+        if let Some(url) = self.ahead.want(url, &mut self.seen_urls) {
+            pending.push(self.fetch(url));
+        }
+    }
+
+    /// The pages after `next` that `window` reads ahead.
+    fn fetch_guesses(
+        &mut self,
+        (step, next): (&PageStep, &Url),
+        window: &Window,
+        pending: &mut FuturesUnordered<FetchTask>,
+    ) {
+        for url in self
+            .ahead
+            .guesses((step, next), window, &mut self.seen_urls)
+        {
+            pending.push(self.fetch(url));
+        }
     }
 
     /// Fetch every link of `reply`'s page not fetched yet; whether there was one.
     fn follow_links(
         &mut self,
         links: Vec<Link>,
-        reply: &Reply,
+        (reply, stated, members): (&Reply, &Stated, usize),
         pending: &mut FuturesUnordered<FetchTask>,
     ) -> Result<bool> {
-        let before = pending.len();
+        let before = pending.len() + usize::from(self.ahead.has_ready());
         for link in links {
             let Ok(target) = reply.url.join(&link.href) else {
                 eprintln!(
@@ -237,15 +295,37 @@ impl<'a> Crawl<'a> {
                 );
                 continue;
             };
-            if self.seen_urls.insert(url_key(&target)) {
-                self.pages += 1;
-                if self.pages >= self.max_pages {
-                    return Err(too_many_pages(self.max_pages, &self.starts[0]));
-                }
-                pending.push(self.fetch(target));
+            if !self.ahead.is_new(&url_key(&target), &self.seen_urls) {
+                continue;
+            }
+            self.pages += 1;
+            if self.pages >= self.max_pages {
+                return Err(too_many_pages(self.max_pages, &self.starts[0]));
+            }
+            self.fetch_named(target.clone(), pending);
+            if link.relation == "next" {
+                let page = (&reply.url, stated, members);
+                self.read_link_chain_ahead(page, &target, pending);
             }
         }
-        Ok(pending.len() > before)
+        Ok(pending.len() + usize::from(self.ahead.has_ready()) > before)
+    }
+
+    /// A `next` link that steps in one integer parameter: the pages after it, guessed.
+    fn read_link_chain_ahead(
+        &mut self,
+        (page_url, stated, members): (&Url, &Stated, usize),
+        next: &Url,
+        pending: &mut FuturesUnordered<FetchTask>,
+    ) {
+        let Some(step) = PageStep::between(page_url, next) else {
+            return;
+        };
+        let limit = self.context.run.concurrency;
+        let window = self.ahead.link_window(&step, next);
+        window.read_page(&step, (stated, members, 1), limit);
+        let window = *window;
+        self.fetch_guesses((&step, next), &window, pending);
     }
 
     fn read_member(&self, member: Member, position: usize, reply: &Reply) -> Result<MemberRead> {
@@ -364,12 +444,16 @@ fn harvest(
         );
         links.retain(|link| !is_page_relation(&link.relation));
     }
+    let stated = Stated::of_page(&page.rest, &reply.headers, &reply.url);
+    let member_count = members.len();
     let page_resource = is_resource
         .then(|| schema.resource(page.rest).ok())
         .flatten();
     Ok(Harvest {
         links,
         chain_goes_on,
+        stated,
+        member_count,
         page_resource,
         members,
     })

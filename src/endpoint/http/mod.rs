@@ -2,6 +2,7 @@
 //! says what it holds (inventory.rs, profile.rs) and writes each resource as soon as its
 //! parents are in (write.rs, with a `Writes` strategy: a push, a clone or a profile).
 
+mod ahead;
 mod auth;
 mod client;
 mod clone;

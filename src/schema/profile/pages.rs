@@ -10,6 +10,7 @@ use url::Url;
 use super::{field_text, CursorSource, Next, TypeProfile};
 use crate::endpoint::spec::{url_key, with_query};
 use crate::resource::field_at;
+use crate::schema::ahead::PageStep;
 use crate::schema::links::next_links;
 
 /// What a page's answer says besides its body: the URL that answered (after redirects,
@@ -25,6 +26,8 @@ pub struct Pages<'t> {
     url: Url,
     page: u64,
     received: u64,
+    /// Members of the page before, the step an offset moves by.
+    last_count: u64,
     seen: HashSet<String>,
 }
 
@@ -49,6 +52,7 @@ impl<'t> Pages<'t> {
             url,
             page,
             received: 0,
+            last_count: 0,
             seen: HashSet::new(),
         }
     }
@@ -74,6 +78,7 @@ impl<'t> Pages<'t> {
     /// (so `next_url` stops) when the rule says the chain ends.
     pub fn advance(&mut self, count: usize, document: &Value, answer: &PageAnswer<'_>) {
         self.received += count as u64;
+        self.last_count = count as u64;
         let current = self.url.clone();
         let next = match &self.kind.next {
             Next::None => None,
@@ -105,6 +110,34 @@ impl<'t> Pages<'t> {
         };
         if let Some(next) = next {
             self.url = next;
+        }
+    }
+}
+
+impl Pages<'_> {
+    /// How the chain steps from the page at `page_url` to the next, where the URLs after
+    /// it can be known ahead: a page number or an offset by the rule, a `next` link that
+    /// differs in one integer parameter; a cursor never.
+    pub fn step(&self, page_url: &Url) -> Option<PageStep> {
+        match &self.kind.next {
+            Next::Page { param, .. } => Some(PageStep {
+                param: param.clone(),
+                by: 1,
+            }),
+            Next::Offset(param) if self.last_count > 0 => Some(PageStep {
+                param: param.clone(),
+                by: self.last_count as i64,
+            }),
+            Next::Link | Next::Body(_) => PageStep::between(page_url, &self.url),
+            _ => None,
+        }
+    }
+
+    /// The number of the first page (`page:PARAM@0` counts from 0), 1 otherwise.
+    pub fn first_number(&self) -> i64 {
+        match &self.kind.next {
+            Next::Page { start, .. } => *start as i64,
+            _ => 1,
         }
     }
 }

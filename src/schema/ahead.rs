@@ -1,0 +1,184 @@
+//! Pages asked for ahead (SPEC section 3, "Pages read ahead"): where the URL of the page
+//! after next can be known before the next one arrives. A `next` link that differs from
+//! its page's URL in exactly one integer query parameter steps on by that difference; a
+//! page may state how far the chain goes (`count`, `total`, `pages`, a `Link` `last`).
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use url::Url;
+
+use crate::endpoint::spec::with_query;
+
+/// How a chain's URLs step: `param` moves by `by` from one page to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStep {
+    pub param: String,
+    pub by: i64,
+}
+
+impl PageStep {
+    /// The step from a page's URL to its `next`, where they differ in one integer query
+    /// parameter only (`offset=100` -> `offset=200`; a parameter the page lacks counts
+    /// from the next's value minus one step only for page numbers, so it is not guessed).
+    pub fn between(page: &Url, next: &Url) -> Option<PageStep> {
+        if (page.scheme(), page.host_str(), page.port(), page.path())
+            != (next.scheme(), next.host_str(), next.port(), next.path())
+        {
+            return None;
+        }
+        let pairs =
+            |url: &Url| -> Vec<(String, String)> { url.query_pairs().into_owned().collect() };
+        let (before, after) = (pairs(page), pairs(next));
+        if before.len() != after.len() {
+            return None;
+        }
+        let mut step = None;
+        for ((name, old), (next_name, new)) in before.iter().zip(&after) {
+            if name != next_name {
+                return None;
+            }
+            if old == new {
+                continue;
+            }
+            let (old, new) = (old.parse::<i64>().ok()?, new.parse::<i64>().ok()?);
+            if step.is_some() || new <= old {
+                return None;
+            }
+            step = Some(PageStep {
+                param: name.clone(),
+                by: new - old,
+            });
+        }
+        step
+    }
+
+    /// The value of the parameter in `url`.
+    pub fn value_in(&self, url: &Url) -> Option<i64> {
+        url.query_pairs()
+            .find(|(name, _)| *name == self.param)
+            .and_then(|(_, value)| value.parse().ok())
+    }
+
+    /// `next` moved on `k` steps, and the parameter's value there.
+    pub fn ahead(&self, next: &Url, k: i64) -> Option<(Url, i64)> {
+        let value = self.value_in(next)? + self.by * k;
+        Some((with_query(next, &self.param, &value.to_string()), value))
+    }
+}
+
+/// What a page says of the whole chain: members in all, pages in all, or its last page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stated {
+    pub members: Option<u64>,
+    pub pages: Option<u64>,
+    pub last: Option<Url>,
+}
+
+impl Stated {
+    /// Read from a page's body (the rest, members taken out) and headers.
+    pub fn of_page(rest: &Value, headers: &HeaderMap, base: &Url) -> Stated {
+        let number = |path: &[&str]| {
+            path.iter()
+                .try_fold(rest, |value, key| value.as_object()?.get(*key))
+                .and_then(Value::as_u64)
+        };
+        let members = [
+            &["count"][..],
+            &["total"],
+            &["totalCount"],
+            &["meta", "total"],
+        ]
+        .iter()
+        .find_map(|path| number(path));
+        let pages = [&["pages"][..], &["total_pages"]]
+            .iter()
+            .find_map(|path| number(path));
+        let last = super::links::next_links_with(headers, "last")
+            .into_iter()
+            .next()
+            .and_then(|link| base.join(&link.href).ok());
+        Stated {
+            members,
+            pages,
+            last,
+        }
+    }
+
+    /// The largest value `step`'s parameter takes on a page of the chain, where a page
+    /// holding `per_page` members says how far it goes: a page number counts from
+    /// `first_number`, an offset from 0.
+    pub fn bound(&self, step: &PageStep, per_page: u64, first_number: i64) -> Option<i64> {
+        if let Some(value) = self.last.as_ref().and_then(|last| step.value_in(last)) {
+            return Some(value);
+        }
+        if step.by == 1 {
+            let pages = self.pages.or_else(|| {
+                self.members
+                    .map(|members| members.div_ceil(per_page.max(1)))
+            })?;
+            return Some(first_number + pages as i64 - 1);
+        }
+        // An offset at or past the last member's is past the end.
+        let members = self
+            .members
+            .or_else(|| self.pages.map(|pages| pages * step.by as u64))?;
+        Some(members as i64 - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_link_steps_in_one_integer_parameter() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let step = PageStep::between(
+            &url("http://h/p?offset=100&limit=100"),
+            &url("http://h/p?offset=200&limit=100"),
+        );
+        assert_eq!(
+            step,
+            Some(PageStep {
+                param: "offset".into(),
+                by: 100
+            })
+        );
+        let (third, value) = step
+            .unwrap()
+            .ahead(&url("http://h/p?offset=200&limit=100"), 2)
+            .unwrap();
+        assert_eq!(
+            (third.as_str(), value),
+            ("http://h/p?limit=100&offset=400", 400)
+        );
+        assert_eq!(
+            PageStep::between(&url("http://h/p"), &url("http://h/p?page=2")),
+            None
+        );
+        assert_eq!(
+            PageStep::between(&url("http://h/p?c=ab"), &url("http://h/p?c=cd")),
+            None
+        );
+        assert_eq!(
+            PageStep::between(&url("http://h/p?page=2&x=1"), &url("http://h/p?page=3&x=2")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_stated_total_bounds_the_chain() {
+        let page = serde_json::json!({"count": 950, "next": "x"});
+        let stated = Stated::of_page(&page, &HeaderMap::new(), &Url::parse("http://h/").unwrap());
+        let step = PageStep {
+            param: "page".into(),
+            by: 1,
+        };
+        assert_eq!(stated.bound(&step, 100, 1), Some(10));
+        let offsets = PageStep {
+            param: "offset".into(),
+            by: 100,
+        };
+        assert_eq!(stated.bound(&offsets, 100, 0), Some(949));
+    }
+}
