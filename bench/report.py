@@ -18,14 +18,17 @@ from contextlib import redirect_stdout
 from datetime import date
 
 KEPT_MARKER = "<!-- kept: hand-written sections below -->"
-RESOURCES = {"a": 20000, "b": 20100, "c": 2020, "f": 20100}
+RESOURCES = {"a": 20000, "b": 20100, "c": 2020, "f": 20100, "g": 20000}
 DESCRIPTION = {
     "a": "pull 20,000 resources (pages of 500) into a directory",
     "b": "push 20,100 resources of 3 related types into an empty server",
     "f": "copy those 20,100 resources from a directory into a fresh directory",
     "c": "push 2,020 resources, server adds 5 ms per request",
+    "g": "pull 20,000 resources (pages of 100), server adds 20 ms per request",
 }
-SIDE_BY_SIDE = "abfc"
+SIDE_BY_SIDE = "abfcg"
+PAGES_G = 200
+CONCURRENCY_G = 16
 LATENCY_S = 0.005
 CONCURRENCY_C = 16
 PAGES_A = 41  # 40 pages of 500, plus `?offset=0` reached through a `prev` link
@@ -177,7 +180,7 @@ def side_by_side(work):
         f"- (c) ideal `requests x 5 ms / concurrency` = {RESOURCES['c']} x 5 ms / {CONCURRENCY_C} = "
         f"{ideal_c:.2f} s; measured {ours['c'].time:.2f} s = {ours['c'].time / ideal_c:.2f}x the ideal."
     )
-    latency = measured_latency_s(work)
+    latency = measured_latency_s(work, "c")
     if latency:
         real_ideal = RESOURCES["c"] * latency / CONCURRENCY_C
         print(
@@ -192,6 +195,14 @@ def side_by_side(work):
         f"{ours['a'].time:.2f} s = {ours_rate:.0f} pages/s ({ours_rate / wrk_rate(work, 1):.2f} of wrk's "
         "one-connection rate). A pull follows `next` links, so its pages come one after another."
     )
+    latency_g = measured_latency_s(work, "g")
+    if latency_g:
+        floor_g = PAGES_G * latency_g / CONCURRENCY_G
+        print(
+            f"- (g) floor `pages x round trip / concurrency` = {PAGES_G} x {latency_g * 1000:.1f} ms / "
+            f"{CONCURRENCY_G} = {floor_g:.2f} s (round trip: median of 21 by curl); measured "
+            f"{ours['g'].time:.2f} s = {ours['g'].time / floor_g:.2f}x the floor (pages read ahead)."
+        )
     print_floor(work, ours)
     print("\n## Resources per second per core\n")
     for workload in "abf":
@@ -204,9 +215,9 @@ def side_by_side(work):
     print_profiles(runs)
 
 
-def measured_latency_s(work):
-    """The median round trip of one request to (c)'s server, if the run measured it."""
-    path = os.path.join(work, "latency-c.txt")
+def measured_latency_s(work, workload):
+    """The median round trip of one request to the workload's server, if the run measured it."""
+    path = os.path.join(work, f"latency-{workload}.txt")
     if not os.path.exists(path):
         return None
     with open(path) as lines:

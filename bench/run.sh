@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark resource-sync against microcosm-resourcesync 2.0.0 (the reference) on four
+# Benchmark resource-sync against microcosm-resourcesync 2.0.0 (the reference) on five
 # workloads, alternating the tools, RUNS runs each; writes bench/RESULTS.md.
 #   (a) pull 20,000 resources (pages of 500) from a HAL server into a directory
 #   (b) push a 20,000-resource directory of 3 related types into an empty server
 #   (c) push 2,000 resources to a server that adds 5 ms to every request
 #   (f) copy the directory of (b) into a fresh directory
+#   (g) pull 20,000 resources (pages of 100) from a server that adds 20 ms to every request
 # plus (d), (e) (profiles, ours only) and the kernel floor: creating 20,000 files bare.
 # Usage: bash bench/run.sh            (RUNS=5 bash bench/run.sh for more runs)
 # Before/after a change: REF_BIN=path/to/older/resource-sync RESULTS=/tmp/ab.md bash bench/run.sh
@@ -248,6 +249,30 @@ workload_c() {
     stop_server
 }
 
+# (g): a pull over a real network's latency: every request answered after 20 ms, pages of
+# 100, so a pull costs 200 round trips; ours reads pages ahead (--concurrency 16).
+workload_g() {
+    echo "(g) pull 20,000 resources, pages of 100, from a server adding 20 ms per request"
+    start_server g --teams 200 --players-per-team 100 --latency-ms 20
+    for run in $(seq "$RUNS"); do
+        for tool in reference ours; do
+            if [ "$tool" = ours ] || [ -n "${REF_BIN:-}" ]; then
+                measure g "$tool" "$run" "$(tool_command "$tool")" --concurrency 16 -l 100 \
+                    "http://127.0.0.1:$PORT/api/player" "$WORK/g-$tool-$run"
+            else
+                measure g reference "$run" "$REF" -l 100 \
+                    "http://127.0.0.1:$PORT/api/player" "$WORK/g-$tool-$run"
+            fi
+        done
+    done
+    compare_outputs g "$WORK/g-reference-1" "$WORK/g-ours-1"
+    for _ in $(seq 21); do
+        curl -s -o /dev/null -w '%{time_total}\n' -H 'X-Request-Limit: 100' \
+            "http://127.0.0.1:$PORT/api/player?offset=10000"
+    done > "$WORK/latency-g.txt"
+    stop_server
+}
+
 # (d) and (e): a profile (`--api`) against the demo server's plain-JSON mode: 200 teams with
 # 100 players each, players nested under their team, one stat each (40,200 members), pages
 # of 500; then the pulled tree cloned into an empty instance (POST, server ids, keys).
@@ -352,6 +377,7 @@ workload_a
 workload_b
 workload_f
 workload_c
+workload_g
 floor 20000 "$RUNS"
 [ -n "${REF_BIN:-}" ] || workload_profiles
 python3 bench/report.py "$WORK" "$RESULTS"
