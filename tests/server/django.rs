@@ -27,9 +27,16 @@ fn venv_python() -> PathBuf {
     django_dir().join(".venv/bin/python")
 }
 
-/// Installs the Django service's packages (once per test process) when needed; without
-/// python3 the test fails naming the install command, never passing untested.
+/// Installs the Django service's packages (once per test process) when needed.
 pub fn require_django() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| install_python_service("django", "Django"));
+}
+
+/// Runs `tests/NAME/install.sh`, which makes the service's virtualenv (and returns at once
+/// when it is up to date); without python3 the test fails naming the install command,
+/// never passing untested. `label` names the service in that message.
+pub fn install_python_service(name: &str, label: &str) {
     let python = Command::new("python3")
         .arg("--version")
         .stdout(Stdio::null())
@@ -38,15 +45,12 @@ pub fn require_django() {
         .is_ok_and(|status| status.success());
     assert!(
         python,
-        "python3 is needed for the Django test service: install it (apt-get install python3 python3-venv), then run tests/django/install.sh"
+        "python3 is needed for the {label} test service: install it (apt-get install python3 python3-venv), then run tests/{name}/install.sh"
     );
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(install);
-}
-
-/// Runs `install.sh`, which returns at once when the virtualenv is up to date.
-fn install() {
-    let script = django_dir().join("install.sh");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name);
+    let script = dir.join("install.sh");
     let output = Command::new("bash")
         .arg(&script)
         .stdin(Stdio::null())
@@ -59,11 +63,12 @@ fn install() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    let python = dir.join(".venv/bin/python");
     assert!(
-        venv_python().exists(),
+        python.exists(),
         "{} did not make {}",
         script.display(),
-        venv_python().display()
+        python.display()
     );
 }
 

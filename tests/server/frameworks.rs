@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::django::announced_port;
+use super::django::{announced_port, install_python_service};
 
 use serde_json::Value;
 
@@ -170,27 +170,10 @@ fn smorest_python() -> PathBuf {
     tests_dir("smorest").join(".venv/bin/python")
 }
 
-/// Installs the flask-smorest service's packages (once per test process) when needed;
-/// without python3 the test fails naming the install command, never passing untested.
+/// Installs the flask-smorest service's packages (once per test process) when needed.
 pub fn require_smorest() {
-    assert!(
-        on_path("python3"),
-        "python3 is needed for the flask-smorest test service: install it (apt-get install python3 python3-venv), then run tests/smorest/install.sh"
-    );
     static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        // `install.sh` returns at once when the virtualenv is up to date.
-        let script = tests_dir("smorest").join("install.sh");
-        let mut command = Command::new("bash");
-        command.arg(&script);
-        run_to_success(command, &script.display().to_string());
-        assert!(
-            smorest_python().exists(),
-            "{} did not make {}",
-            script.display(),
-            smorest_python().display()
-        );
-    });
+    INSTALLED.get_or_init(|| install_python_service("smorest", "flask-smorest"));
 }
 
 /// `tests/smorest/serve.py` (see `tests/smorest/README.md`): authors, books (`author_id`)
