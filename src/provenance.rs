@@ -8,7 +8,7 @@ use anyhow::Result;
 use url::Url;
 
 use crate::atomic::write_atomically_with;
-use crate::endpoint::spec::url_key;
+use crate::endpoint::spec::{url_key, without_userinfo};
 
 /// Its name in the tree: a dot-file, so never read as a resource nor removed by `--rm`.
 pub const FILE_NAME: &str = ".resource-sync-origin";
@@ -19,7 +19,7 @@ pub const FILE_NAME: &str = ".resource-sync-origin";
 pub fn record(dir: &Path, url: &Url, written: &str) -> Result<()> {
     let text = match url.username().is_empty() && url.password().is_none() {
         true => format!("{written}\n"),
-        false => format!("{}\n", without_credentials(url)),
+        false => format!("{}\n", without_userinfo(url)),
     };
     let path = dir.join(FILE_NAME);
     if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
@@ -38,15 +38,7 @@ pub fn came_from(dir: &Path, url: &Url) -> bool {
     let Some(Ok(recorded)) = text.lines().next().map(|line| Url::parse(line.trim())) else {
         return false;
     };
-    url_key(&recorded) == url_key(&without_credentials(url))
-}
-
-/// Credentials never go into a file that git keeps.
-fn without_credentials(url: &Url) -> Url {
-    let mut bare = url.clone();
-    let _ = bare.set_username("");
-    let _ = bare.set_password(None);
-    bare
+    url_key(&recorded) == url_key(&without_userinfo(url))
 }
 
 #[cfg(test)]

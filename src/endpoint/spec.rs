@@ -33,8 +33,7 @@ impl EndpointSpec {
         if argument == "null" || argument == "/dev/null" {
             return Ok(EndpointSpec::Null);
         }
-        let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
+        if is_url_argument(argument) {
             let url = Url::parse(argument)
                 .usage_context(|| format!("invalid URL {}", redact_argument(argument)))?;
             return Ok(EndpointSpec::Http(url));
@@ -113,6 +112,22 @@ fn redact_argument(argument: &str) -> String {
         },
         None => argument.to_string(),
     }
+}
+
+/// Whether an endpoint argument is an http(s) URL (the scheme in any case).
+pub fn is_url_argument(argument: &str) -> bool {
+    let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// `url` without any `user:pass@`: what is requested, kept, shown and recorded.
+pub fn without_userinfo(url: &Url) -> Url {
+    let mut copy = url.clone();
+    if !copy.username().is_empty() || copy.password().is_some() {
+        let _ = copy.set_username("");
+        let _ = copy.set_password(None);
+    }
+    copy
 }
 
 /// Query parameters that carry a credential (an environment's `auth: {query: ...}`), set

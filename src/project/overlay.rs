@@ -12,6 +12,7 @@ use url::Url;
 use super::{environment_argument, find, join, Environment, Place, Project};
 use crate::cli::Cli;
 use crate::endpoint::options::{Auth, RequestSettings};
+use crate::endpoint::spec::is_url_argument;
 use crate::exit_code::usage;
 use crate::expr::FieldPath;
 
@@ -115,11 +116,7 @@ fn load(cli: &Cli) -> Result<Project> {
 
 /// An argument naming an environment: recognised after `-`, `null` and `http(s)://`.
 fn is_environment_endpoint(argument: &str) -> bool {
-    let lower = argument.get(..8).unwrap_or(argument).to_ascii_lowercase();
-    let other = argument == "-"
-        || argument == "null"
-        || lower.starts_with("http://")
-        || lower.starts_with("https://");
+    let other = argument == "-" || argument == "null" || is_url_argument(argument);
     !other && environment_argument(argument).is_some()
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::limit::{Answer, Limits};
-pub use crate::endpoint::spec::redact_url;
+pub use crate::endpoint::spec::{redact_url, without_userinfo};
 use backoff::backoff::Backoff;
 use backoff::ExponentialBackoffBuilder;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -507,16 +507,6 @@ fn decoded(text: &str) -> String {
 /// there may it become a resource's uri (SPEC section 9).
 pub fn same_origin(url: &Url, destination: &Url) -> bool {
     url.origin() == destination.origin()
-}
-
-/// `url` without any `user:pass@`: what is requested, kept and shown.
-pub fn without_userinfo(url: &Url) -> Url {
-    let mut copy = url.clone();
-    if !copy.username().is_empty() || copy.password().is_some() {
-        let _ = copy.set_username("");
-        let _ = copy.set_password(None);
-    }
-    copy
 }
 
 /// `Retry-After` in seconds or as an HTTP date, capped.
