@@ -18,9 +18,11 @@ pub struct PageStep {
 
 impl PageStep {
     /// The step from a page's URL to its `next`, where they differ in one integer query
-    /// parameter only (`offset=100` -> `offset=200`; a parameter the page lacks counts
-    /// from the next's value minus one step only for page numbers, so it is not guessed).
-    pub fn between(page: &Url, next: &Url) -> Option<PageStep> {
+    /// parameter only (`offset=100` -> `offset=200`). A first page often lacks the
+    /// parameter (`/players` -> `/players?page=2`): its `next` then names page 2 (or 1,
+    /// counting from 0), or the offset of the page's `members` after it; anything else is
+    /// no step that can be told.
+    pub fn between(page: &Url, next: &Url, members: usize) -> Option<PageStep> {
         if (page.scheme(), page.host_str(), page.port(), page.path())
             != (next.scheme(), next.host_str(), next.port(), next.path())
         {
@@ -29,6 +31,9 @@ impl PageStep {
         let pairs =
             |url: &Url| -> Vec<(String, String)> { url.query_pairs().into_owned().collect() };
         let (before, after) = (pairs(page), pairs(next));
+        if before.len() + 1 == after.len() {
+            return PageStep::from_first_page(&before, &after, members);
+        }
         if before.len() != after.len() {
             return None;
         }
@@ -50,6 +55,32 @@ impl PageStep {
             });
         }
         step
+    }
+
+    /// The step from a page without the parameter to a `next` that adds it.
+    fn from_first_page(
+        before: &[(String, String)],
+        after: &[(String, String)],
+        members: usize,
+    ) -> Option<PageStep> {
+        let mut added = after.iter().filter(|pair| !before.contains(pair));
+        let (param, value) = added.next()?;
+        if added.next().is_some() || before.iter().any(|(name, _)| name == param) {
+            return None;
+        }
+        let value = value.parse::<i64>().ok()?;
+        let members = i64::try_from(members).ok()?;
+        let by = match value {
+            // Two members a page: page 2 or offset 2 cannot be told apart.
+            2 if members == 2 => return None,
+            1 | 2 => 1,
+            offset if offset == members => offset,
+            _ => return None,
+        };
+        Some(PageStep {
+            param: param.clone(),
+            by,
+        })
     }
 
     /// The value of the parameter in `url`.
@@ -136,6 +167,7 @@ mod tests {
         let step = PageStep::between(
             &url("http://h/p?offset=100&limit=100"),
             &url("http://h/p?offset=200&limit=100"),
+            100,
         );
         assert_eq!(
             step,
@@ -153,17 +185,34 @@ mod tests {
             ("http://h/p?limit=100&offset=400", 400)
         );
         assert_eq!(
-            PageStep::between(&url("http://h/p"), &url("http://h/p?page=2")),
+            PageStep::between(&url("http://h/p?c=ab"), &url("http://h/p?c=cd"), 5),
             None
         );
         assert_eq!(
-            PageStep::between(&url("http://h/p?c=ab"), &url("http://h/p?c=cd")),
+            PageStep::between(
+                &url("http://h/p?page=2&x=1"),
+                &url("http://h/p?page=3&x=2"),
+                5
+            ),
             None
         );
-        assert_eq!(
-            PageStep::between(&url("http://h/p?page=2&x=1"), &url("http://h/p?page=3&x=2")),
-            None
-        );
+    }
+
+    #[test]
+    fn a_first_page_without_the_parameter_steps_by_what_its_next_adds() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let step = |page: &str, next: &str, members| {
+            PageStep::between(&url(page), &url(next), members).map(|step| (step.param, step.by))
+        };
+        let pages = Some(("page".to_string(), 1));
+        assert_eq!(step("http://h/p", "http://h/p?page=2", 50), pages);
+        assert_eq!(step("http://h/p?x=1", "http://h/p?x=1&page=1", 50), pages);
+        let offsets = Some(("offset".to_string(), 100));
+        assert_eq!(step("http://h/p", "http://h/p?offset=100", 100), offsets);
+        // A cursor, or an offset that is not the page's size, tells no step.
+        assert_eq!(step("http://h/p", "http://h/p?after=7311", 100), None);
+        assert_eq!(step("http://h/p", "http://h/p?offset=100", 40), None);
+        assert_eq!(step("http://h/p", "http://h/p?page=2", 2), None);
     }
 
     #[test]

@@ -274,7 +274,13 @@ fn userinfo_is_the_users_own_on_every_request_to_its_origin() {
     let run = pull(&[&url, "null"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let seen = origin.seen();
-    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let paths: Vec<&str> = seen.iter().map(|request| request.path.as_str()).collect();
+    // Page 3 may be asked for ahead, on a guess page 2 does not confirm.
+    assert!(
+        paths.starts_with(&["/api/team"]) && paths.contains(&"/api/team?page=2"),
+        "{paths:?}"
+    );
+    assert!(seen.len() <= 3, "{paths:?}");
     for request in &seen {
         assert_eq!(
             request.header("authorization"),

@@ -318,7 +318,7 @@ impl<'a> Crawl<'a> {
         next: &Url,
         pending: &mut FuturesUnordered<FetchTask>,
     ) {
-        let Some(step) = PageStep::between(page_url, next) else {
+        let Some(step) = PageStep::between(page_url, next, members) else {
             return;
         };
         let limit = self.context.run.concurrency;

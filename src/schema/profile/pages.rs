@@ -128,7 +128,9 @@ impl Pages<'_> {
                 param: param.clone(),
                 by: self.last_count as i64,
             }),
-            Next::Link | Next::Body(_) => PageStep::between(page_url, &self.url),
+            Next::Link | Next::Body(_) => {
+                PageStep::between(page_url, &self.url, self.last_count as usize)
+            }
             _ => None,
         }
     }
