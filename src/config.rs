@@ -15,7 +15,7 @@ use crate::endpoint::spec::{redact_url, url_key, EndpointSpec, FileKind};
 use crate::exit_code::{usage, ExitContext};
 use crate::expr::MatchExpr;
 use crate::format::Format;
-use crate::project::{self, EnvironmentEndpoint};
+use crate::project::{self, EnvironmentEndpoint, Vars};
 use crate::provenance;
 use crate::schema::profile::{self, Profile, TypeProfile};
 use crate::schema::{FollowMode, SchemaKind};
@@ -66,6 +66,16 @@ pub struct Config {
     pub verify: bool,
     /// The tree a profile's pull writes and the API it records there as its origin.
     pub records_origin: Option<RecordedOrigin>,
+    /// The `vars` of the environments read from and written to (SPEC section 11).
+    pub vars: EndpointVars,
+}
+
+/// The `vars` of each origin (in order) and of the destination, where it is an
+/// environment that has them.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointVars {
+    pub origins: Vec<Option<Arc<Vars>>>,
+    pub destination: Option<Arc<Vars>>,
 }
 
 /// A profile's pull into a directory: the tree, and its origin as parsed and as written.
@@ -100,7 +110,8 @@ impl SecretSource for ProcessSecrets {
 impl Config {
     /// Validate the command line into a configuration.
     pub fn from_cli(mut cli: Cli, secrets: &dyn SecretSource) -> Result<Config> {
-        let environments = project::apply(&mut cli, &|name| secrets.var(name))?;
+        let applied = project::apply(&mut cli, &|name| secrets.var(name))?;
+        let vars = EndpointVars::of(applied.vars);
         let (destination_arg, origin_args) = cli
             .endpoints
             .split_last()
@@ -125,8 +136,13 @@ impl Config {
         let format = choose_format(&cli, &destination)?;
         let api = api_profile(&cli)?;
         let client = client_options(&cli, api.as_deref())?;
-        let http_endpoints =
-            http_endpoints(&cli, secrets, (&origins, &destination), &api, &environments)?;
+        let http_endpoints = http_endpoints(
+            &cli,
+            secrets,
+            (&origins, &destination),
+            &api,
+            &applied.endpoints,
+        )?;
         check_clone_flags(&cli, &destination, api.as_deref())?;
         if cli.output == OutputFormat::Json && destination.features().on_stdout {
             return Err(usage(
@@ -181,7 +197,25 @@ impl Config {
             verify: cli.verify,
             origins,
             destination,
+            vars,
         })
+    }
+}
+
+impl EndpointVars {
+    /// Split the vars of each endpoint argument (the last is the destination's), and
+    /// have every secret value among them kept out of the output from now on.
+    fn of(mut by_position: Vec<Option<Vars>>) -> EndpointVars {
+        for vars in by_position.iter().flatten() {
+            for (value, shown_as) in vars.secrets() {
+                crate::redact::hide(value, &shown_as);
+            }
+        }
+        let destination = by_position.pop().flatten().map(Arc::new);
+        EndpointVars {
+            origins: by_position.into_iter().map(|v| v.map(Arc::new)).collect(),
+            destination,
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod progress;
 pub mod project;
 mod provenance;
 mod read_set;
+pub mod redact;
 mod remap;
 pub mod report;
 pub mod resource;

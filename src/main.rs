@@ -19,7 +19,11 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(error) if is_broken_pipe(&error) => Exit::Success.into(),
         Err(error) => {
-            eprintln!("resource-sync: error: {error:#}");
+            let message = format!("{error:#}");
+            eprintln!(
+                "resource-sync: error: {}",
+                resource_sync::redact::redacted(&message)
+            );
             exit_for_error(&error).into()
         }
     }

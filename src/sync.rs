@@ -15,6 +15,7 @@ use crate::graph::DependencyGraph;
 use crate::interrupt::Interrupt;
 use crate::plan::{self, Change, Comparison, Decision, March, Stale};
 use crate::progress::Progress;
+use crate::project::{Undefined, Vars};
 use crate::read_set::ReadSet;
 use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
 use crate::report::{Op, Outcome, Report, Status};
@@ -290,7 +291,7 @@ async fn verify(
     }
     eprintln!("verified {verified} of {}", set.resources.len());
     for line in &mismatches {
-        eprintln!("{line}");
+        eprintln!("{}", crate::redact::redacted(line));
     }
     if !mismatches.is_empty() {
         context.report.fail_verification(mismatches.len());
@@ -342,6 +343,40 @@ fn without_clones(
         .unzip()
 }
 
+/// SPEC section 11: the values of the environment read from become `${NAME}`, those of
+/// the environment written to are filled in (identity and links left as read); a name
+/// the destination does not define stops the run before anything is written.
+fn swap_environment_values(
+    resource: &mut Resource,
+    (from, to): (Option<&Vars>, Option<&Vars>),
+    context: &Context<'_>,
+) -> Result<()> {
+    if from.is_none() && to.is_none() {
+        return Ok(());
+    }
+    let mut kept = context.dialect.identity_fields(&resource.kind);
+    kept.extend(
+        context
+            .run
+            .refs
+            .iter()
+            .map(|reference| reference.path.clone()),
+    );
+    if let Some(vars) = from {
+        vars.read_into_placeholders(&mut resource.body, &kept);
+    }
+    if let Some(vars) = to {
+        vars.fill_in(&mut resource.body, &kept)
+            .map_err(|Undefined(name)| {
+                usage(format!(
+                    "{}: ${{{name}}} is not in the vars of environment {}; nothing was written",
+                    resource.uri, vars.environment
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 /// Every origin in turn; on the same uri the later origin wins (layering). With a
 /// stage, each body goes to the destination as it arrives and only identities are kept.
 /// Returns the resources and whether each passed the filters (decided with its body).
@@ -352,8 +387,12 @@ async fn read_origins(
 ) -> Result<(Vec<Resource>, Vec<bool>)> {
     let filters = &config.filters;
     let mut read_set = ReadSet::default();
-    for spec in &config.origins {
+    for (position, spec) in config.origins.iter().enumerate() {
         let origin = endpoint::open(spec, &config.http_endpoints);
+        let vars = (
+            config.vars.origins.get(position).cloned().flatten(),
+            config.vars.destination.as_deref(),
+        );
         origin
             .read(context, &mut |mut resource: Resource| {
                 // A local read runs between awaits: Ctrl-C (noted by the listener on a
@@ -364,6 +403,7 @@ async fn read_origins(
                 context.report.progress().advance();
                 // `--omit`: the fields never reach the destination (nor comparisons, nor plans).
                 remove_fields(&mut resource.body, &config.omit);
+                swap_environment_values(&mut resource, (vars.0.as_deref(), vars.1), context)?;
                 resource.references = reference_keys(&config.run.refs, &resource.body).into();
                 let uri_hash = read_set.share_text(&mut resource);
                 let selected = filter::selected(&resource, filters);

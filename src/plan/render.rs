@@ -68,11 +68,13 @@ impl Change {
             Op::Delete => (self.target.as_str(), "/dev/null"),
             _ => (self.target.as_str(), self.target.as_str()),
         };
-        TextDiff::from_lines(before, after)
+        let diff = TextDiff::from_lines(before, after)
             .unified_diff()
             .context_radius(3)
             .header(old, new)
-            .to_string()
+            .to_string();
+        // Secret values read `${NAME}`, as in the tree.
+        crate::redact::redacted(&diff).into_owned()
     }
 
     fn as_outcome(&self, status: Status) -> Outcome {

@@ -4,6 +4,7 @@
 
 mod overlay;
 mod secret;
+mod vars;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,9 @@ use url::Url;
 use crate::endpoint::options::{Auth, OAuth2};
 use crate::exit_code::usage;
 use crate::format::yaml_lines::line_of;
-pub use overlay::{apply, generate_source, EnvironmentEndpoint};
+pub use overlay::{apply, generate_source, Applied, EnvironmentEndpoint};
 pub use secret::{run_command, SecretSpec};
+pub use vars::{is_var_name, Undefined, Vars};
 
 /// The project file's name, looked for in the current folder and the folders above it.
 pub const FILE_NAME: &str = "resource-sync.yaml";
@@ -58,6 +60,8 @@ pub struct Environment {
     pub rps: Option<u64>,
     pub timeout: Option<u64>,
     pub max_attempts: Option<u64>,
+    /// `vars`: values of its own, SECRETs not yet resolved.
+    vars: BTreeMap<String, vars::VarValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,9 +94,9 @@ struct EnvironmentFile {
     omit: Vec<String>,
     #[serde(default)]
     ignore: Vec<String>,
-    /// Sections 11 and 12 (not acted on yet); read so that a file using them is valid.
-    #[allow(dead_code)]
-    vars: Option<serde_yaml::Value>,
+    #[serde(default)]
+    vars: BTreeMap<String, vars::VarValue>,
+    /// Section 12 (not acted on yet); read so that a file using it is valid.
     #[allow(dead_code)]
     backup: Option<PathBuf>,
     limit: Option<u64>,
@@ -211,6 +215,11 @@ impl Project {
                 (None, Some(path)) => Place::Path(folder.join(path)),
                 _ => return Err(at("give exactly one of `url` and `path`".into())),
             };
+            if let Some(bad) = raw.vars.keys().find(|name| !is_var_name(name)) {
+                return Err(at(format!(
+                    "vars: {bad:?} is not a var name ([A-Z][A-Z0-9_]*: capitals, digits, _)"
+                )));
+            }
             environments.insert(
                 name.clone(),
                 Environment {
@@ -227,6 +236,7 @@ impl Project {
                     rps: raw.rps,
                     timeout: raw.timeout,
                     max_attempts: raw.max_attempts,
+                    vars: raw.vars,
                 },
             );
         }
@@ -297,6 +307,17 @@ impl Environment {
                 secret_in_body: oauth2.client_auth == ClientAuth::Body,
             })),
         }))
+    }
+
+    /// Its `vars`, SECRETs resolved; errors name the file and the environment.
+    pub fn vars(&self, folder: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Vars> {
+        Vars::resolve(&self.name, &self.vars, folder, env).map_err(|error| {
+            usage(format!(
+                "project file {} (environments.{}): {error:#}",
+                self.file.display(),
+                self.name
+            ))
+        })
     }
 
     /// Its headers, secret values resolved.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use url::Url;
 
-use super::{environment_argument, find, join, Environment, Place, Project};
+use super::{environment_argument, find, join, Environment, Place, Project, Vars};
 use crate::cli::Cli;
 use crate::endpoint::options::{Auth, RequestSettings};
 use crate::endpoint::spec::is_url_argument;
@@ -29,25 +29,33 @@ pub struct EnvironmentEndpoint {
     pub requests: RequestSettings,
 }
 
-/// Rewrites `cli` for the project's environments; returns the HTTP ones. Without an
+/// What the environments named on a command line bring to its run.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The HTTP environment endpoints.
+    pub endpoints: Vec<EnvironmentEndpoint>,
+    /// The `vars` of each endpoint argument, by position (`None`: no environment, or
+    /// one without vars).
+    pub vars: Vec<Option<Vars>>,
+}
+
+/// Rewrites `cli` for the project's environments; returns what they bring. Without an
 /// environment argument or `--config` on the command line, no file is read and `cli` is
 /// left as it is.
-pub fn apply(
-    cli: &mut Cli,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<EnvironmentEndpoint>> {
+pub fn apply(cli: &mut Cli, env: &dyn Fn(&str) -> Option<String>) -> Result<Applied> {
     let named = cli
         .endpoints
         .iter()
         .any(|argument| is_environment_endpoint(argument));
     // RESOURCE_SYNC_CONFIG only says where the file is; `--config` asks for it to be read.
     if !named && !cli.gave("config") {
-        return Ok(Vec::new());
+        return Ok(Applied::default());
     }
     let project = load(cli)?;
     use_project_settings(cli, &project);
     let last = cli.endpoints.len().saturating_sub(1);
     let mut endpoints = Vec::new();
+    let mut vars = vec![None; cli.endpoints.len()];
     let mut used: Vec<(&Environment, bool)> = Vec::new();
     for (position, argument) in cli.endpoints.clone().iter().enumerate() {
         let Some((name, path)) =
@@ -72,10 +80,12 @@ pub fn apply(
                 .map_err(|error| usage(format!("{argument}: {error}")))?;
             endpoints.push(resolve(environment, url, &project.folder, env)?);
         }
+        let own = environment.vars(&project.folder, env)?;
+        vars[position] = (!own.is_empty()).then_some(own);
         used.push((environment, is_destination));
     }
     use_environment_settings(cli, &used);
-    Ok(endpoints)
+    Ok(Applied { endpoints, vars })
 }
 
 /// `--generate profile NAME:PATH`: the URL or path it names, and for a URL that

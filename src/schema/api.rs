@@ -60,6 +60,12 @@ impl Dialect for ApiDialect {
         Cow::Owned(json!({ "type": &*resource.kind, "body": &*resource.body }))
     }
 
+    fn identity_fields(&self, kind: &str) -> Vec<Vec<String>> {
+        self.type_named(kind)
+            .map(TypeProfile::identity_fields)
+            .unwrap_or_default()
+    }
+
     fn take_members(&self, _body: &mut Value) -> Result<Vec<Value>, String> {
         Ok(Vec::new())
     }

@@ -121,6 +121,10 @@ impl Dialect for Hal {
     }
 
     /// A server computes its own links: `id` and `_links` go.
+    fn identity_fields(&self, _kind: &str) -> Vec<Vec<String>> {
+        ["id", "_links"].map(|key| vec![key.to_string()]).into()
+    }
+
     fn without_identity(&self, mut body: Value) -> Value {
         if let Some(fields) = body.as_object_mut() {
             fields.remove("id");

@@ -130,6 +130,12 @@ pub trait Dialect: Send + Sync {
     /// `rebase`: how bodies are compared across hosts and cloned into new uris.
     fn map_links(&self, _body: &mut Value, _rebase: &mut dyn FnMut(&str) -> Option<String>) {}
 
+    /// The fields of a `kind` resource that are its identity or its links: an
+    /// environment's vars never rewrite them (SPEC section 11).
+    fn identity_fields(&self, _kind: &str) -> Vec<Vec<String>> {
+        vec![vec!["id".to_string()]]
+    }
+
     /// The body POSTed to create, without the identity the server assigns.
     fn without_identity(&self, body: Value) -> Value {
         body

@@ -88,6 +88,12 @@ impl Dialect for Simple {
     }
 
     /// `id` and `uri` are the server's to assign; `type` and `parents` stay.
+    fn identity_fields(&self, _kind: &str) -> Vec<Vec<String>> {
+        ["id", "uri", "type", "parents", "links"]
+            .map(|key| vec![key.to_string()])
+            .into()
+    }
+
     fn without_identity(&self, mut body: Value) -> Value {
         if let Some(fields) = body.as_object_mut() {
             fields.remove("id");

@@ -447,6 +447,7 @@ impl HttpClient {
     }
 
     fn log_failure(&self, method: &Method, url: &Url, reason: String) -> String {
+        let reason = crate::redact::redacted(&reason);
         if self.options.verbose {
             eprintln!("{method} {} -> {reason}", redact_url(url));
         }

@@ -22,6 +22,10 @@ impl Dialect for TypeDialect<'_> {
             .map_err(|reason| IdentityError::Member(format!("type {}: {reason}", self.kind.name)))
     }
 
+    fn identity_fields(&self, _kind: &str) -> Vec<Vec<String>> {
+        self.kind.identity_fields()
+    }
+
     fn take_members(&self, body: &mut Value) -> Result<Vec<Value>, String> {
         self.kind.take_members(body)
     }

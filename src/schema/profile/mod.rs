@@ -217,6 +217,28 @@ impl TypeProfile {
         }
     }
 
+    /// Where a member holds its identity and its links: its id, the fields its paths are
+    /// filled from, its parents' fields; in JSON:API also `type`, `links` and
+    /// `relationships`. An environment's vars never rewrite them (SPEC section 11).
+    pub fn identity_fields(&self) -> Vec<Vec<String>> {
+        let mut fields = vec![self.field_path(&self.id)];
+        for name in placeholders(&self.item)
+            .into_iter()
+            .chain(placeholders(&self.path))
+        {
+            fields.push(self.field_path(name));
+        }
+        fields.extend(
+            self.parents
+                .iter()
+                .map(|(field, _)| self.parent_path(field)),
+        );
+        if self.format == ApiFormat::JsonApi {
+            fields.extend(["type", "links", "relationships"].map(|key| vec![key.to_string()]));
+        }
+        fields
+    }
+
     /// Where a member holds its `parents` field `field`.
     pub fn parent_path(&self, field: &str) -> Vec<String> {
         match self.format {
