@@ -23,7 +23,7 @@ use crate::expr::{FieldPath, MatchExpr, RefExpr};
 #[command(group(ArgGroup::new("follow").args(["follow_all", "follow_child", "follow_page", "follow_none"])))]
 pub struct Cli {
     /// Endpoints: one or more origins, then the destination.
-    #[arg(value_name = "ENDPOINT", required_unless_present = "generate", num_args = 2..)]
+    #[arg(value_name = "ENDPOINT", required_unless_present = "generate", num_args = 1..)]
     pub endpoints: Vec<String>,
 
     /// Write JSON to the destination (default for HTTP).
@@ -138,6 +138,14 @@ pub struct Cli {
     /// mismatch or a missing one).
     #[arg(long)]
     pub verify: bool,
+    /// Keep what the run overwrites or deletes at the destination, and what it creates,
+    /// in DIR (which must not exist or be empty); `--undo DIR` puts it back.
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<std::path::PathBuf>,
+    /// Put the destination back as it was before the run that made backup DIR:
+    /// `--undo DIR DESTINATION`.
+    #[arg(long, value_name = "DIR")]
+    pub undo: Option<std::path::PathBuf>,
     /// A YAML profile describing a plain-JSON or JSON:API service: collection paths,
     /// ids, parents, pagination, write methods (replaces --hal/--simple).
     #[arg(long, value_name = "FILE")]

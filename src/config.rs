@@ -1,12 +1,14 @@
 //! The validated, immutable run configuration built from the parsed command line.
 //! The only place that checks how flags combine; everything downstream takes `&Config`.
 
+use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::backup::{self, Backup};
 use crate::cli::{Cli, CreateMode, OutputFormat};
 use crate::endpoint::options::{
     Auth, ClientOptions, HttpOptions, RequestSettings, RunOptions, Secret,
@@ -68,6 +70,18 @@ pub struct Config {
     pub records_origin: Option<RecordedOrigin>,
     /// The `vars` of the environments read from and written to (SPEC section 11).
     pub vars: EndpointVars,
+    /// `--backup` (or the destination environment's `backup`): where this run keeps what
+    /// it changes (SPEC section 12).
+    pub backup: Option<PathBuf>,
+    /// `--undo`: the backup this run puts back.
+    pub undo: Option<Undo>,
+}
+
+/// A backup being put back: its folder (the run's origin) and its record.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    pub dir: PathBuf,
+    pub record: backup::Record,
 }
 
 /// The `vars` of each origin (in order) and of the destination, where it is an
@@ -112,6 +126,7 @@ impl Config {
     pub fn from_cli(mut cli: Cli, secrets: &dyn SecretSource) -> Result<Config> {
         let applied = project::apply(&mut cli, &|name| secrets.var(name))?;
         let vars = EndpointVars::of(applied.vars);
+        let undo = undo_of(&mut cli)?;
         let (destination_arg, origin_args) = cli
             .endpoints
             .split_last()
@@ -153,6 +168,10 @@ impl Config {
             return Err(usage("--max-delete goes with --rm"));
         }
         check_compare_flags(&cli, &destination)?;
+        let backup = backup_folder(&cli, &destination, applied.backup.as_deref())?;
+        if let Some(undo) = &undo {
+            check_undo_destination(undo, &destination)?;
+        }
         Ok(Config {
             run: RunOptions {
                 format,
@@ -198,8 +217,73 @@ impl Config {
             origins,
             destination,
             vars,
+            backup,
+            undo,
         })
     }
+}
+
+/// `--undo DIR DESTINATION`: DIR becomes the origin, and its record is read.
+fn undo_of(cli: &mut Cli) -> Result<Option<Undo>> {
+    let Some(dir) = cli.undo.clone() else {
+        if cli.endpoints.len() < 2 {
+            return Err(usage("expected ORIGIN... DESTINATION"));
+        }
+        return Ok(None);
+    };
+    if cli.endpoints.len() != 1 {
+        return Err(usage("--undo DIR takes one DESTINATION and no origin"));
+    }
+    let record = backup::Record::read(&dir)?;
+    cli.endpoints.insert(0, dir.display().to_string());
+    Ok(Some(Undo { dir, record }))
+}
+
+/// DESTINATION must be the one the backup records.
+fn check_undo_destination(undo: &Undo, destination: &EndpointSpec) -> Result<()> {
+    if destination.describe() != undo.record.destination {
+        return Err(usage(format!(
+            "--undo {}: the backup is of {}, not {}; nothing written",
+            undo.dir.display(),
+            undo.record.destination,
+            destination.describe()
+        )));
+    }
+    Ok(())
+}
+
+/// `--backup DIR`, or the destination environment's `backup: FOLDER` (a new timestamped
+/// folder in it); checked before anything is read.
+fn backup_folder(
+    cli: &Cli,
+    destination: &EndpointSpec,
+    environment_folder: Option<&Path>,
+) -> Result<Option<PathBuf>> {
+    let Some(dir) = cli.backup.clone() else {
+        // A preview changes nothing, so it keeps nothing.
+        return Ok(environment_folder
+            .filter(|_| !cli.dry_run)
+            .map(Backup::timestamped));
+    };
+    let refused = if cli.dry_run {
+        Some("--dry-run: a preview changes nothing")
+    } else if matches!(destination, EndpointSpec::Stdio | EndpointSpec::Null) {
+        Some("the destination keeps nothing to back up")
+    } else if cli.no_compare {
+        Some("--no-compare reads no copy to keep")
+    } else {
+        None
+    };
+    if let Some(reason) = refused {
+        return Err(usage(format!("--backup cannot be used here: {reason}")));
+    }
+    if fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(usage(format!(
+            "--backup {}: the folder is not empty (one backup, one run)",
+            dir.display()
+        )));
+    }
+    Ok(Some(dir))
 }
 
 impl EndpointVars {

@@ -4,6 +4,7 @@
 // Public: what the binary, tests, benches and fuzz targets use. The rest is private,
 // so the compiler reports what nothing calls.
 mod atomic;
+pub mod backup;
 pub mod cli;
 pub mod config;
 mod endpoint;
@@ -26,6 +27,7 @@ pub mod resource;
 pub mod schema;
 pub mod sync;
 mod text_index;
+mod undo;
 
 /// For the HTTP body fuzz target: a page parsed as a crawl parses it.
 pub use endpoint::http::read_page;

@@ -177,6 +177,8 @@ pub struct Report {
     json_lines: bool,
     /// Resources `--verify` found missing or different.
     mismatches: std::sync::atomic::AtomicUsize,
+    /// `--backup`: each create is recorded there as it is answered.
+    backup: Option<std::sync::Arc<crate::backup::Backup>>,
 }
 
 impl Report {
@@ -193,6 +195,7 @@ impl Report {
             progress,
             json_lines,
             mismatches: Default::default(),
+            backup: None,
         }
     }
 
@@ -218,8 +221,23 @@ impl Report {
         self.with_counts(|counts| counts.read += count);
     }
 
+    /// Record each create made from now on in `backup` (SPEC section 12).
+    pub fn keep_creates_in(&mut self, backup: std::sync::Arc<crate::backup::Backup>) {
+        self.backup = Some(backup);
+    }
+
     /// Record one outcome; failures and skips are told on stderr as they happen.
     pub fn record(&self, outcome: Outcome) {
+        if let (Some(backup), Op::Create, Status::Done(_)) =
+            (&self.backup, outcome.op, &outcome.status)
+        {
+            if let Err(error) = backup.created(&outcome.kind, &outcome.id, &outcome.target) {
+                self.progress.println(&format!(
+                    "resource-sync: error: {error:#}; undo will not delete {}",
+                    outcome.target
+                ));
+            }
+        }
         self.with_counts(|counts| match &outcome.status {
             Status::Failed(_) => counts.failed += 1,
             Status::Skipped(_) => counts.skipped += 1,

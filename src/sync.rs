@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::config::Config;
-use crate::endpoint::{self, http::HttpClient, Context, Endpoint, Stage, WriteSet};
+use crate::backup::{self, Backup};
+use crate::config::{Config, Undo};
+use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
 use crate::exit_code::{usage, Exit, Interrupted};
 use crate::filter;
 use crate::format::Format;
@@ -21,6 +22,7 @@ use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
 use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::{remove_fields, Resource};
 use crate::schema::{self, ApiDialect, Dialect};
+use crate::undo;
 
 /// Carry out the configured sync and return the exit status.
 pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
@@ -31,7 +33,14 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         None => schema::dialect(config.schema),
     };
     let http = HttpClient::new(&config.client, &config.http_endpoints)?;
-    let report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
+    let backup = start_backup(config)?;
+    let mut report = Report::with_progress(Progress::for_stderr(config.quiet), config.json_output);
+    if let Some(backup) = backup
+        .as_ref()
+        .filter(|_| backup::records_each_create(&config.destination))
+    {
+        report.keep_creates_in(Arc::clone(backup));
+    }
     let id_map = SharedIdMap::new(IdMap::load(config.run.id_map.as_deref())?);
     let context = Context {
         run: &config.run,
@@ -43,10 +52,18 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     };
     let destination = endpoint::open(&config.destination, &config.http_endpoints);
     destination.check_writable(&context)?;
+    if let Some(undo) = &config.undo {
+        if let EndpointSpec::File(path, _) = &config.destination {
+            return put_file_back(config, undo, path, &context);
+        }
+        let endpoints = (&*destination, &config.destination);
+        let run = (config.dry_run, backup.as_deref());
+        undo::delete_created(undo, endpoints, &context, run).await?;
+    }
     let inventory = destination.inventory(&context, config.compare).await?;
     let march = March::new(inventory, comparison(config), config.compare);
-    // Plans, diffs and verification compare whole bodies, so only plain runs stream.
-    let mut stage = match config.dry_run || config.diff || config.verify {
+    // Plans, diffs, verification and backups see whole bodies, so only plain runs stream.
+    let mut stage = match config.dry_run || config.diff || config.verify || backup.is_some() {
         true => None,
         false => destination.stage(&march, &context)?,
     };
@@ -60,7 +77,8 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         graph: &graph,
     };
     march.survey(&resources).await?;
-    write(config, &*destination, stage, &set, &march, &context).await?;
+    let writer = (&*destination, backup.as_deref());
+    write(config, writer, stage, &set, &march, &context).await?;
     if config.verify && !interrupt.is_requested() {
         verify(config, &*destination, &set, &context).await?;
     }
@@ -140,7 +158,7 @@ async fn read(
 /// first); then, with `--rm`, delete what the march found stale.
 async fn write(
     config: &Config,
-    destination: &dyn Endpoint,
+    (destination, backup): (&dyn Endpoint, Option<&Backup>),
     stage: Option<Box<dyn Stage + '_>>,
     set: &WriteSet<'_>,
     march: &March<'_>,
@@ -161,6 +179,10 @@ async fn write(
             stage.commit(set, context).await?;
         } else {
             let decisions = decide_all(set, march)?;
+            if let Some(backup) = backup {
+                let changes = (&decisions[..], &stale[..]);
+                backup::keep_before_writing(backup, &config.destination, set, changes)?;
+            }
             if diff {
                 plan::print_diffs(&changes(
                     set,
@@ -186,6 +208,33 @@ fn decide_all(set: &WriteSet<'_>, march: &March<'_>) -> Result<Vec<Decision>> {
         .iter()
         .map(|resource| march.decide(resource, None))
         .collect()
+}
+
+/// SPEC section 12: `--backup DIR`, or a timestamped folder of the destination
+/// environment's `backup`; nothing is on disk until the run changes something.
+fn start_backup(config: &Config) -> Result<Option<Arc<Backup>>> {
+    let Some(dir) = &config.backup else {
+        return Ok(None);
+    };
+    let destination = config.destination.describe();
+    let vars = config.vars.destination.clone();
+    Ok(Some(Arc::new(Backup::new(dir, destination, vars)?)))
+}
+
+/// `--undo` into a single file: it is put back whole.
+fn put_file_back(
+    config: &Config,
+    undo: &Undo,
+    path: &std::path::Path,
+    context: &Context<'_>,
+) -> Result<Exit> {
+    let op = undo::put_file_back(undo, path, config.dry_run)?;
+    let status = match config.dry_run {
+        true => Status::Planned,
+        false => Status::Done(None),
+    };
+    context.report.record(Outcome::for_file(op, path, status));
+    finish(config, context)
 }
 
 /// The decisions in write order, as plan lines and diffs, deletions last.

@@ -26,6 +26,7 @@ use crate::report::Report;
 use crate::resource::Resource;
 use crate::schema::Dialect;
 
+pub(crate) use directory::safe_segment;
 pub use spec::EndpointSpec;
 
 /// What reading and writing need besides the endpoint itself.

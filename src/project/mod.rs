@@ -62,6 +62,8 @@ pub struct Environment {
     pub max_attempts: Option<u64>,
     /// `vars`: values of its own, SECRETs not yet resolved.
     vars: BTreeMap<String, vars::VarValue>,
+    /// `backup`: the folder every run writing to it keeps a backup in.
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,8 +98,6 @@ struct EnvironmentFile {
     ignore: Vec<String>,
     #[serde(default)]
     vars: BTreeMap<String, vars::VarValue>,
-    /// Section 12 (not acted on yet); read so that a file using it is valid.
-    #[allow(dead_code)]
     backup: Option<PathBuf>,
     limit: Option<u64>,
     concurrency: Option<u64>,
@@ -237,6 +237,7 @@ impl Project {
                     timeout: raw.timeout,
                     max_attempts: raw.max_attempts,
                     vars: raw.vars,
+                    backup: raw.backup.map(|backup| folder.join(backup)),
                 },
             );
         }

@@ -37,6 +37,8 @@ pub struct Applied {
     /// The `vars` of each endpoint argument, by position (`None`: no environment, or
     /// one without vars).
     pub vars: Vec<Option<Vars>>,
+    /// The destination environment's `backup` folder.
+    pub backup: Option<std::path::PathBuf>,
 }
 
 /// Rewrites `cli` for the project's environments; returns what they bring. Without an
@@ -56,6 +58,7 @@ pub fn apply(cli: &mut Cli, env: &dyn Fn(&str) -> Option<String>) -> Result<Appl
     let last = cli.endpoints.len().saturating_sub(1);
     let mut endpoints = Vec::new();
     let mut vars = vec![None; cli.endpoints.len()];
+    let mut backup = None;
     let mut used: Vec<(&Environment, bool)> = Vec::new();
     for (position, argument) in cli.endpoints.clone().iter().enumerate() {
         let Some((name, path)) =
@@ -82,10 +85,17 @@ pub fn apply(cli: &mut Cli, env: &dyn Fn(&str) -> Option<String>) -> Result<Appl
         }
         let own = environment.vars(&project.folder, env)?;
         vars[position] = (!own.is_empty()).then_some(own);
+        if is_destination {
+            backup.clone_from(&environment.backup);
+        }
         used.push((environment, is_destination));
     }
     use_environment_settings(cli, &used);
-    Ok(Applied { endpoints, vars })
+    Ok(Applied {
+        endpoints,
+        vars,
+        backup,
+    })
 }
 
 /// `--generate profile NAME:PATH`: the URL or path it names, and for a URL that

@@ -364,7 +364,7 @@ const MAX_SEGMENT_BYTES: usize = 200;
 /// `.` (hidden, `.git`, never read back), no separators, control or bidirectional-control
 /// characters (NUL included), at most 200 bytes, no trailing dot or space (Windows drops
 /// them), and not a device name Windows reserves (`CON`, `nul.yaml`, `COM1`...).
-fn safe_segment(name: &str) -> Option<&str> {
+pub(crate) fn safe_segment(name: &str) -> Option<&str> {
     let unsafe_name = name.is_empty()
         || name.starts_with('.')
         || name.len() > MAX_SEGMENT_BYTES
