@@ -4,6 +4,7 @@
 mod links;
 mod read;
 mod stage;
+mod staging;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -98,6 +99,7 @@ impl Endpoint for Directory {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            staging::remove_left_behind(&self.root);
             let format = context.run.format;
             let mut stopped = false;
             for index in set.indices() {
