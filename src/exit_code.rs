@@ -16,6 +16,8 @@ pub enum Exit {
     Changes = 3,
     /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15): CI cancellation, `timeout`, service managers.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -46,18 +48,46 @@ pub struct RemoteError {
 /// The error an exit-coded error was caused by, kept whole (printed after it with `{:#}`).
 type Cause = Box<dyn std::error::Error + Send + Sync>;
 
-/// The run was stopped by Ctrl-C; what was committed is whole, the rest was not written.
+/// A signal that asks a run to stop cleanly; the exit status names it as shells do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT, Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl StopSignal {
+    pub fn exit(self) -> Exit {
+        match self {
+            StopSignal::Interrupt => Exit::Interrupted,
+            StopSignal::Terminate => Exit::Terminated,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+        }
+    }
+}
+
+/// The run was stopped by a signal; what was committed is whole, the rest was not written.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "interrupted: files already written are complete; nothing partial was left (re-run to finish)"
+    "interrupted by {}: files already written are complete; nothing partial was left (re-run to finish)",
+    by.name()
 )]
-pub struct Interrupted;
+pub struct Interrupted {
+    pub by: StopSignal,
+}
 
 /// The exit status an error chain asks for: the first typed error found decides.
 pub fn exit_for_error(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
-        if cause.is::<Interrupted>() {
-            return Exit::Interrupted;
+        if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
+            return interrupted.by.exit();
         }
         if cause.is::<UsageError>() {
             return Exit::Usage;
@@ -133,6 +163,9 @@ mod tests {
         let error = Err::<(), _>(remote("503")).context("GET y").unwrap_err();
         assert_eq!(exit_for_error(&error), Exit::Failed);
         assert_eq!(exit_for_error(&anyhow::anyhow!("plain")), Exit::Failed);
+        let by = StopSignal::Terminate;
+        let error = anyhow::Error::from(Interrupted { by }).context("writing");
+        assert_eq!(exit_for_error(&error), Exit::Terminated);
     }
 
     #[test]

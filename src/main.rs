@@ -66,7 +66,9 @@ fn run() -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async { resource_sync::sync::run(&config, Interrupt::on_ctrl_c()).await })
+    // Installed outside the run's runtime: the listener has a runtime of its own.
+    let interrupt = Interrupt::on_signals();
+    runtime.block_on(async { resource_sync::sync::run(&config, interrupt).await })
 }
 
 /// Shell completions, the man page or a profile on stdout.

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::backup::{self, Backup};
 use crate::config::{Config, Undo};
 use crate::endpoint::{self, http::HttpClient, Context, Endpoint, EndpointSpec, Stage, WriteSet};
-use crate::exit_code::{usage, Exit, Interrupted};
+use crate::exit_code::{usage, Exit};
 use crate::filter;
 use crate::format::Format;
 use crate::graph::DependencyGraph;
@@ -137,10 +137,10 @@ async fn read(
     stage: Option<&mut (dyn Stage + '_)>,
 ) -> Result<Vec<Resource>> {
     context.report.progress().start_reading();
-    // Nothing is written while reading: on Ctrl-C the read (and its stage) is dropped.
+    // Nothing is written while reading: on a signal the read (and its stage) is dropped.
     let (resources, chosen) = tokio::select! {
         read = read_origins(config, context, stage) => read?,
-        () = context.interrupt.requested() => return Err(Interrupted.into()),
+        () = context.interrupt.requested() => return Err(context.interrupt.error()),
     };
     context.report.add_read(resources.len());
     let (mut resources, chosen) = without_clones(resources, chosen, config, context);
@@ -352,7 +352,7 @@ async fn verify(
 fn finish(config: &Config, context: &Context<'_>) -> Result<Exit> {
     let report = context.report;
     if context.interrupt.is_requested() {
-        return Err(Interrupted.into());
+        return Err(context.interrupt.error());
     }
     if config.json_output {
         report.print_json_summary();
@@ -444,10 +444,10 @@ async fn read_origins(
         );
         origin
             .read(context, &mut |mut resource: Resource| {
-                // A local read runs between awaits: Ctrl-C (noted by the listener on a
-                // runtime worker) is seen at the next resource.
+                // A local read runs between awaits: a signal (noted by the listener on a
+                // thread of its own) is seen at the next resource.
                 if context.interrupt.is_requested() {
-                    return Err(Interrupted.into());
+                    return Err(context.interrupt.error());
                 }
                 context.report.progress().advance();
                 // `--omit`: the fields never reach the destination (nor comparisons, nor plans).

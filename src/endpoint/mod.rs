@@ -39,7 +39,7 @@ pub struct Context<'a> {
     pub report: &'a Report,
     /// The run's id map (`--id-map`, or an empty one-shot map).
     pub id_map: &'a SharedIdMap,
-    /// Ctrl-C: writers stop starting requests when it is requested.
+    /// SIGINT or SIGTERM: writers stop starting requests when it is requested.
     pub interrupt: &'a Interrupt,
 }
 

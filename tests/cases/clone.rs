@@ -1016,6 +1016,13 @@ fn a_clone_killed_half_way_resumes_without_duplicates() {
 /// duplicates").
 #[test]
 fn a_clone_stopped_by_ctrl_c_resumes_without_duplicates() {
+    a_clone_stopped_by("INT", 130);
+}
+
+/// `kill -s <signal>` while creates are in flight: the run exits `code` with every create
+/// it started in the id map, and a resumed run creates only the rest. SIGTERM's case is in
+/// `fs_safety` with the other signals.
+pub(super) fn a_clone_stopped_by(signal: &str, code: i32) {
     let dir = temp_dir();
     let (origin, resources) = origin_file(dir.path(), 6, 15);
     let server = assigning_server(None);
@@ -1030,16 +1037,23 @@ fn a_clone_stopped_by_ctrl_c_resumes_without_duplicates() {
         &relay.url("/api"),
     );
 
-    let stopped = interrupt_after(command, &server, &seeded, &map_file, 3, "INT");
-    assert_eq!(stopped.run.code, 130, "Ctrl-C exits 130: {:?}", stopped.run);
+    let stopped = interrupt_after(command, &server, &seeded, &map_file, 3, signal);
+    assert_eq!(
+        stopped.run.code, code,
+        "SIG{signal} exits {code}: {:?}",
+        stopped.run
+    );
     let created = server.resources().len() - seeded.len();
-    assert!(created < resources.len(), "the run finished before Ctrl-C");
+    assert!(
+        created < resources.len(),
+        "the run finished before SIG{signal}"
+    );
 
     resume(&server, (&origin, &resources), &map_file, &seeded, &stopped);
     assert!(
         stopped.unrecorded.is_empty(),
-        "Ctrl-C after {created} creates lost the replies of {:?}: created but not in the id map, \
-         so the resumed run cloned them a second time\nid map after Ctrl-C: {:#?}\nstderr:\n{}",
+        "SIG{signal} after {created} creates lost the replies of {:?}: created but not in the id \
+         map, so the resumed run cloned them a second time\nid map after it: {:#?}\nstderr:\n{}",
         stopped.unrecorded,
         stopped.recorded,
         stopped.run.stderr

@@ -15,6 +15,7 @@ mod faults;
 mod files;
 mod filters;
 mod frameworks;
+mod fs_safety;
 mod generate_profile;
 mod hostile;
 mod hostile_servers;

@@ -1,8 +1,10 @@
 //! A directory tree in the original's layout, `<root>/<type>/<id>.yaml|.json`: every
 //! YAML/JSON file below the root is read (dot-entries skipped); writes stream through a stage.
 
+mod links;
 mod read;
 mod stage;
+mod staging;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -27,6 +29,7 @@ use crate::plan::{Decision, Held, Inventory, Listed, March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::{Body, Resource};
 
+use links::Links;
 pub use stage::DirectoryStage;
 
 pub struct Directory {
@@ -53,7 +56,7 @@ impl Endpoint for Directory {
         let root = self.root.clone();
         let dialect = Arc::clone(context.dialect);
         let read = move |found: &mut Found<'_>| read::read_tree(&root, &*dialect, found);
-        // Files do not block for good: read here, Ctrl-C seen at the next resource.
+        // Files do not block for good: read here, a signal seen at the next resource.
         Box::pin(async move { read(found) })
     }
 
@@ -64,7 +67,11 @@ impl Endpoint for Directory {
         _compare: bool,
     ) -> BoxFuture<'a, Result<Box<dyn Inventory + 'a>>> {
         Box::pin(async move {
-            let inventory = Arc::new(DirectoryInventory::new(&self.root, context.run.format)?);
+            let inventory = DirectoryInventory::new(&self.root, context.run.format)?;
+            if context.run.remove {
+                inventory.links.refuse_for_removal()?;
+            }
+            let inventory = Arc::new(inventory);
             let _ = self.inventory.set(Arc::clone(&inventory));
             Ok(Box::new(inventory) as Box<dyn Inventory>)
         })
@@ -92,6 +99,7 @@ impl Endpoint for Directory {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            staging::remove_left_behind(&self.root);
             let format = context.run.format;
             let mut stopped = false;
             for index in set.indices() {
@@ -172,18 +180,29 @@ pub struct DirectoryInventory {
     format: Format,
     /// Resource files there before the run.
     existing: HashSet<PathBuf>,
+    /// Symbolic links below the root: nothing is written or removed through them.
+    links: Links,
 }
 
 impl DirectoryInventory {
     fn new(root: &Path, format: Format) -> Result<Self> {
-        let existing = match root.is_dir() {
-            true => resource_files(root).collect::<Result<HashSet<_>>>()?,
-            false => HashSet::new(),
-        };
+        let (mut existing, mut links) = (HashSet::new(), Links::default());
+        // The root may be a link (the user chose it): the walk follows it, and no other.
+        if root.is_dir() {
+            for entry in walk_tree(root) {
+                match entry? {
+                    TreeEntry::File(path) => {
+                        existing.insert(path);
+                    }
+                    TreeEntry::Link(link) => links.add(link),
+                }
+            }
+        }
         Ok(DirectoryInventory {
             root: root.to_path_buf(),
             format,
             existing,
+            links,
         })
     }
 
@@ -195,6 +214,12 @@ impl DirectoryInventory {
 }
 
 impl Inventory for DirectoryInventory {
+    /// A link where a resource's type folder or file goes stops the run before any write.
+    fn survey<'s>(&'s self, kept: &'s [Resource]) -> BoxFuture<'s, Result<()>> {
+        let layout = FileLayout::new(&self.root, self.format.extension());
+        Box::pin(async move { self.links.refuse_in_the_way(kept, &layout) })
+    }
+
     fn target(&self, resource: &Resource) -> Result<String> {
         Ok(self.path_for(resource)?.display().to_string())
     }
@@ -336,8 +361,25 @@ impl<'a> FileLayout<'a> {
     }
 }
 
-/// Files below the root this tool reads (and so may delete with `--rm`), sorted.
+/// What a walk below a root finds, dot-entries aside: the files this tool reads (and so
+/// may delete with `--rm`), and the symbolic links it does not follow.
+enum TreeEntry {
+    File(PathBuf),
+    Link(PathBuf),
+}
+
+/// Files below the root this tool reads, sorted.
 fn resource_files(root: &Path) -> impl Iterator<Item = Result<PathBuf>> + '_ {
+    walk_tree(root).filter_map(|entry| match entry {
+        Ok(TreeEntry::File(path)) => Some(Ok(path)),
+        Ok(TreeEntry::Link(_)) => None,
+        Err(error) => Some(Err(error)),
+    })
+}
+
+/// Resource files and links below the root, in path order; the root is followed if it
+/// is a link, no link below it is.
+fn walk_tree(root: &Path) -> impl Iterator<Item = Result<TreeEntry>> + '_ {
     WalkDir::new(root)
         // By name: the entries of one folder share its path up to their names, so their
         // whole paths compare as their names do, without working out each name again at
@@ -346,8 +388,11 @@ fn resource_files(root: &Path) -> impl Iterator<Item = Result<PathBuf>> + '_ {
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !is_dot_entry(entry.path()))
         .filter_map(move |entry| match entry {
+            Ok(entry) if entry.depth() > 0 && entry.file_type().is_symlink() => {
+                Some(Ok(TreeEntry::Link(entry.into_path())))
+            }
             Ok(entry) if entry.file_type().is_file() && encoding_for(entry.path()).is_some() => {
-                Some(Ok(entry.into_path()))
+                Some(Ok(TreeEntry::File(entry.into_path())))
             }
             Ok(_) => None,
             Err(error) => Some(Err(

@@ -9,7 +9,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use anyhow::{Context as _, Result};
 
-use super::{encoding_for, resource_files, type_folder};
+use super::{encoding_for, links, type_folder, walk_tree, TreeEntry};
 use crate::endpoint::parse::{read_file_resources, Encoding, WHOLE_FILE_BYTES};
 use crate::endpoint::Found;
 use crate::resource::Resource;
@@ -19,7 +19,7 @@ use crate::schema::Dialect;
 /// busy, few enough that memory does not grow with the tree.
 const FILES_IN_FLIGHT_PER_PARSER: usize = 32;
 
-/// Every resource file below `root`, in walk order.
+/// Every resource file below `root`, in walk order; links below it are skipped.
 pub(super) fn read_tree(root: &Path, dialect: &dyn Dialect, found: &mut Found<'_>) -> Result<()> {
     let parsers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -50,8 +50,14 @@ struct Lane {
 fn hand_on_in_order(root: &Path, lanes: &[Lane], found: &mut Found<'_>) -> Result<()> {
     let window = lanes.len() * FILES_IN_FLIGHT_PER_PARSER;
     let (mut sent, mut handed_on) = (0usize, 0usize);
-    for path in resource_files(root) {
-        let path = path?;
+    for entry in walk_tree(root) {
+        let path = match entry? {
+            TreeEntry::File(path) => path,
+            TreeEntry::Link(link) => {
+                links::warn_if_skipped(&link);
+                continue;
+            }
+        };
         let Some(encoding) = encoding_for(&path) else {
             continue;
         };

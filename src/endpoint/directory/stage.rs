@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use anyhow::{anyhow, Context as _, Result};
 use futures::future::BoxFuture;
 
-use super::FileLayout;
+use super::{staging, FileLayout};
 use crate::endpoint::{Context, Stage, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
@@ -172,7 +172,7 @@ impl DirectoryStage {
         let march = Arc::new(march);
         let created_root = !root.exists();
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let staging = root.join(format!(".resource-sync-staging-{}", std::process::id()));
+        let staging = staging::folder_in(root);
         let mut stage = DirectoryStage {
             root: root.to_path_buf(),
             format,
@@ -187,7 +187,7 @@ impl DirectoryStage {
         // place (one directory operation a file, not two) and the whole folder is
         // removed if the run does not commit.
         if !created_root {
-            let _ = fs::remove_dir_all(&staging);
+            staging::remove_left_behind(root);
             fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
         }
         for number in 0..writer_threads() {

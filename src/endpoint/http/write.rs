@@ -238,7 +238,7 @@ impl Writer<'_> {
         let mut in_flight = FuturesUnordered::new();
         let mut in_flight_indices: Vec<usize> = Vec::new();
         loop {
-            // After Ctrl-C nothing new starts; what is in flight finishes and is recorded.
+            // After a signal nothing new starts; what is in flight finishes and is recorded.
             while in_flight.len() < run.concurrency && !context.interrupt.is_requested() {
                 let Some(first) = scheduler.next_ready() else {
                     break;
