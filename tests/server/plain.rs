@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -137,6 +137,13 @@ pub struct PlainConfig {
     /// Quirk: the page with this index (0 = the first) links no next page although more
     /// pages follow it, so a client reading ahead must not hand those on.
     pub chain_ends_at: Option<usize>,
+    /// Quirk `(a, b)`: the page with index `a` links as its next the page with index `b`
+    /// (and that page `a` as its previous), so the pages between are linked by none (they
+    /// still answer when asked): a chain whose pages cannot all be guessed from its first.
+    pub next_jump: Option<(usize, usize)>,
+    /// Every request is answered after this delay (a slow network), slept on a blocking
+    /// thread as `TestServer` does, so requests in flight overlap.
+    pub latency: Option<Duration>,
     /// `(teams, players_per_team)`: seeded at start as `PlainServer::seed` does.
     pub seed: Option<(usize, usize)>,
 }
@@ -154,6 +161,8 @@ impl Default for PlainConfig {
             empty_last_page: false,
             repeat_last_page: false,
             chain_ends_at: None,
+            next_jump: None,
+            latency: None,
             seed: None,
         }
     }
@@ -574,6 +583,9 @@ impl Reply {
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if let Some(delay) = shared.config.latency {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
+    }
     let body = to_bytes(body, BODY_LIMIT).await;
     let path_and_query = parts.uri.path_and_query().map_or_else(
         || parts.uri.path().to_string(),
@@ -987,8 +999,11 @@ impl Pages<'_> {
             .collect();
         let url_of = |index: usize| self.url_with(name, Some((index + start).to_string()));
         let first = self.url_with(name, None);
+        let jump = config.next_jump;
         let next = if config.chain_ends_at == Some(index) {
             None
+        } else if let Some((_, to)) = jump.filter(|(from, _)| *from == index) {
+            (to < pages).then(|| url_of(to))
         } else if index + 1 < pages {
             Some(url_of(index + 1))
         } else if config.next_points_back {
@@ -1000,6 +1015,10 @@ impl Pages<'_> {
             None
         };
         let previous = match index {
+            _ if jump.is_some_and(|(_, to)| to == index) => jump.map(|(from, _)| match from {
+                0 => first.clone(),
+                from => url_of(from),
+            }),
             0 => None,
             1 => Some(first.clone()),
             index => Some(url_of(index - 1)),
