@@ -859,8 +859,10 @@ fn list(shared: &Shared, name: &'static str, team: Option<u64>, path: &str, quer
         (None, Some(field)) => param(field).map(|value| (field, value.to_string())),
         (None, None) => None,
     };
-    let members: Vec<Value> = shared
-        .data()
+    // Only the page's members are copied: a list of 20,000 answers a page of 100 in
+    // microseconds, so a benchmark against this server measures its client.
+    let mut data = shared.data();
+    let members: Vec<&Value> = data
         .members(name)
         .values()
         .filter(|member| {
@@ -868,7 +870,6 @@ fn list(shared: &Shared, name: &'static str, team: Option<u64>, path: &str, quer
                 .as_ref()
                 .is_none_or(|(field, value)| as_text(&member[*field]) == *value)
         })
-        .cloned()
         .collect();
     let config = &shared.config;
     let size = config
@@ -896,6 +897,7 @@ fn list(shared: &Shared, name: &'static str, team: Option<u64>, path: &str, quer
         Pagination::Cursor { param: name, .. } => pages.cursor(members, param(name)),
         Pagination::None => {
             let count = members.len();
+            let members = members.into_iter().cloned().collect();
             Reply::json(200, envelope(config, members, count, None, None))
         }
     }
@@ -970,7 +972,7 @@ impl Pages<'_> {
     /// `Link`, `BodyNext` and `Page`: page `number` (absent: `start`) counted from `start`.
     fn numbered(
         &self,
-        members: Vec<Value>,
+        members: Vec<&Value>,
         name: &str,
         start: usize,
         number: Option<&str>,
@@ -996,6 +998,7 @@ impl Pages<'_> {
             .into_iter()
             .skip(index * self.size)
             .take(self.size)
+            .cloned()
             .collect();
         let url_of = |index: usize| self.url_with(name, Some((index + start).to_string()));
         let first = self.url_with(name, None);
@@ -1045,7 +1048,7 @@ impl Pages<'_> {
     }
 
     /// `Offset`: `offset` members skipped.
-    fn offset(&self, members: Vec<Value>, offset: Option<&str>) -> Reply {
+    fn offset(&self, members: Vec<&Value>, offset: Option<&str>) -> Reply {
         let offset = match offset.map(str::parse::<usize>) {
             None => 0,
             Some(Ok(offset)) => offset,
@@ -1055,12 +1058,17 @@ impl Pages<'_> {
         if self.config.offset_past_end_404 && offset > 0 && offset >= count {
             return Reply::invalid_page();
         }
-        let page = members.into_iter().skip(offset).take(self.size).collect();
+        let page = members
+            .into_iter()
+            .skip(offset)
+            .take(self.size)
+            .cloned()
+            .collect();
         Reply::json(200, envelope(self.config, page, count, None, None))
     }
 
     /// `Cursor`: the members after the id the token names.
-    fn cursor(&self, members: Vec<Value>, token: Option<&str>) -> Reply {
+    fn cursor(&self, members: Vec<&Value>, token: Option<&str>) -> Reply {
         let config = self.config;
         let after = match token.map(decode_cursor) {
             None => 0,
@@ -1071,6 +1079,8 @@ impl Pages<'_> {
         let mut rest: Vec<Value> = members
             .into_iter()
             .filter(|member| member["id"].as_u64().is_some_and(|id| id > after))
+            .take(self.size + 1)
+            .cloned()
             .collect();
         let more = rest.len() > self.size;
         rest.truncate(self.size);
