@@ -2,6 +2,7 @@
 
     python3 bench/report.py WORK OUT            bench/RESULTS.md: the tools side by side
     python3 bench/report.py --scale WORK OUT    bench/SCALE.md: ours at 20k..1M resources
+    python3 bench/report.py --partial WORK      stdout: the workloads run (WORKLOADS=...)
 
 OUT is rewritten up to the line KEPT_MARKER; what follows that line (hand-written sections)
 is kept as it is.
@@ -18,8 +19,11 @@ from contextlib import redirect_stdout
 from datetime import date
 
 KEPT_MARKER = "<!-- kept: hand-written sections below -->"
-RESOURCES = {"a": 20000, "b": 20100, "c": 2020, "f": 20100, "g": 20000}
+RESOURCES = {"a": 20000, "b": 20100, "c": 2020, "f": 20100, "g": 20000, "h": 20000}
 DESCRIPTION = {
+    "d": "pull 40,200 members through `--api` (nested under 200 teams, pages of 500) into a directory",
+    "e": "clone them into an empty plain-JSON server (POST, server ids, natural keys)",
+    "h": "pull 20,000 players through `--api` from a Django REST framework-style API (pages of 100), server adds 20 ms per request",
     "a": "pull 20,000 resources (pages of 500) into a directory",
     "b": "push 20,100 resources of 3 related types into an empty server",
     "f": "copy those 20,100 resources from a directory into a fresh directory",
@@ -29,6 +33,8 @@ DESCRIPTION = {
 SIDE_BY_SIDE = "abfcg"
 PAGES_G = 200
 CONCURRENCY_G = 16
+PAGES_H = 200
+CONCURRENCY_H = 16
 LATENCY_S = 0.005
 CONCURRENCY_C = 16
 PAGES_A = 41  # 40 pages of 500, plus `?offset=0` reached through a `prev` link
@@ -136,9 +142,8 @@ def cpu_model():
 
 
 def our_version():
-    return subprocess.run(
-        ["target/release/resource-sync", "--version"], capture_output=True, text=True
-    ).stdout.strip()
+    ours = os.environ.get("OURS", "target/release/resource-sync")
+    return subprocess.run([ours, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def print_comparisons(work):
@@ -195,14 +200,8 @@ def side_by_side(work):
         f"{ours['a'].time:.2f} s = {ours_rate:.0f} pages/s ({ours_rate / wrk_rate(work, 1):.2f} of wrk's "
         "one-connection rate). A pull follows `next` links, so its pages come one after another."
     )
-    latency_g = measured_latency_s(work, "g")
-    if latency_g:
-        floor_g = PAGES_G * latency_g / CONCURRENCY_G
-        print(
-            f"- (g) floor `pages x round trip / concurrency` = {PAGES_G} x {latency_g * 1000:.1f} ms / "
-            f"{CONCURRENCY_G} = {floor_g:.2f} s (round trip: median of 21 by curl); measured "
-            f"{ours['g'].time:.2f} s = {ours['g'].time / floor_g:.2f}x the floor (pages read ahead)."
-        )
+    print_latency_floor(work, runs, "g", PAGES_G, CONCURRENCY_G)
+    print_latency_floor(work, runs, "h", PAGES_H, CONCURRENCY_H)
     print_floor(work, ours)
     print("\n## Resources per second per core\n")
     for workload in "abf":
@@ -213,6 +212,24 @@ def side_by_side(work):
     else:
         print_targets(runs, ideal_c)
     print_profiles(runs)
+
+
+def print_latency_floor(work, runs, workload, pages, concurrency):
+    """A pull over latency against its floor `pages x round trip / concurrency`."""
+    latency = measured_latency_s(work, workload)
+    if not latency or (workload, "ours") not in runs:
+        return
+    ours = runs[(workload, "ours")].time
+    floor = pages * latency / concurrency
+    line = (
+        f"- ({workload}) floor `pages x round trip / concurrency` = {pages} x {latency * 1000:.1f} ms / "
+        f"{concurrency} = {floor:.2f} s (round trip: median of 21 by curl); measured "
+        f"{ours:.2f} s = {ours / floor:.2f}x the floor (pages read ahead)"
+    )
+    one = runs.get((workload, "one-at-a-time"))
+    if one:
+        line += f"; one page at a time (`--concurrency 1`) {one.time:.2f} s"
+    print(line + ".")
 
 
 def measured_latency_s(work, workload):
@@ -246,11 +263,9 @@ def print_floor(work, ours):
 
 def print_profiles(runs):
     """Profile workloads: no reference tool reads or writes these APIs."""
-    rows = [
-        ("d", "pull 40,200 members through `--api` (nested under 200 teams, pages of 500) into a directory", 40200),
-        ("e", "clone them into an empty plain-JSON server (POST, server ids, natural keys)", 40200),
-    ]
-    if not all((w, "ours") in runs for w, _, _ in rows):
+    rows = [("d", DESCRIPTION["d"], 40200), ("e", DESCRIPTION["e"], 40200), ("h", DESCRIPTION["h"], RESOURCES["h"])]
+    rows = [row for row in rows if (row[0], "ours") in runs]
+    if not rows:
         return
     print("\n## Any REST API (`--api` profiles, demo server `--plain`)\n")
     print("| workload | resource-sync | resources/s | peak RSS |")
@@ -430,6 +445,23 @@ def server_seconds(row):
     return pages * (float(row["first_page_s"]) + float(row["last_page_s"])) / 2
 
 
+def partial(work):
+    """`WORKLOADS=... bash bench/run.sh`: each workload run, with the floors measured."""
+    runs = load_runs(work)
+    print(f"Measured {date.today()} on {os.cpu_count()} cores ({cpu_model()}), {our_version()};")
+    print("medians, range in brackets.\n")
+    print_table(
+        ["workload", "tool", "runs", "seconds", "peak RSS"],
+        [(f"({workload}) {DESCRIPTION.get(workload, '')}", tool, len(times.seconds),
+          f"{times.time:.2f} ({times.spread()})", f"{times.peak_kb / 1024:.0f} MiB")
+         for (workload, tool), times in sorted(runs.items())],
+    )
+    print()
+    print_latency_floor(work, runs, "g", PAGES_G, CONCURRENCY_G)
+    print_latency_floor(work, runs, "h", PAGES_H, CONCURRENCY_H)
+    print_comparisons(work)
+
+
 def write_keeping(path, text):
     """Writes text to path, then the marker and whatever followed the marker in path."""
     kept = ""
@@ -444,6 +476,9 @@ def write_keeping(path, text):
 
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--partial":
+        partial(args[1])
+        return
     report = side_by_side
     if args and args[0] == "--scale":
         report = scale

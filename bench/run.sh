@@ -6,8 +6,12 @@
 #   (c) push 2,000 resources to a server that adds 5 ms to every request
 #   (f) copy the directory of (b) into a fresh directory
 #   (g) pull 20,000 resources (pages of 100) from a server that adds 20 ms to every request
-# plus (d), (e) (profiles, ours only) and the kernel floor: creating 20,000 files bare.
+# plus (d), (e), (h) (profiles, ours only) and the kernel floor: creating 20,000 files bare.
+#   (h) pull 20,000 players through a profile from a Django REST framework-style API
+#       (`?page=N`, `count`, `next`, pages of 100) that adds 20 ms to every request
 # Usage: bash bench/run.sh            (RUNS=5 bash bench/run.sh for more runs)
+# Some workloads only: WORKLOADS="g h" bash bench/run.sh (any of a b f c g d h; d runs (d)
+# and (e)): their figures are printed, bench/RESULTS.md is left as it is.
 # Before/after a change: REF_BIN=path/to/older/resource-sync RESULTS=/tmp/ab.md bash bench/run.sh
 # puts an older build of this tool in the reference's place (same flags as ours).
 #
@@ -39,17 +43,30 @@ DIFF_MAX=${DIFF_MAX:-200000}
 # which would measure the disk, not the tools. Set BENCH_WORK to measure a real disk.
 WORK=${BENCH_WORK:-/dev/shm/resource-sync-bench}
 VENV=bench/.venv
-OURS=target/release/resource-sync
+ALL_WORKLOADS="a b f c g d h"
+WORKLOADS=${WORKLOADS:-$ALL_WORKLOADS}
+# Where cargo builds (a shared CARGO_TARGET_DIR is honoured); report.py reads OURS too.
+TARGET=${CARGO_TARGET_DIR:-target}
+export OURS=$TARGET/release/resource-sync
 REF=${REF_BIN:-$VENV/bin/resource-sync}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 SCALE_RESULTS=${SCALE_RESULTS:-bench/SCALE.md}
-SERVER=target/release/examples/demo_server
+SERVER=$TARGET/release/examples/demo_server
 TIMINGS=$WORK/timings.tsv
 # Seconds a server may take to seed its data (2M resources take several seconds).
 SERVER_WAIT_S=${SERVER_WAIT_S:-600}
 
+# wanted W: whether workload W is among WORKLOADS.
+wanted() {
+    case " $WORKLOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+
 setup() {
-    if [ "$MODE" = normal ] && [ ! -x "$REF" ] && [ -z "${REF_BIN:-}" ]; then
+    local needs_reference=no
+    for workload in a b f c g; do
+        if wanted "$workload"; then needs_reference=yes; fi
+    done
+    if [ "$MODE" = normal ] && [ "$needs_reference" = yes ] && [ ! -x "$REF" ] && [ -z "${REF_BIN:-}" ]; then
         python3 -m venv "$VENV"
         "$VENV/bin/pip" install -q microcosm-resourcesync==2.0.0
     fi
@@ -273,6 +290,34 @@ workload_g() {
     stop_server
 }
 
+# (h): a profile pull over the same 20 ms: the demo server's plain mode speaks Django REST
+# framework's pages ({"count", "next", "results"}, `?page=N`), 100 a page, so 200 round
+# trips; ours reads ahead from the `next` links (--concurrency 16). Ours only (the reference
+# reads no profiles); one run at --concurrency 1, one page at a time, for the same files.
+workload_h() {
+    echo "(h) pull 20,000 players through a profile, DRF-style pages of 100, server adding 20 ms per request"
+    cat > "$WORK/h-profile.yaml" <<'PROFILE'
+records: results
+next: body:next
+size: page_size
+types:
+  player:
+    path: players/
+PROFILE
+    start_server h --plain --teams 200 --players-per-team 100 --latency-ms 20
+    local api=(--api "$WORK/h-profile.yaml" -l 100 "http://127.0.0.1:$PORT/api")
+    for run in $(seq "$RUNS"); do
+        measure h ours "$run" "$OURS" --concurrency 16 "${api[@]}" "$WORK/h-ours-$run"
+    done
+    measure h one-at-a-time 1 "$OURS" --concurrency 1 "${api[@]}" "$WORK/h-one"
+    compare_outputs h "$WORK/h-one" "$WORK/h-ours-1"
+    for _ in $(seq 21); do
+        curl -s -o /dev/null -w '%{time_total}\n' \
+            "http://127.0.0.1:$PORT/api/players/?page=100&page_size=100"
+    done > "$WORK/latency-h.txt"
+    stop_server
+}
+
 # (d) and (e): a profile (`--api`) against the demo server's plain-JSON mode: 200 teams with
 # 100 players each, players nested under their team, one stat each (40,200 members), pages
 # of 500; then the pulled tree cloned into an empty instance (POST, server ids, keys).
@@ -372,14 +417,22 @@ if [ "$MODE" = scale ]; then
     cat "$SCALE_RESULTS"
     exit 0
 fi
-make_push_dataset
-workload_a
-workload_b
-workload_f
-workload_c
-workload_g
+if wanted b || wanted f || wanted c; then make_push_dataset; fi
+for workload in a b f c g; do
+    if wanted "$workload"; then "workload_$workload"; fi
+done
+if [ "$WORKLOADS" != "$ALL_WORKLOADS" ]; then
+    if wanted d && [ -z "${REF_BIN:-}" ]; then workload_profiles; fi
+    if wanted h; then workload_h; fi
+    python3 bench/report.py --partial "$WORK"
+    find "$WORK" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+    exit 0
+fi
 floor 20000 "$RUNS"
-[ -n "${REF_BIN:-}" ] || workload_profiles
+if [ -z "${REF_BIN:-}" ]; then
+    workload_profiles
+    workload_h
+fi
 python3 bench/report.py "$WORK" "$RESULTS"
 cat "$RESULTS"
 # The trees written (about 380,000 files) would slow whatever creates files on this file

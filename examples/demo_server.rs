@@ -1,7 +1,7 @@
 //! Demo HAL API for trying resource-sync by hand (three teams, twelve players, twelve stats),
 //! and the benchmark's server (`--teams`, `--players-per-team`, `--latency-ms`, `--no-log`).
 //! `--plain` serves the same league as a plain-JSON API (Django REST framework-style pages,
-//! nested players) for trying `--api` profiles.
+//! nested players) for trying `--api` profiles; `--latency-ms` applies to it too.
 
 #[path = "../tests/server/mod.rs"]
 mod server;
@@ -131,6 +131,8 @@ fn serve_plain(options: &Options) -> ExitCode {
         Pagination::BodyNext { object_href: false },
     );
     config.size_param = Some("page_size".to_string());
+    config.latency =
+        (options.latency_ms > 0).then(|| std::time::Duration::from_millis(options.latency_ms));
     if !options.empty {
         config = config.seeded(options.teams, options.players_per_team);
     }

@@ -135,9 +135,16 @@ impl Stated {
         }
     }
 
+    /// Whether the page states how far its chain goes.
+    pub fn any(&self) -> bool {
+        self.members.is_some() || self.pages.is_some() || self.last.is_some()
+    }
+
     /// The largest value `step`'s parameter takes on a page of the chain, where a page
-    /// holding `per_page` members says how far it goes: a page number counts from
-    /// `first_number`, an offset from 0.
+    /// holding `per_page` members says how far it goes: a page number (a step of 1) counts
+    /// from `first_number`, an offset (a step of `per_page`) from 0. Any other step is a
+    /// chain that jumped (page 2 -> 5, offset 100 -> 900): it does not tell which the
+    /// parameter counts, so only a `last` link bounds it.
     pub fn bound(&self, step: &PageStep, per_page: u64, first_number: i64) -> Option<i64> {
         if let Some(value) = self.last.as_ref().and_then(|last| step.value_in(last)) {
             return Some(value);
@@ -148,6 +155,9 @@ impl Stated {
                     .map(|members| members.div_ceil(per_page.max(1)))
             })?;
             return Some(first_number + pages as i64 - 1);
+        }
+        if step.by as u64 != per_page {
+            return None;
         }
         // An offset at or past the last member's is past the end.
         let members = self
@@ -229,5 +239,12 @@ mod tests {
             by: 100,
         };
         assert_eq!(stated.bound(&offsets, 100, 0), Some(949));
+        // A jump (page 2 -> 5, offset 100 -> 400) could count pages or members: no bound.
+        let jump = PageStep {
+            param: "page".into(),
+            by: 3,
+        };
+        assert_eq!(stated.bound(&jump, 100, 1), None);
+        assert_eq!(stated.bound(&offsets, 50, 0), None);
     }
 }

@@ -29,4 +29,5 @@ mod profiles_read;
 mod profiles_write;
 mod progress;
 mod properties;
+mod read_ahead;
 mod tls;

@@ -136,7 +136,7 @@ fn link_setup(text: &str) -> (PlainServer, tempfile::TempDir, PathBuf, PathBuf) 
 
 /// A path and query with its query pairs decoded and sorted, so the order the client puts
 /// its parameters in does not matter.
-fn normalized(path_and_query: &str) -> String {
+pub(super) fn normalized(path_and_query: &str) -> String {
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));

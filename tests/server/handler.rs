@@ -35,6 +35,8 @@ pub(super) struct Shared {
     recent: Mutex<std::collections::VecDeque<Instant>>,
     /// Bumped on every read that touches resources (for `touch_on_read`).
     reads: AtomicU64,
+    /// Whether `hold_page`'s awaited request has been answered.
+    awaited: tokio::sync::watch::Sender<bool>,
 }
 
 /// Failures the test asked for; consulted before any routing.
@@ -68,6 +70,7 @@ impl Shared {
             rng: AtomicU64::new(seed),
             recent: Mutex::new(std::collections::VecDeque::new()),
             reads: AtomicU64::new(0),
+            awaited: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -84,6 +87,7 @@ impl Shared {
             rng: AtomicU64::new(self.rng.load(Ordering::Relaxed)),
             recent: Mutex::new(std::collections::VecDeque::new()),
             reads: AtomicU64::new(self.reads.load(Ordering::Relaxed)),
+            awaited: tokio::sync::watch::Sender::new(*self.awaited.borrow()),
         }
     }
 
@@ -129,6 +133,26 @@ impl Shared {
             .redirects
             .get(&store::normalize(path))
             .cloned()
+    }
+
+    /// `hold_page`: the held request waits until the awaited one has been answered.
+    async fn hold(&self, path_and_query: &str) {
+        if let Some((held, _)) = self.config.hold_page.as_ref() {
+            if path_and_query == held {
+                let mut answered = self.awaited.subscribe();
+                let answered = answered.wait_for(|answered| *answered);
+                let _ = tokio::time::timeout(super::HOLD_LIMIT, answered).await;
+            }
+        }
+    }
+
+    /// `hold_page`: the awaited request was answered (and logged).
+    fn answered(&self, path_and_query: &str) {
+        if let Some((_, awaited)) = self.config.hold_page.as_ref() {
+            if path_and_query == awaited {
+                self.awaited.send_replace(true);
+            }
+        }
     }
 
     /// A delay drawn uniformly from the configured latency range (xorshift; no rand crate needed).
@@ -233,6 +257,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let failure = shared.take_failure(parts.uri.path());
     let redirect = shared.redirect(parts.uri.path());
+    if let Some(path_and_query) = parts.uri.path_and_query() {
+        shared.hold(path_and_query.as_str()).await;
+    }
     // Sleeping here, not under a lock, lets concurrent requests overlap as on a slow real API.
     // On a blocking thread: tokio's timer rounds up to its next millisecond tick, which made
     // a 5 ms latency about 6.4 ms; a thread's sleep ends within some 100 µs of the delay.
@@ -284,6 +311,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let reply = touched(&shared, &incoming, reply);
     record(&shared, &incoming, reply.status, at_millis);
+    shared.answered(&incoming.path_and_query);
     reply.into_response(&shared.config.media_type)
 }
 
@@ -524,10 +552,11 @@ fn page(shared: &Shared, req: &Incoming, kind: &str) -> Reply {
             links.insert("next".into(), json!({ "href": next }));
         }
     }
-    let reply = Reply::json(
-        200,
-        json!({ "_links": links, "items": items, "count": count }),
-    );
+    let body = match shared.config.no_count {
+        true => json!({ "_links": links, "items": items }),
+        false => json!({ "_links": links, "items": items, "count": count }),
+    };
+    let reply = Reply::json(200, body);
     match link_header(&shared.config, next.as_deref(), prev.as_deref()) {
         Some(value) => reply.with_header(header::LINK, value),
         None => reply,
@@ -548,11 +577,21 @@ fn window(shared: &Shared, req: &Incoming, kind: &str) -> Result<Window, Reply> 
     let limit = page_limit(&shared.config, &req.headers)?;
     let offset = page_offset(&req.query)?;
     let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
+    if shared.config.past_end_404 && offset > 0 && offset >= count {
+        return Err(Reply::message(404, format!("no page at offset {offset}")));
+    }
     let collection = format!("{}/api/{kind}", shared.base_url);
-    let next = (offset.saturating_add(limit) < count)
-        .then(|| format!("{collection}?offset={}", offset + limit));
-    let prev =
-        (offset > 0).then(|| format!("{collection}?offset={}", offset.saturating_sub(limit)));
+    let page_at = |offset: usize| format!("{collection}?offset={offset}");
+    let mut next = (offset.saturating_add(limit) < count).then(|| page_at(offset + limit));
+    let mut prev = (offset > 0).then(|| page_at(offset.saturating_sub(limit)));
+    if let Some((from, to)) = shared.config.next_jump {
+        if offset == from {
+            next = (to < count).then(|| page_at(to));
+        }
+        if offset == to {
+            prev = Some(page_at(from));
+        }
+    }
     Ok(Window {
         items,
         count,

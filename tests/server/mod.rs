@@ -28,6 +28,10 @@ use handler::Shared;
 /// so a request stuck in injected latency cannot hold up test exit.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// How long `ServerConfig::hold_page` holds a page whose awaited request never comes, so a
+/// client that does not read ahead still ends (late) and its test fails on the log's order.
+const HOLD_LIMIT: Duration = Duration::from_secs(10);
+
 /// The API convention a server speaks: how a stored body names itself and its parents, how a
 /// collection is listed and paged, and how writes arrive. Every convention keeps members at
 /// `/api/<type>/<id>`, refuses orphans and parent deletes alike, and stores bodies as sent.
@@ -99,6 +103,19 @@ pub struct ServerConfig {
     /// A PUT is stored with this field set to this value, and answered as if stored as
     /// sent: a server that silently changes what it is given (for `--verify`).
     pub alter_on_put: Option<(String, Value)>,
+    /// Quirk `(a, b)`: the page at offset `a` links as `next` the page at offset `b`, and
+    /// that page links `a` as `prev`, so the pages between are linked by none (they still
+    /// answer when asked): a chain whose pages cannot all be guessed from its first ones.
+    pub next_jump: Option<(usize, usize)>,
+    /// Quirk: pages state no total (no `count`), so nothing bounds a chain read ahead.
+    pub no_count: bool,
+    /// Quirk: a page at or past the last member (offset not 0) answers 404, not an empty page.
+    pub past_end_404: bool,
+    /// Quirk `(held, awaited)`, paths with their query: a GET of `held` is answered only
+    /// once a GET of `awaited` has been (or after `HOLD_LIMIT`). The log, written as answers
+    /// leave, then shows `awaited` before `held` exactly when the client asked for `awaited`
+    /// before it had `held`'s answer, as a client reading pages ahead does.
+    pub hold_page: Option<(String, String)>,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +136,10 @@ impl Default for ServerConfig {
             touch_on_read: None,
             alter_on_put: None,
             endless_pages: false,
+            next_jump: None,
+            no_count: false,
+            past_end_404: false,
+            hold_page: None,
         }
     }
 }

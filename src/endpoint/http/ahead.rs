@@ -21,6 +21,9 @@ pub(super) type Fetched = (Url, Result<Reply, TransportFailure>);
 pub(super) struct Window {
     size: usize,
     bound: Option<i64>,
+    /// The page just read states a total that its step cannot turn into a bound (the
+    /// chain jumped): nothing is guessed from it.
+    unbounded: bool,
 }
 
 impl Window {
@@ -28,6 +31,7 @@ impl Window {
         Window {
             size: 0,
             bound: None,
+            unbounded: false,
         }
     }
 
@@ -42,6 +46,7 @@ impl Window {
         if self.bound.is_none() {
             self.bound = stated.bound(step, members as u64, first_number);
         }
+        self.unbounded = self.bound.is_none() && stated.any();
         self.size = (self.size * 2).clamp(1, limit.max(1));
     }
 }
@@ -126,6 +131,9 @@ impl ReadAhead {
         seen: &mut HashSet<String>,
     ) -> Vec<Url> {
         let mut urls = Vec::new();
+        if window.unbounded {
+            return urls;
+        }
         for k in 1..=window.size as i64 {
             let Some((url, value)) = step.ahead(next, k) else {
                 break;
