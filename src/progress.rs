@@ -38,6 +38,23 @@ impl Progress {
         });
     }
 
+    /// A collection's first page stated `members` in all: the reading counter becomes a
+    /// bar with the count and an ETA (totals of several collections add up).
+    pub fn expect_to_read(&self, members: u64) {
+        if !self.visible {
+            return;
+        }
+        if let Some(bar) = self.lock().as_ref() {
+            let known = bar.length().unwrap_or(0);
+            if known == 0 {
+                bar.set_style(style(
+                    "reading [{bar:30}] {pos}/{len} resources ({rate}, ETA {eta})",
+                ));
+            }
+            bar.set_length(known + members);
+        }
+    }
+
     /// A bar with count, rate and ETA while the destination is written.
     pub fn start_writing(&self, total: usize) {
         self.replace(|| {
@@ -110,9 +127,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stated_total_gives_the_reading_bar_a_length() {
+        let progress = Progress::new(true);
+        progress.start_reading();
+        progress.expect_to_read(200);
+        progress.expect_to_read(50);
+        let length = progress.lock().as_ref().and_then(ProgressBar::length);
+        assert_eq!(length, Some(250));
+        progress.finish();
+    }
+
+    #[test]
     fn hidden_progress_ignores_every_call() {
         let progress = Progress::new(false);
         progress.start_reading();
+        progress.expect_to_read(10);
         progress.advance();
         progress.start_writing(3);
         progress.finish();

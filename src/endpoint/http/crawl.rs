@@ -184,6 +184,7 @@ impl<'a> Crawl<'a> {
             documents += 1;
             let pages = chain.as_mut().map(|chain| &mut chain.pages);
             let harvest = harvest((self.schema, self.follow), page, &reply, pages)?;
+            self.expect_stated_total(&url, &harvest.stated);
             // Start the next fetches before handing resources on, so the network
             // works while the destination takes them: on the run's one thread, a
             // fetch task sends its request only once this task yields.
@@ -216,6 +217,15 @@ impl<'a> Crawl<'a> {
             true => StartPage::NotADocument,
             false => StartPage::Read,
         })
+    }
+
+    /// The first page of an origin's collection that states its total tells the reading
+    /// bar how far it goes (a destination's reads are not the run's progress).
+    fn expect_stated_total(&self, url: &Url, stated: &Stated) {
+        if let (false, true, Some(members)) = (self.destination, self.is_start(url), stated.members)
+        {
+            self.context.report.progress().expect_to_read(members);
+        }
     }
 
     fn is_start(&self, url: &Url) -> bool {
