@@ -66,6 +66,13 @@ impl IdMap {
         self.entries.values().map(String::as_str).collect()
     }
 
+    /// Every old uri and the new uri it was created under.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries
+            .iter()
+            .map(|(old, new)| (old.as_str(), new.as_str()))
+    }
+
     /// Remember a created resource, on disk at once so a killed run does not create it twice.
     pub fn record(&mut self, old: String, new: String) -> Result<()> {
         if let Some(path) = &self.file {

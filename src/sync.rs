@@ -82,6 +82,9 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
     if config.verify && !interrupt.is_requested() {
         verify(config, &*destination, &set, &context).await?;
     }
+    if config.undo.is_some() && !config.dry_run {
+        name_recreated(config, &context);
+    }
     finish(config, &context)
 }
 
@@ -219,6 +222,23 @@ fn start_backup(config: &Config) -> Result<Option<Arc<Backup>>> {
     let destination = config.destination.describe();
     let vars = config.vars.destination.clone();
     Ok(Some(Arc::new(Backup::new(dir, destination, vars)?)))
+}
+
+/// An undo into an API that assigns ids brings deleted resources back under new ids:
+/// each is named (`recreated <old target> as <new target>`).
+fn name_recreated(config: &Config, context: &Context<'_>) {
+    let EndpointSpec::Http(base) = &config.destination else {
+        return;
+    };
+    // A profile's uris are relative to the API.
+    let target = |uri: &str| match url::Url::parse(uri) {
+        Ok(_) => uri.to_string(),
+        Err(_) => crate::project::join(base.as_str(), uri),
+    };
+    for (old, new) in context.id_map.lock().entries() {
+        let line = format!("recreated {} as {}", target(old), target(new));
+        context.report.progress().println(&line);
+    }
 }
 
 /// `--undo` into a single file: it is put back whole.
