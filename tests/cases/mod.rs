@@ -29,3 +29,4 @@ mod profiles_write;
 mod progress;
 mod properties;
 mod tls;
+mod vars;
