@@ -31,3 +31,4 @@ mod progress;
 mod properties;
 mod read_ahead;
 mod tls;
+mod vars;

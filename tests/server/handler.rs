@@ -291,6 +291,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             }
             reply
         }
+        (Some(Fault::Echo(status)), _) => {
+            let sent = String::from_utf8_lossy(&incoming.body);
+            Reply::message(status, format!("rejected: {sent}"))
+        }
         (Some(Fault::CloseMidBody), _) => {
             record(&shared, &incoming, 0, at_millis);
             return truncated_response(&shared.config.media_type);

@@ -170,6 +170,9 @@ pub enum Fault {
     /// Wait this long, then serve the request normally (a client that timed out meanwhile
     /// never sees the answer, but a write still happens, as on a real slow server).
     Delay(Duration),
+    /// Answer this status with `{"message": "rejected: <the request body>"}`, as a
+    /// validating API that quotes what it was sent; state is untouched.
+    Echo(u16),
 }
 
 impl Fault {
