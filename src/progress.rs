@@ -78,6 +78,8 @@ impl Progress {
 
     /// Print a line above the bar (or plainly when there is none).
     pub fn println(&self, line: &str) {
+        // Failures and skips name targets, where a secret value may sit.
+        let line = &*crate::redact::redacted(line);
         match self.lock().as_ref() {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

@@ -53,10 +53,12 @@ impl Change {
 
     /// `create <target>` as `--dry-run` prints it.
     pub fn plan_line(&self) -> String {
-        match &self.source {
+        let line = match &self.source {
             Some(source) => format!("{} {} (from {source})", self.op.as_str(), self.target),
             None => format!("{} {}", self.op.as_str(), self.target),
-        }
+        };
+        // A secret value may sit in an id or a URL.
+        crate::redact::redacted(&line).into_owned()
     }
 
     /// A unified diff of the serialised forms, headed by the target.

@@ -438,9 +438,10 @@ impl HttpClient {
 
     fn log(&self, method: &Method, url: &Url, status: u16, started: Instant) {
         if self.options.verbose {
+            let url = redact_url(url);
             eprintln!(
                 "{method} {} -> {status} ({} ms)",
-                redact_url(url),
+                crate::redact::redacted(&url),
                 started.elapsed().as_millis()
             );
         }
@@ -449,7 +450,10 @@ impl HttpClient {
     fn log_failure(&self, method: &Method, url: &Url, reason: String) -> String {
         let reason = crate::redact::redacted(&reason);
         if self.options.verbose {
-            eprintln!("{method} {} -> {reason}", redact_url(url));
+            eprintln!(
+                "{method} {} -> {reason}",
+                crate::redact::redacted(&redact_url(url))
+            );
         }
         format!("{method} {}: {reason}", redact_url(url))
     }
