@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endpoint::{EndpointSpec, WriteSet};
+use crate::endpoint::{Context, Endpoint, EndpointSpec, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
 use crate::plan::{Decision, Stale};
@@ -211,13 +211,14 @@ fn utc_now() -> String {
 /// What a run is about to change at its destination, kept before any write is sent: the
 /// destination's copy of each resource updated or deleted, and for a single file its
 /// whole old content (or, where it has none, that the run creates it).
-pub fn keep_before_writing(
+pub async fn keep_before_writing(
     backup: &Backup,
-    destination: &EndpointSpec,
+    (spec, destination): (&EndpointSpec, &dyn Endpoint),
     set: &WriteSet<'_>,
     (decisions, stale): (&[Decision], &[Stale]),
+    context: &Context<'_>,
 ) -> Result<()> {
-    match destination {
+    match spec {
         EndpointSpec::Directory(root) => {
             let updated = decisions.iter().filter(|d| d.op == Op::Update);
             let targets = updated
@@ -233,7 +234,17 @@ pub fn keep_before_writing(
         EndpointSpec::Http(_) => {
             for (index, decision) in decisions.iter().enumerate() {
                 if let (Op::Update, Some(before)) = (decision.op, decision.before()) {
-                    backup.save_copy(&set.resources[index], before)?;
+                    let resource = &set.resources[index];
+                    // A listing that showed part of it: the copy at its URL is kept.
+                    let whole = match lacks_fields(&resource.body, before) {
+                        true => {
+                            destination
+                                .copy_at(resource, &decision.target, context)
+                                .await?
+                        }
+                        false => None,
+                    };
+                    backup.save_copy(resource, whole.as_ref().unwrap_or(before))?;
                 }
             }
             for entry in stale {
@@ -243,6 +254,15 @@ pub fn keep_before_writing(
         EndpointSpec::Stdio | EndpointSpec::Null => {}
     }
     Ok(())
+}
+
+/// Whether the destination's copy lacks a field the run's resource has: its listing
+/// left fields out, so it is not all the destination holds.
+fn lacks_fields(resource: &Value, held: &Value) -> bool {
+    match (resource.as_object(), held.as_object()) {
+        (Some(fields), Some(held)) => fields.keys().any(|key| !held.contains_key(key)),
+        _ => false,
+    }
 }
 
 /// A single file is written whole: its old content, or the note that the run creates it.

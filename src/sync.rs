@@ -184,7 +184,8 @@ async fn write(
             let decisions = decide_all(set, march)?;
             if let Some(backup) = backup {
                 let changes = (&decisions[..], &stale[..]);
-                backup::keep_before_writing(backup, &config.destination, set, changes)?;
+                let endpoints = (&config.destination, destination);
+                backup::keep_before_writing(backup, endpoints, set, changes, context).await?;
             }
             if diff {
                 plan::print_diffs(&changes(

@@ -39,7 +39,7 @@ pub async fn delete_created(
         return Ok(());
     }
     if let Some(backup) = backup {
-        keep_created(backup, spec, &stale)?;
+        keep_created(backup, (spec, destination), &stale, context).await?;
     }
     destination.delete(&stale, context).await
 }
@@ -53,9 +53,14 @@ fn still_there(created: &Created, spec: &EndpointSpec) -> bool {
 }
 
 fn as_stale(created: &Created) -> Stale {
+    // Its id at the destination is the target's (a clone records the origin's id).
+    let id = match crate::remap::id_of_uri(&created.target) {
+        "" => created.id.clone(),
+        id => Value::String(id.to_string()),
+    };
     let identity = Identity {
         uri: created.target.clone(),
-        id: created.id.clone(),
+        id,
         kind: created.kind.clone(),
         parents: Vec::new(),
     };
@@ -66,13 +71,27 @@ fn as_stale(created: &Created) -> Stale {
     }
 }
 
-/// An undo kept in a backup of its own: a directory's created files are copied before
-/// they are deleted, so undoing the undo makes them again.
-fn keep_created(backup: &Backup, spec: &EndpointSpec, stale: &[Stale]) -> Result<()> {
-    if let EndpointSpec::Directory(root) = spec {
-        for entry in stale {
-            let file = Path::new(&entry.target);
-            backup.save_file(file, file.strip_prefix(root).unwrap_or(file))?;
+/// An undo kept in a backup of its own: what it deletes is kept first (a directory's
+/// files as they are, an API's copies read at their URLs), so undoing the undo makes
+/// them again.
+async fn keep_created(
+    backup: &Backup,
+    (spec, destination): (&EndpointSpec, &dyn Endpoint),
+    stale: &[Stale],
+    context: &Context<'_>,
+) -> Result<()> {
+    for entry in stale {
+        match spec {
+            EndpointSpec::Directory(root) => {
+                let file = Path::new(&entry.target);
+                backup.save_file(file, file.strip_prefix(root).unwrap_or(file))?;
+            }
+            _ => {
+                let copy = destination.copy_at(&entry.resource, &entry.target, context);
+                if let Some(body) = copy.await? {
+                    backup.save_copy(&entry.resource, &body)?;
+                }
+            }
         }
     }
     Ok(())

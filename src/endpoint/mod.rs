@@ -119,6 +119,18 @@ pub trait Endpoint: Send + Sync {
         context: &'a Context<'a>,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// The destination's whole copy of `resource` at `target`, read there (`None`: nothing
+    /// there, or a kind whose inventory reads copies whole): a backup keeps it where a
+    /// listing showed only part of it.
+    fn copy_at<'a>(
+        &'a self,
+        _resource: &'a Resource,
+        _target: &'a str,
+        _context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// `--rm`: delete what the march found stale, in the order given.
     fn delete<'a>(
         &'a self,

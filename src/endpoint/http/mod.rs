@@ -30,6 +30,7 @@ use crate::endpoint::spec::url_key;
 use crate::endpoint::text_spill::TextSpill;
 use crate::plan::{Decision, Inventory, March, Stale};
 use crate::remap::RefIndex;
+use crate::resource::Resource;
 use crate::schema::profile::Profile;
 use crate::schema::Dialect;
 use clone::Cloner;
@@ -236,6 +237,45 @@ impl Endpoint for HttpEndpoint {
             format: context.run.format,
             texts: TextSpill::new()?,
         })))
+    }
+
+    fn copy_at<'a>(
+        &'a self,
+        resource: &'a Resource,
+        target: &'a str,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(async move {
+            let url = Url::parse(target).with_context(|| format!("reading {target}"))?;
+            let request = Request {
+                media_type: self.media_type(),
+                ..Request::new(reqwest::Method::GET, url)
+            };
+            let reply = context
+                .http
+                .send(&request)
+                .await
+                .map_err(|failure| anyhow::anyhow!("reading {target}: {failure}"))?;
+            if reply.status == 404 {
+                return Ok(None);
+            }
+            if !reply.is_success() {
+                return Err(anyhow::anyhow!(
+                    "reading {target} to back it up: {}",
+                    reply.describe_status()
+                ));
+            }
+            let answer = crawl::parse_body(&reply)?;
+            let kind = self
+                .options
+                .api
+                .as_ref()
+                .and_then(|p| p.types.get(&*resource.kind));
+            Ok(match kind {
+                Some(kind) => kind.answered(&answer).cloned(),
+                None => Some(answer),
+            })
+        })
     }
 
     fn delete<'a>(
