@@ -18,7 +18,7 @@ use crate::exit_code::usage;
 use crate::format::Format;
 use crate::plan::{Decision, Stale};
 use crate::project::Vars;
-use crate::report::Op;
+use crate::report::{Op, RecordsCreates};
 use crate::resource::Resource;
 
 /// The record of a backup, beside the copies.
@@ -103,22 +103,6 @@ impl Backup {
         self.write_copy(&self.dir.join(relative), &bytes)
     }
 
-    /// A create the destination answered: appended to the record at once.
-    pub fn created(&self, kind: &str, id: &Value, target: &str) -> Result<()> {
-        let entry = Created {
-            kind: kind.to_string(),
-            id: id.clone(),
-            target: target.to_string(),
-        };
-        let line = serde_json::to_string(&entry).context("recording a create")?;
-        let mut record = self.record()?;
-        let file = record.as_mut().expect("record() opens the file");
-        // One flow-style item a line: the file is valid YAML after every append.
-        writeln!(file, "- {line}")
-            .and_then(|()| file.flush())
-            .with_context(|| format!("appending to {}", self.dir.join(RECORD).display()))
-    }
-
     /// Whether anything was kept.
     pub fn is_started(&self) -> bool {
         self.lock().is_some()
@@ -179,6 +163,24 @@ impl Backup {
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
             .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+impl RecordsCreates for Backup {
+    /// A create the destination answered: appended to the record at once.
+    fn created(&self, kind: &str, id: &Value, target: &str) -> Result<()> {
+        let entry = Created {
+            kind: kind.to_string(),
+            id: id.clone(),
+            target: target.to_string(),
+        };
+        let line = serde_json::to_string(&entry).context("recording a create")?;
+        let mut record = self.record()?;
+        let file = record.as_mut().expect("record() opens the file");
+        // One flow-style item a line: the file is valid YAML after every append.
+        writeln!(file, "- {line}")
+            .and_then(|()| file.flush())
+            .with_context(|| format!("appending to {}", self.dir.join(RECORD).display()))
     }
 }
 

@@ -178,7 +178,12 @@ pub struct Report {
     /// Resources `--verify` found missing or different.
     mismatches: std::sync::atomic::AtomicUsize,
     /// `--backup`: each create is recorded there as it is answered.
-    backup: Option<std::sync::Arc<crate::backup::Backup>>,
+    creates: Option<std::sync::Arc<dyn RecordsCreates>>,
+}
+
+/// Where each create is recorded as it is answered (a backup, so an undo can delete it).
+pub trait RecordsCreates: Send + Sync {
+    fn created(&self, kind: &str, id: &Value, target: &str) -> anyhow::Result<()>;
 }
 
 impl Report {
@@ -195,7 +200,7 @@ impl Report {
             progress,
             json_lines,
             mismatches: Default::default(),
-            backup: None,
+            creates: None,
         }
     }
 
@@ -221,17 +226,17 @@ impl Report {
         self.with_counts(|counts| counts.read += count);
     }
 
-    /// Record each create made from now on in `backup` (SPEC section 12).
-    pub fn keep_creates_in(&mut self, backup: std::sync::Arc<crate::backup::Backup>) {
-        self.backup = Some(backup);
+    /// Record each create made from now on in `creates` (a backup, SPEC section 12).
+    pub fn keep_creates_in(&mut self, creates: std::sync::Arc<dyn RecordsCreates>) {
+        self.creates = Some(creates);
     }
 
     /// Record one outcome; failures and skips are told on stderr as they happen.
     pub fn record(&self, outcome: Outcome) {
-        if let (Some(backup), Op::Create, Status::Done(_)) =
-            (&self.backup, outcome.op, &outcome.status)
+        if let (Some(creates), Op::Create, Status::Done(_)) =
+            (&self.creates, outcome.op, &outcome.status)
         {
-            if let Err(error) = backup.created(&outcome.kind, &outcome.id, &outcome.target) {
+            if let Err(error) = creates.created(&outcome.kind, &outcome.id, &outcome.target) {
                 self.progress.println(&format!(
                     "resource-sync: error: {error:#}; undo will not delete {}",
                     outcome.target

@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::project::{Undefined, Vars};
 use crate::read_set::ReadSet;
 use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
-use crate::report::{Op, Outcome, Report, Status};
+use crate::report::{self, Op, Outcome, Report, Status};
 use crate::resource::{remove_fields, Resource};
 use crate::schema::{self, ApiDialect, Dialect};
 use crate::undo;
@@ -39,7 +39,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         .as_ref()
         .filter(|_| backup::records_each_create(&config.destination))
     {
-        report.keep_creates_in(Arc::clone(backup));
+        report.keep_creates_in(Arc::clone(backup) as Arc<dyn report::RecordsCreates>);
     }
     let id_map = SharedIdMap::new(IdMap::load(config.run.id_map.as_deref())?);
     let context = Context {
