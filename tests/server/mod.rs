@@ -99,6 +99,8 @@ pub struct ServerConfig {
     /// A PUT is stored with this field set to this value, and answered as if stored as
     /// sent: a server that silently changes what it is given (for `--verify`).
     pub alter_on_put: Option<(String, Value)>,
+    /// The status a PUT that creates answers: 201, or 200 as many APIs answer an upsert.
+    pub put_created_status: u16,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +121,7 @@ impl Default for ServerConfig {
             touch_on_read: None,
             alter_on_put: None,
             endless_pages: false,
+            put_created_status: 201,
         }
     }
 }
@@ -149,6 +152,9 @@ pub enum Fault {
     /// Wait this long, then serve the request normally (a client that timed out meanwhile
     /// never sees the answer, but a write still happens, as on a real slow server).
     Delay(Duration),
+    /// Serve the request at once (a write is made), then wait this long before answering:
+    /// a client stopped meanwhile never learns that its write happened.
+    AnswerLate(Duration),
 }
 
 impl Fault {
@@ -434,6 +440,14 @@ impl TestServer {
 
     pub fn clear_log(&self) {
         self.shared.log().clear();
+    }
+
+    /// How many requests wait in an injected `Fault::Delay` or `Fault::AnswerLate` now: a
+    /// test can act while the server holds a write (it is logged only once answered). A
+    /// delayed request whose client is gone is dropped, unserved, as soon as the server
+    /// sees its connection closed.
+    pub fn held(&self) -> usize {
+        self.shared.held.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops the server and joins its thread; dropping does the same.
