@@ -178,7 +178,12 @@ pub struct Report {
     /// Resources `--verify` found missing or different.
     mismatches: std::sync::atomic::AtomicUsize,
     /// `--backup`: each create is recorded there as it is answered.
-    backup: Option<std::sync::Arc<crate::backup::Backup>>,
+    backup: Option<std::sync::Arc<dyn CreateLog>>,
+}
+
+/// Where a run records each resource it creates (a backup, SPEC section 12).
+pub trait CreateLog: Send + Sync {
+    fn created(&self, kind: &str, id: &serde_json::Value, target: &str) -> anyhow::Result<()>;
 }
 
 impl Report {
@@ -222,7 +227,7 @@ impl Report {
     }
 
     /// Record each create made from now on in `backup` (SPEC section 12).
-    pub fn keep_creates_in(&mut self, backup: std::sync::Arc<crate::backup::Backup>) {
+    pub fn keep_creates_in(&mut self, backup: std::sync::Arc<dyn CreateLog>) {
         self.backup = Some(backup);
     }
 
