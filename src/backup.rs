@@ -1,9 +1,10 @@
 //! Backups and undo (SPEC section 12): before a run overwrites or deletes a resource at
 //! its destination, the destination's copy is saved in the backup folder as a directory
 //! destination would write it (readable as an origin), and `.backup.yaml` records the
-//! destination, the start time and each resource created, as each create is answered.
-//! `--undo` reads that record back.
+//! destination, the start time and each resource created (before it is sent where its
+//! target is known, else as it is answered). `--undo` reads that record back.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,9 @@ use serde_json::Value;
 use crate::endpoint::{Context, Endpoint, EndpointSpec, WriteSet};
 use crate::exit_code::usage;
 use crate::format::Format;
-use crate::plan::{Decision, Stale};
+use crate::plan::{Decision, March, Stale};
 use crate::project::Vars;
-use crate::report::{Op, RecordsCreates};
+use crate::report::{CreateLog, Op};
 use crate::resource::Resource;
 
 /// The record of a backup, beside the copies.
@@ -33,6 +34,8 @@ pub struct Backup {
     /// Destination vars: a copy holds their values as `${NAME}`, as a pull would.
     vars: Option<std::sync::Arc<Vars>>,
     record: Mutex<Option<File>>,
+    /// The targets recorded as created, each recorded once.
+    listed: Mutex<HashSet<String>>,
 }
 
 /// `.backup.yaml` as read back.
@@ -61,8 +64,7 @@ impl Backup {
         destination: String,
         vars: Option<std::sync::Arc<Vars>>,
     ) -> Result<Backup> {
-        let holds_files = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
-        if holds_files {
+        if holds_files(dir) {
             return Err(usage(format!(
                 "--backup {}: the folder is not empty (one backup, one run)",
                 dir.display()
@@ -77,20 +79,29 @@ impl Backup {
             started: utc_now(),
             vars,
             record: Mutex::new(None),
+            listed: Mutex::new(HashSet::new()),
         })
     }
 
-    /// The folder a run with an environment's `backup: FOLDER` keeps its backup in.
+    /// The folder a run with an environment's `backup: FOLDER` keeps its backup in: one
+    /// named for now, or, where a run of the same second holds that one (a push and its
+    /// undo), the first of `<time>-2`, `<time>-3`... that holds nothing.
     pub fn timestamped(folder: &Path) -> PathBuf {
-        folder.join(utc_now())
+        let now = utc_now();
+        let taken = |dir: &PathBuf| dir.is_file() || holds_files(dir);
+        std::iter::once(folder.join(&now))
+            .chain((2..).map(|n| folder.join(format!("{now}-{n}"))))
+            .find(|dir| !taken(dir))
+            .expect("a folder holds finitely many entries, so some name is free")
     }
 
     /// Keep the destination's copy of `resource` (`body` as the destination holds it),
-    /// at `<type>/<id>.yaml`.
-    pub fn save_copy(&self, resource: &Resource, body: &Value) -> Result<()> {
+    /// at `<type>/<id>.yaml`; its vars become `${NAME}` outside the `kept` fields (its
+    /// identity and links), as a pull writes them.
+    pub fn save_copy(&self, resource: &Resource, body: &Value, kept: &[Vec<String>]) -> Result<()> {
         let mut body = body.clone();
         if let Some(vars) = &self.vars {
-            vars.read_into_placeholders(&mut body, &[]);
+            vars.read_into_placeholders(&mut body, kept);
         }
         let path = self.copy_path(&resource.kind, &resource.id_text(), ".yaml")?;
         let text = Format::Yaml.serialize(&body);
@@ -101,6 +112,11 @@ impl Backup {
     pub fn save_file(&self, file: &Path, relative: &Path) -> Result<()> {
         let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         self.write_copy(&self.dir.join(relative), &bytes)
+    }
+
+    /// A create: appended to the record at once, unless it is there already.
+    pub fn created(&self, kind: &str, id: &Value, target: &str) -> Result<()> {
+        CreateLog::created(self, kind, id, target)
     }
 
     /// Whether anything was kept.
@@ -166,9 +182,16 @@ impl Backup {
     }
 }
 
-impl RecordsCreates for Backup {
-    /// A create the destination answered: appended to the record at once.
+impl CreateLog for Backup {
     fn created(&self, kind: &str, id: &Value, target: &str) -> Result<()> {
+        let new = self
+            .listed
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(target.to_string());
+        if !new {
+            return Ok(());
+        }
         let entry = Created {
             kind: kind.to_string(),
             id: id.clone(),
@@ -205,20 +228,27 @@ impl Record {
     }
 }
 
+fn holds_files(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
 /// Now in UTC, as `20261206T212200Z`.
 fn utc_now() -> String {
     chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// What a run is about to change at its destination, kept before any write is sent: the
-/// destination's copy of each resource updated or deleted, and for a single file its
-/// whole old content (or, where it has none, that the run creates it).
+/// destination's copy of each resource updated or deleted, each create whose target is
+/// known (parents first), and for a single file its whole old content (or, where it has
+/// none, that the run creates it). A create is recorded before it is sent, not when it is
+/// answered: a run killed while the answer is on its way, or an API answering 200 to a
+/// PUT that creates, still leaves it in the record; one never made is no error to undo.
+/// A create by POST learns its target from the answer, and is recorded then.
 pub async fn keep_before_writing(
     backup: &Backup,
-    (spec, destination): (&EndpointSpec, &dyn Endpoint),
-    set: &WriteSet<'_>,
+    (spec, destination, context): (&EndpointSpec, &dyn Endpoint, &Context<'_>),
+    (set, march): (&WriteSet<'_>, &March<'_>),
     (decisions, stale): (&[Decision], &[Stale]),
-    context: &Context<'_>,
 ) -> Result<()> {
     match spec {
         EndpointSpec::Directory(root) => {
@@ -232,28 +262,46 @@ pub async fn keep_before_writing(
                 backup.save_file(file, relative)?;
             }
         }
-        EndpointSpec::File(path, _) => keep_file(backup, path)?,
+        EndpointSpec::File(path, _) => return keep_file(backup, path.as_path()),
         EndpointSpec::Http(_) => {
             for (index, decision) in decisions.iter().enumerate() {
-                if let (Op::Update, Some(before)) = (decision.op, decision.before()) {
-                    let resource = &set.resources[index];
-                    // A listing that showed part of it: the copy at its URL is kept.
-                    let whole = match lacks_fields(&resource.body, before) {
-                        true => {
-                            destination
-                                .copy_at(resource, &decision.target, context)
-                                .await?
-                        }
-                        false => None,
-                    };
-                    backup.save_copy(resource, whole.as_ref().unwrap_or(before))?;
+                if decision.op != Op::Update {
+                    continue;
                 }
+                let resource = &set.resources[index];
+                let kept = march.kept(resource)?;
+                let Some(copy) = kept.as_ref().or(decision.before()) else {
+                    continue;
+                };
+                // A listing that showed part of it: the copy at its URL is kept.
+                let whole = match lacks_fields(&resource.body, copy) {
+                    true => {
+                        destination
+                            .copy_at(resource, &decision.target, context)
+                            .await?
+                    }
+                    false => None,
+                };
+                let copy = whole.as_ref().unwrap_or(copy);
+                backup.save_copy(resource, copy, &identity_fields(context, resource))?;
             }
             for entry in stale {
-                backup.save_copy(&entry.resource, &entry.resource.body)?;
+                let resource = &entry.resource;
+                backup.save_copy(
+                    resource,
+                    &resource.body,
+                    &identity_fields(context, resource),
+                )?;
             }
         }
-        EndpointSpec::Stdio | EndpointSpec::Null => {}
+        EndpointSpec::Stdio | EndpointSpec::Null => return Ok(()),
+    }
+    for index in set.indices() {
+        let decision = &decisions[index];
+        if decision.op == Op::Create && decision.source().is_none() {
+            let resource = &set.resources[index];
+            backup.created(&resource.kind, &resource.id.to_value(), &decision.target)?;
+        }
     }
     Ok(())
 }
@@ -267,8 +315,22 @@ fn lacks_fields(resource: &Value, held: &Value) -> bool {
     }
 }
 
+/// The fields a copy keeps as read (vars are not looked for there): the resource's
+/// identity and links, and the `--ref` fields.
+pub fn identity_fields(context: &Context<'_>, resource: &Resource) -> Vec<Vec<String>> {
+    let mut kept = context.dialect.identity_fields(&resource.kind);
+    kept.extend(
+        context
+            .run
+            .refs
+            .iter()
+            .map(|reference| reference.path.clone()),
+    );
+    kept
+}
+
 /// A single file is written whole: its old content, or the note that the run creates it.
-fn keep_file(backup: &Backup, path: &Path) -> Result<()> {
+pub fn keep_file(backup: &Backup, path: &Path) -> Result<()> {
     match path.file_name() {
         Some(name) if path.is_file() => backup.save_file(path, Path::new(name)),
         _ => backup.created("", &Value::Null, &path.display().to_string()),

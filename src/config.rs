@@ -239,9 +239,26 @@ fn undo_of(cli: &mut Cli) -> Result<Option<Undo>> {
     Ok(Some(Undo { dir, record }))
 }
 
-/// DESTINATION must be the one the backup records.
+/// DESTINATION must be the one the backup records, however it is spelled (`data`,
+/// `data/`, `./data` and its absolute path are one folder; a URL with or without its
+/// trailing `/` one API).
 fn check_undo_destination(undo: &Undo, destination: &EndpointSpec) -> Result<()> {
-    if destination.describe() != undo.record.destination {
+    let recorded = &undo.record.destination;
+    let same = match destination {
+        EndpointSpec::Directory(path) | EndpointSpec::File(path, _) => {
+            let place = |path: &Path| {
+                std::path::absolute(path)
+                    .ok()
+                    .map(|path| path.components().collect::<PathBuf>())
+            };
+            place(path).is_some() && place(path) == place(Path::new(recorded))
+        }
+        EndpointSpec::Http(_) => {
+            destination.describe().trim_end_matches('/') == recorded.trim_end_matches('/')
+        }
+        EndpointSpec::Stdio | EndpointSpec::Null => destination.describe() == *recorded,
+    };
+    if !same {
         return Err(usage(format!(
             "--undo {}: the backup is of {}, not {}; nothing written",
             undo.dir.display(),

@@ -178,12 +178,12 @@ pub struct Report {
     /// Resources `--verify` found missing or different.
     mismatches: std::sync::atomic::AtomicUsize,
     /// `--backup`: each create is recorded there as it is answered.
-    creates: Option<std::sync::Arc<dyn RecordsCreates>>,
+    backup: Option<std::sync::Arc<dyn CreateLog>>,
 }
 
-/// Where each create is recorded as it is answered (a backup, so an undo can delete it).
-pub trait RecordsCreates: Send + Sync {
-    fn created(&self, kind: &str, id: &Value, target: &str) -> anyhow::Result<()>;
+/// Where a run records each resource it creates (a backup, SPEC section 12).
+pub trait CreateLog: Send + Sync {
+    fn created(&self, kind: &str, id: &serde_json::Value, target: &str) -> anyhow::Result<()>;
 }
 
 impl Report {
@@ -200,7 +200,7 @@ impl Report {
             progress,
             json_lines,
             mismatches: Default::default(),
-            creates: None,
+            backup: None,
         }
     }
 
@@ -226,17 +226,17 @@ impl Report {
         self.with_counts(|counts| counts.read += count);
     }
 
-    /// Record each create made from now on in `creates` (a backup, SPEC section 12).
-    pub fn keep_creates_in(&mut self, creates: std::sync::Arc<dyn RecordsCreates>) {
-        self.creates = Some(creates);
+    /// Record each create made from now on in `backup` (SPEC section 12).
+    pub fn keep_creates_in(&mut self, backup: std::sync::Arc<dyn CreateLog>) {
+        self.backup = Some(backup);
     }
 
     /// Record one outcome; failures and skips are told on stderr as they happen.
     pub fn record(&self, outcome: Outcome) {
-        if let (Some(creates), Op::Create, Status::Done(_)) =
-            (&self.creates, outcome.op, &outcome.status)
+        if let (Some(backup), Op::Create, Status::Done(_)) =
+            (&self.backup, outcome.op, &outcome.status)
         {
-            if let Err(error) = creates.created(&outcome.kind, &outcome.id, &outcome.target) {
+            if let Err(error) = backup.created(&outcome.kind, &outcome.id, &outcome.target) {
                 self.progress.println(&format!(
                     "resource-sync: error: {error:#}; undo will not delete {}",
                     outcome.target
@@ -356,9 +356,8 @@ impl Report {
 
 /// One JSON object on its own line of stdout (a closed pipe is the reader's choice).
 fn print_json_line(value: &Value) {
-    let line = crate::redact::redacted(&value.to_string()).into_owned();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    let _ = writeln!(out, "{value}").and_then(|()| out.flush());
 }
 
 impl Default for Report {

@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::project::{Undefined, Vars};
 use crate::read_set::ReadSet;
 use crate::remap::{reference_keys, IdMap, RefIndex, SharedIdMap};
-use crate::report::{self, Op, Outcome, Report, Status};
+use crate::report::{Op, Outcome, Report, Status};
 use crate::resource::{remove_fields, Resource};
 use crate::schema::{self, ApiDialect, Dialect};
 use crate::undo;
@@ -39,7 +39,7 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         .as_ref()
         .filter(|_| backup::records_each_create(&config.destination))
     {
-        report.keep_creates_in(Arc::clone(backup) as Arc<dyn report::RecordsCreates>);
+        report.keep_creates_in(backup.clone());
     }
     let id_map = SharedIdMap::new(IdMap::load(config.run.id_map.as_deref())?);
     let context = Context {
@@ -51,19 +51,17 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         interrupt: &interrupt,
     };
     let destination = endpoint::open(&config.destination, &config.http_endpoints);
-    destination.check_writable(&context)?;
-    if let Some(undo) = &config.undo {
-        if let EndpointSpec::File(path, _) = &config.destination {
-            return put_file_back(config, undo, path, &context);
-        }
-        let endpoints = (&*destination, &config.destination);
-        let run = (config.dry_run, backup.as_deref());
-        undo::delete_created(undo, endpoints, &context, run).await?;
+    // Putting a single file back replaces it: that is what the undo is for.
+    if let (Some(undo), EndpointSpec::File(path, _)) = (&config.undo, &config.destination) {
+        return put_file_back(config, (undo, backup.as_deref()), path, &context);
     }
+    destination.check_writable(&context)?;
     let inventory = destination.inventory(&context, config.compare).await?;
     let march = March::new(inventory, comparison(config), config.compare);
-    // Plans, diffs, verification and backups see whole bodies, so only plain runs stream.
-    let mut stage = match config.dry_run || config.diff || config.verify || backup.is_some() {
+    // Plans, diffs, verification, backups and undos see whole bodies (an undo deletes
+    // before it writes), so only plain runs stream.
+    let whole = config.dry_run || config.diff || config.verify;
+    let mut stage = match whole || backup.is_some() || config.undo.is_some() {
         true => None,
         false => destination.stage(&march, &context)?,
     };
@@ -76,9 +74,14 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         order: &order,
         graph: &graph,
     };
-    march.survey(&resources).await?;
     let writer = (&*destination, backup.as_deref());
+    survey(config, writer, (&resources, &march), &context).await?;
     write(config, writer, stage, &set, &march, &context).await?;
+    if let (Some(undo), EndpointSpec::Directory(root)) = (&config.undo, &config.destination) {
+        if !config.dry_run && !interrupt.is_requested() {
+            undo::restore_bytes(undo, root, backup.as_deref())?;
+        }
+    }
     if config.verify && !interrupt.is_requested() {
         verify(config, &*destination, &set, &context).await?;
     }
@@ -86,6 +89,27 @@ pub async fn run(config: &Config, interrupt: Interrupt) -> Result<Exit> {
         name_recreated(config, &context);
     }
     finish(config, &context)
+}
+
+/// Let the march read the destination where the run's resources go. An undo looks for
+/// what the backed-up run created there too, and deletes what is there (kept first in
+/// its own backup, if it has one) before anything is written.
+async fn survey(
+    config: &Config,
+    (destination, backup): (&dyn Endpoint, Option<&Backup>),
+    (resources, march): (&[Resource], &March<'_>),
+    context: &Context<'_>,
+) -> Result<()> {
+    let Some(undo) = &config.undo else {
+        return march.survey(resources).await;
+    };
+    let created = undo::created(undo);
+    let mut surveyed = resources.to_vec();
+    surveyed.extend(created.iter().map(|entry| entry.resource.clone()));
+    march.survey(&surveyed).await?;
+    let endpoints = (destination, &config.destination);
+    let run = (config.dry_run, backup, march);
+    undo::delete_created(&created, endpoints, context, run).await
 }
 
 /// Two resources bound for one file or one URL (ids `1` and `"1"`, one id under two
@@ -184,8 +208,8 @@ async fn write(
             let decisions = decide_all(set, march)?;
             if let Some(backup) = backup {
                 let changes = (&decisions[..], &stale[..]);
-                let endpoints = (&config.destination, destination);
-                backup::keep_before_writing(backup, endpoints, set, changes, context).await?;
+                let destination = (&config.destination, destination, context);
+                backup::keep_before_writing(backup, destination, (set, march), changes).await?;
             }
             if diff {
                 plan::print_diffs(&changes(
@@ -245,11 +269,11 @@ fn name_recreated(config: &Config, context: &Context<'_>) {
 /// `--undo` into a single file: it is put back whole.
 fn put_file_back(
     config: &Config,
-    undo: &Undo,
+    (undo, backup): (&Undo, Option<&Backup>),
     path: &std::path::Path,
     context: &Context<'_>,
 ) -> Result<Exit> {
-    let op = undo::put_file_back(undo, path, config.dry_run)?;
+    let op = undo::put_file_back(undo, path, config.dry_run, backup)?;
     let status = match config.dry_run {
         true => Status::Planned,
         false => Status::Done(None),

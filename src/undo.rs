@@ -1,7 +1,7 @@
 //! `--undo DIR DESTINATION` (SPEC section 12): the resources the backed-up run created
-//! are deleted, children first (the record lists them parents first, as they were
-//! answered), then the run writes the backup back as it writes any origin: parents
-//! first, compare-first. A single file is put back whole.
+//! that the destination still holds are deleted, children first, then the run writes the
+//! backup back as it writes any origin (parents first, compare-first); a directory's files
+//! come back byte for byte. A single file is put back whole.
 
 use std::path::Path;
 
@@ -11,25 +11,29 @@ use serde_json::Value;
 use crate::backup::{Backup, Created};
 use crate::config::Undo;
 use crate::endpoint::{Context, Endpoint, EndpointSpec};
-use crate::plan::Stale;
+use crate::plan::{March, Stale};
 use crate::report::{Op, Outcome, Status};
 use crate::resource::{Identity, Resource};
 
-/// Delete what the backed-up run created; with `dry_run`, only say so.
+/// What the backed-up run created, children first (the record lists them parents first).
+pub fn created(undo: &Undo) -> Vec<Stale> {
+    undo.record.created.iter().rev().map(as_stale).collect()
+}
+
+/// Delete what the backed-up run created (`created`), kept first in the undo's own
+/// backup, if it has one; with `dry_run`, only say so.
 pub async fn delete_created(
-    undo: &Undo,
+    created: &[Stale],
     (destination, spec): (&dyn Endpoint, &EndpointSpec),
     context: &Context<'_>,
-    (dry_run, backup): (bool, Option<&Backup>),
+    (dry_run, backup, march): (bool, Option<&Backup>, &March<'_>),
 ) -> Result<()> {
-    let stale: Vec<Stale> = undo
-        .record
-        .created
-        .iter()
-        .rev()
-        .filter(|created| still_there(created, spec))
-        .map(as_stale)
-        .collect();
+    let mut stale: Vec<Stale> = Vec::new();
+    for entry in created {
+        if still_there(entry, spec, march)? {
+            stale.push(entry.clone());
+        }
+    }
     if dry_run {
         for entry in &stale {
             println!("delete {}", entry.target);
@@ -39,17 +43,19 @@ pub async fn delete_created(
         return Ok(());
     }
     if let Some(backup) = backup {
-        keep_created(backup, (spec, destination), &stale, context).await?;
+        keep_created(backup, (spec, context), march, &stale)?;
     }
     destination.delete(&stale, context).await
 }
 
-/// A local file already gone is no error: it is left out. An API answers 404.
-fn still_there(created: &Created, spec: &EndpointSpec) -> bool {
-    match spec {
+/// One already gone is no error: it is left out. A file is looked for; an API's resource
+/// is there unless the destination's read shows nothing at its place (a create recorded
+/// before it was sent may never have been made).
+fn still_there(created: &Stale, spec: &EndpointSpec, march: &March<'_>) -> Result<bool> {
+    Ok(match spec {
         EndpointSpec::Directory(_) => Path::new(&created.target).is_file(),
-        _ => true,
-    }
+        _ => march.op(&created.resource, None)? != Op::Create,
+    })
 }
 
 fn as_stale(created: &Created) -> Stale {
@@ -71,14 +77,14 @@ fn as_stale(created: &Created) -> Stale {
     }
 }
 
-/// An undo kept in a backup of its own: what it deletes is kept first (a directory's
-/// files as they are, an API's copies read at their URLs), so undoing the undo makes
-/// them again.
-async fn keep_created(
+/// An undo kept in a backup of its own: the created are kept before they are deleted
+/// (a directory's files as they are, an API's resources as it holds them), so undoing the
+/// undo makes them again.
+fn keep_created(
     backup: &Backup,
-    (spec, destination): (&EndpointSpec, &dyn Endpoint),
+    (spec, context): (&EndpointSpec, &Context<'_>),
+    march: &March<'_>,
     stale: &[Stale],
-    context: &Context<'_>,
 ) -> Result<()> {
     for entry in stale {
         match spec {
@@ -87,9 +93,10 @@ async fn keep_created(
                 backup.save_file(file, file.strip_prefix(root).unwrap_or(file))?;
             }
             _ => {
-                let copy = destination.copy_at(&entry.resource, &entry.target, context);
-                if let Some(body) = copy.await? {
-                    backup.save_copy(&entry.resource, &body)?;
+                let resource = &entry.resource;
+                if let Some(copy) = march.kept(resource)? {
+                    let kept = crate::backup::identity_fields(context, resource);
+                    backup.save_copy(resource, &copy, &kept)?;
                 }
             }
         }
@@ -98,8 +105,18 @@ async fn keep_created(
 }
 
 /// A single file put back: removed if the backed-up run created it, else its old content
-/// written back (unless it already holds it). With `dry_run`, only said.
-pub fn put_file_back(undo: &Undo, path: &Path, dry_run: bool) -> Result<Op> {
+/// written back (unless it already holds it), kept first in `backup` when the undo has one.
+/// With `dry_run`, only said.
+pub fn put_file_back(
+    undo: &Undo,
+    path: &Path,
+    dry_run: bool,
+    backup: Option<&Backup>,
+) -> Result<Op> {
+    let keep = || match backup {
+        Some(backup) => crate::backup::keep_file(backup, path),
+        None => Ok(()),
+    };
     let created = undo
         .record
         .created
@@ -114,12 +131,14 @@ pub fn put_file_back(undo: &Undo, path: &Path, dry_run: bool) -> Result<Op> {
                 return Ok(Op::Unchanged);
             }
             if !dry_run {
+                keep()?;
                 crate::atomic::write_atomically_with(path, |out| Ok(out.write_all(&old)?))?;
             }
             Op::Update
         }
         None if created && path.exists() => {
             if !dry_run {
+                keep()?;
                 std::fs::remove_file(path)
                     .with_context(|| format!("removing {}", path.display()))?;
             }
@@ -131,4 +150,41 @@ pub fn put_file_back(undo: &Undo, path: &Path, dry_run: bool) -> Result<Op> {
         println!("{} {}", op.as_str(), path.display());
     }
     Ok(op)
+}
+
+/// A directory put back byte for byte. The sync wrote each backed-up resource as
+/// resource-sync writes files; where the file the backup keeps was written otherwise
+/// (comments, flow style, another key order) and holds the same resources, its own bytes
+/// replace what was written, kept first in the undo's backup when it has no copy yet.
+/// A file that still differs in content (a failed write) is left as the sync left it.
+pub fn restore_bytes(undo: &Undo, root: &Path, backup: Option<&Backup>) -> Result<()> {
+    let files = walkdir::WalkDir::new(&undo.dir).min_depth(1).into_iter();
+    for entry in files.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.')) {
+        let entry = entry.with_context(|| format!("reading {}", undo.dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(&undo.dir).unwrap_or(entry.path());
+        let target = root.join(relative);
+        let saved = std::fs::read(entry.path())
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        let Ok(written) = std::fs::read(&target) else {
+            continue;
+        };
+        if written == saved || !same_resources(&written, &saved) {
+            continue;
+        }
+        if let Some(backup) = backup.filter(|backup| !backup.dir().join(relative).exists()) {
+            backup.save_file(&target, relative)?;
+        }
+        crate::atomic::write_atomically_with(&target, |out| Ok(out.write_all(&saved)?))?;
+    }
+    Ok(())
+}
+
+/// Whether two files hold the same resources, read as a directory origin reads them.
+fn same_resources(a: &[u8], b: &[u8]) -> bool {
+    let parse =
+        |bytes: &[u8]| crate::format::YamlDocuments::new(bytes).collect::<Result<Vec<Value>, _>>();
+    matches!((parse(a), parse(b)), (Ok(a), Ok(b)) if a == b)
 }

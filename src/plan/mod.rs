@@ -54,6 +54,16 @@ pub trait Inventory: Send + Sync {
         Ok(None)
     }
 
+    /// The destination's copy of the resource as it holds it, for a backup (SPEC section
+    /// 12): where `held` gives a form made to compare with (a profile's), the member as
+    /// the API returned it.
+    fn kept(&self, resource: &Resource) -> Result<Option<Value>> {
+        Ok(match self.held(resource, None)? {
+            Held::Copy(copy) => Some(copy),
+            _ => None,
+        })
+    }
+
     /// The resource in the destination's terms (links rebased onto it), for comparing.
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
         Cow::Borrowed(&resource.body)
@@ -111,6 +121,10 @@ impl<T: Inventory + ?Sized> Inventory for std::sync::Arc<T> {
 
     fn holds(&self, resource: &Resource) -> Result<Option<bool>> {
         (**self).holds(resource)
+    }
+
+    fn kept(&self, resource: &Resource) -> Result<Option<Value>> {
+        (**self).kept(resource)
     }
 
     fn comparable<'r>(&self, resource: &'r Resource) -> Cow<'r, Value> {
@@ -340,6 +354,11 @@ impl<'i> March<'i> {
         body: &dyn Fn() -> Result<Option<Value>>,
     ) -> Result<Op> {
         Ok(self.compare(resource, None, body)?.0)
+    }
+
+    /// See `Inventory::kept`.
+    pub fn kept(&self, resource: &Resource) -> Result<Option<Value>> {
+        self.inventory.kept(resource)
     }
 
     /// Where the resource goes in the destination.

@@ -1,5 +1,6 @@
 //! Test cases grouped by capability.
 
+mod backups;
 mod basics;
 mod ci;
 mod clone;

@@ -2,7 +2,7 @@
 //! Routing is by hand so every path, known or not, answers JSON with the configured media type.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,6 +37,8 @@ pub(super) struct Shared {
     reads: AtomicU64,
     /// Whether `hold_page`'s awaited request has been answered.
     awaited: tokio::sync::watch::Sender<bool>,
+    /// Requests waiting in an injected `Fault::Delay` right now (for `TestServer::held`).
+    pub(super) held: AtomicUsize,
 }
 
 /// Failures the test asked for; consulted before any routing.
@@ -71,6 +73,7 @@ impl Shared {
             recent: Mutex::new(std::collections::VecDeque::new()),
             reads: AtomicU64::new(0),
             awaited: tokio::sync::watch::Sender::new(false),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -88,6 +91,7 @@ impl Shared {
             recent: Mutex::new(std::collections::VecDeque::new()),
             reads: AtomicU64::new(self.reads.load(Ordering::Relaxed)),
             awaited: tokio::sync::watch::Sender::new(*self.awaited.borrow()),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -268,8 +272,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
     // A slow answer: the request is then served normally, however late.
     if let Some(Fault::Delay(delay)) = &failure {
+        let _held = Held::new(&shared.held);
         tokio::time::sleep(*delay).await;
     }
+    let answer_late = match &failure {
+        Some(Fault::AnswerLate(delay)) => Some(*delay),
+        _ => None,
+    };
     let incoming = Incoming {
         method: parts.method,
         path: store::normalize(parts.uri.path()),
@@ -300,11 +309,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             return truncated_response(&shared.config.media_type);
         }
         (_, Some(error)) => Reply::message(400, format!("cannot read request body: {error}")),
-        (Some(Fault::Delay(_)) | None, None) if over_rate_limit(&shared) => {
+        (Some(Fault::Delay(_) | Fault::AnswerLate(_)) | None, None) if over_rate_limit(&shared) => {
             Reply::message(429, "rate limit exceeded")
                 .with_header(header::RETRY_AFTER, "1".to_string())
         }
-        (Some(Fault::Delay(_)) | None, None) => match redirect {
+        (Some(Fault::Delay(_) | Fault::AnswerLate(_)) | None, None) => match redirect {
             Some((status, location)) => Reply::message(status, format!("moved to {location}"))
                 .with_header(header::LOCATION, location),
             None if shared.config.endless_pages && incoming.path == ENDLESS_PATH => {
@@ -314,9 +323,30 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         },
     };
     let reply = touched(&shared, &incoming, reply);
+    if let Some(delay) = answer_late {
+        let _held = Held::new(&shared.held);
+        tokio::time::sleep(delay).await;
+    }
     record(&shared, &incoming, reply.status, at_millis);
     shared.answered(&incoming.path_and_query);
     reply.into_response(&shared.config.media_type)
+}
+
+/// Counts a request as held while it waits in a `Fault::Delay`, until the wait ends or the
+/// request is dropped (hyper drops it when the client's connection closes).
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn new(count: &'a AtomicUsize) -> Held<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Held(count)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whether this request is one more than `rate_limit` allows in the last second.
@@ -731,7 +761,8 @@ fn put(shared: &Shared, req: &Incoming) -> Reply {
         return reply;
     }
     store.insert(req.path.clone(), altered(&shared.config, &body));
-    Reply::json(if existed { 200 } else { 201 }, body)
+    let created = shared.config.put_created_status;
+    Reply::json(if existed { 200 } else { created }, body)
 }
 
 /// The body as `alter_on_put` stores it.

@@ -116,6 +116,8 @@ pub struct ServerConfig {
     /// leave, then shows `awaited` before `held` exactly when the client asked for `awaited`
     /// before it had `held`'s answer, as a client reading pages ahead does.
     pub hold_page: Option<(String, String)>,
+    /// The status a PUT that creates answers: 201, or 200 as many APIs answer an upsert.
+    pub put_created_status: u16,
 }
 
 impl Default for ServerConfig {
@@ -140,6 +142,7 @@ impl Default for ServerConfig {
             no_count: false,
             past_end_404: false,
             hold_page: None,
+            put_created_status: 201,
         }
     }
 }
@@ -173,6 +176,9 @@ pub enum Fault {
     /// Answer this status with `{"message": "rejected: <the request body>"}`, as a
     /// validating API that quotes what it was sent; state is untouched.
     Echo(u16),
+    /// Serve the request at once (a write is made), then wait this long before answering:
+    /// a client stopped meanwhile never learns that its write happened.
+    AnswerLate(Duration),
 }
 
 impl Fault {
@@ -458,6 +464,14 @@ impl TestServer {
 
     pub fn clear_log(&self) {
         self.shared.log().clear();
+    }
+
+    /// How many requests wait in an injected `Fault::Delay` or `Fault::AnswerLate` now: a
+    /// test can act while the server holds a write (it is logged only once answered). A
+    /// delayed request whose client is gone is dropped, unserved, as soon as the server
+    /// sees its connection closed.
+    pub fn held(&self) -> usize {
+        self.shared.held.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops the server and joins its thread; dropping does the same.

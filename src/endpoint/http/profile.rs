@@ -332,6 +332,14 @@ impl Inventory for ProfileInventory<'_> {
         })
     }
 
+    fn kept(&self, resource: &Resource) -> Result<Option<Value>> {
+        let (Some(held), Some(id)) = (self.state.held.get(), self.state.destination_id(resource))
+        else {
+            return Ok(None);
+        };
+        Ok(held.get(&(resource.kind.to_string(), id)).cloned())
+    }
+
     /// A member lands at its item path, which its uri is.
     fn place<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, str>> {
         Some(Cow::Borrowed(&resource.uri))
