@@ -356,8 +356,10 @@ impl Report {
 
 /// One JSON object on its own line of stdout (a closed pipe is the reader's choice).
 fn print_json_line(value: &Value) {
+    // A secret value may sit in an id or a URL.
+    let line = crate::redact::redacted(&value.to_string()).into_owned();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}").and_then(|()| out.flush());
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 impl Default for Report {
