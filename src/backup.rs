@@ -283,15 +283,11 @@ pub async fn keep_before_writing(
                     false => None,
                 };
                 let copy = whole.as_ref().unwrap_or(copy);
-                backup.save_copy(resource, copy, &identity_fields(context, resource))?;
+                backup.save_copy(resource, copy, &context.identity_fields(resource))?;
             }
             for entry in stale {
                 let resource = &entry.resource;
-                backup.save_copy(
-                    resource,
-                    &resource.body,
-                    &identity_fields(context, resource),
-                )?;
+                backup.save_copy(resource, &resource.body, &context.identity_fields(resource))?;
             }
         }
         EndpointSpec::Stdio | EndpointSpec::Null => return Ok(()),
@@ -313,20 +309,6 @@ fn lacks_fields(resource: &Value, held: &Value) -> bool {
         (Some(fields), Some(held)) => fields.keys().any(|key| !held.contains_key(key)),
         _ => false,
     }
-}
-
-/// The fields a copy keeps as read (vars are not looked for there): the resource's
-/// identity and links, and the `--ref` fields.
-pub fn identity_fields(context: &Context<'_>, resource: &Resource) -> Vec<Vec<String>> {
-    let mut kept = context.dialect.identity_fields(&resource.kind);
-    kept.extend(
-        context
-            .run
-            .refs
-            .iter()
-            .map(|reference| reference.path.clone()),
-    );
-    kept
 }
 
 /// A single file is written whole: its old content, or the note that the run creates it.

@@ -448,14 +448,7 @@ fn swap_environment_values(
     if from.is_none() && to.is_none() {
         return Ok(());
     }
-    let mut kept = context.dialect.identity_fields(&resource.kind);
-    kept.extend(
-        context
-            .run
-            .refs
-            .iter()
-            .map(|reference| reference.path.clone()),
-    );
+    let kept = context.identity_fields(resource);
     if let Some(vars) = from {
         vars.read_into_placeholders(&mut resource.body, &kept);
     }

@@ -95,7 +95,7 @@ fn keep_created(
             _ => {
                 let resource = &entry.resource;
                 if let Some(copy) = march.kept(resource)? {
-                    let kept = crate::backup::identity_fields(context, resource);
+                    let kept = context.identity_fields(resource);
                     backup.save_copy(resource, &copy, &kept)?;
                 }
             }

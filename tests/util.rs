@@ -382,3 +382,53 @@ pub fn sample_jsonl_origin(dir: &Path, teams: usize, players_per_team: usize) ->
     write_file(&path, &lines);
     path
 }
+
+/// A folder holding a project file `resource-sync.yaml` (SPEC section 10); the binary runs
+/// in it, or in a folder below it, with the variables given and no project file named by
+/// the caller's own environment.
+pub struct ProjectFolder {
+    dir: tempfile::TempDir,
+}
+
+impl ProjectFolder {
+    /// A run still going after this is a hang: it is killed and the test fails.
+    pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    pub fn new(yaml: &str) -> ProjectFolder {
+        let dir = temp_dir();
+        write_file(&dir.path().join("resource-sync.yaml"), yaml);
+        ProjectFolder { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, relative: impl AsRef<Path>) -> PathBuf {
+        self.path().join(relative)
+    }
+
+    /// The binary in `folder` with `env` set.
+    pub fn command_in(&self, folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = command(args);
+        command
+            .current_dir(folder)
+            .env_remove("RESOURCE_SYNC_CONFIG");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// A run in the project's folder.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in(self.path(), args, env)
+    }
+
+    pub fn run_in(&self, folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        wait_for(
+            spawn_command(self.command_in(folder, args, env)),
+            Self::RUN_LIMIT,
+        )
+    }
+}

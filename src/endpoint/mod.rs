@@ -43,6 +43,16 @@ pub struct Context<'a> {
     pub interrupt: &'a Interrupt,
 }
 
+impl Context<'_> {
+    /// Where `resource` holds its identity and its links, and its `--ref` fields: what
+    /// an environment's vars never rewrite, as it is read or kept in a backup.
+    pub fn identity_fields(&self, resource: &Resource) -> Vec<Vec<String>> {
+        let mut kept = self.dialect.identity_fields(&resource.kind);
+        kept.extend(self.run.refs.iter().map(|reference| reference.path.clone()));
+        kept
+    }
+}
+
 /// Receives each resource an origin reads, as it is read.
 pub type Found<'a> = dyn FnMut(Resource) -> Result<()> + Send + 'a;
 

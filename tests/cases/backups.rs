@@ -714,33 +714,7 @@ fn backups_misused_are_usage_errors_that_make_no_folder() {
     assert_eq!(pushed.server.resources(), pushed.before);
 }
 
-/// A folder holding `resource-sync.yaml`, the binary run in it.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(yaml: &str) -> Project {
-        let dir = temp_dir();
-        write_file(&dir.path().join("resource-sync.yaml"), yaml);
-        Project { dir }
-    }
-
-    fn join(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = command(args);
-        command
-            .current_dir(self.dir.path())
-            .env_remove("RESOURCE_SYNC_CONFIG");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        wait_for(spawn_command(command), RUN_LIMIT)
-    }
-}
+type Project = ProjectFolder;
 
 /// The entries of `folder`, by name.
 fn entries(folder: &Path) -> Vec<String> {

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -24,45 +23,7 @@ const CONFIG_VARIABLE: &str = "RESOURCE_SYNC_CONFIG";
 /// A run still going after this is a hang: it is killed and the test fails with its output.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-/// A folder holding `resource-sync.yaml`; the binary runs in it, or in a folder below it.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(yaml: &str) -> Project {
-        let dir = temp_dir();
-        write_file(&dir.path().join(PROJECT_FILE), yaml);
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn join(&self, relative: &str) -> PathBuf {
-        self.path().join(relative)
-    }
-
-    /// The binary in `folder` with `env` set, and no project file named by the caller's own
-    /// environment.
-    fn command_in(&self, folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut command = command(args);
-        command.current_dir(folder).env_remove(CONFIG_VARIABLE);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        command
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.run_in(self.path(), args, env)
-    }
-
-    fn run_in(&self, folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-        wait_for(spawn_command(self.command_in(folder, args, env)), RUN_LIMIT)
-    }
-}
+type Project = ProjectFolder;
 
 fn all_output(run: &Run) -> String {
     format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr)

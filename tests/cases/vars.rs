@@ -5,7 +5,6 @@
 //! printed: no secret value, identity and links as read, nothing written after a refusal.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
@@ -14,9 +13,6 @@ use crate::server::{Convention, Fault, ServerConfig, TestServer};
 use crate::util::*;
 
 const PROJECT_FILE: &str = "resource-sync.yaml";
-
-/// A run still going after this is a hang: it is killed and the test fails with its output.
-const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 const PROD_SITE: &str = "https://www.example.com";
 const STAGING_SITE: &str = "https://staging.example.com";
@@ -39,34 +35,23 @@ const TEAM_ID: &str = "north-stars";
 
 /// A folder holding `resource-sync.yaml` (and the profile it names); the binary runs in it
 /// with the payment keys in its environment.
-struct Project {
-    dir: tempfile::TempDir,
-}
+struct Project(ProjectFolder);
 
 impl Project {
     fn new(yaml: &str) -> Project {
-        let dir = temp_dir();
-        write_file(&dir.path().join(PROJECT_FILE), yaml);
-        Project { dir }
+        Project(ProjectFolder::new(yaml))
     }
 
     fn join(&self, relative: impl AsRef<Path>) -> PathBuf {
-        self.dir.path().join(relative)
+        self.0.join(relative)
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        self.run_with(args, &SECRETS)
-    }
-
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command: Command = command(args);
-        command
-            .current_dir(self.dir.path())
-            .env_remove("RESOURCE_SYNC_CONFIG");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        wait_for(spawn_command(command), RUN_LIMIT)
+        self.0.run(args, &SECRETS)
     }
 }
 
@@ -423,7 +408,7 @@ impl Environments {
         dialect.seed(&prod, &prod_values);
         let (staging, qa) = (dialect.server(), dialect.server());
         let project = Project::new("");
-        let api_line = dialect.api_line(project.dir.path());
+        let api_line = dialect.api_line(project.path());
         let environment = |name: &str, server: &TestServer, site: &str, team: &str, key: &str| {
             format!(
                 "  {name}:\n    url: {}\n{}",
