@@ -169,7 +169,10 @@ impl Backup {
         Ok(self.dir.join(kind).join(format!("{id}{extension}")))
     }
 
-    /// A copy on disk (synced) before the write it protects is sent.
+    /// A copy written before the write it protects is sent. Not synced, as no file of a
+    /// run is (`atomic.rs`): a killed run's copies are in the kernel's hands. With an
+    /// fsync a copy, a push of 20,100 updates with a backup on this VM's disk took 12.0 s;
+    /// without, 4.7 and 9.9 s (the disk varies); 1.3 to 2.3 s without a backup.
     fn write_copy(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         drop(self.record()?);
         if let Some(folder) = path.parent() {
@@ -177,7 +180,6 @@ impl Backup {
         }
         let mut file = File::create(path).with_context(|| format!("writing {}", path.display()))?;
         file.write_all(bytes)
-            .and_then(|()| file.sync_all())
             .with_context(|| format!("writing {}", path.display()))
     }
 }
