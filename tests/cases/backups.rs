@@ -1027,3 +1027,61 @@ fn server_member(state: &BTreeMap<String, Vec<Value>>, collection: &str, id: u64
         .unwrap_or_else(|| panic!("no {collection} {id}"))
         .clone()
 }
+
+/// An undo into an API that assigns ids (`create: post`): what the push deleted comes back
+/// under new ids, each named (`recreated <old> as <new>`), its dependents' parent fields
+/// pointing at the new ids.
+#[test]
+fn backups_an_undo_into_an_api_assigning_ids_names_what_it_recreates() {
+    let dir = temp_dir();
+    let (server, _) = plain_league(dir.path());
+    let profile = dir.path().join("post.yaml");
+    write_file(
+        &profile,
+        "records: results\nnext: body:next\nsize: page_size\nreadonly: [created]\ncreate: post\ntypes:\n  team:\n    path: teams/\n    key: [name]\n  player:\n    path: players/\n    parents: {team: team}\n    key: [name, team]\n  stat:\n    path: stats/\n    parents: {player: player}\n    key: [player]\n",
+    );
+    let (api, profile_arg) = (server.url("/api"), path_str(&profile));
+    let tree = dir.path().join("tree");
+    run_limited(&["--api", profile_arg, &api, path_str(&tree)]).ok();
+    let team_3 = server_member(&plain_state(&server), "teams", 1);
+    let players_of_3: Vec<Value> = plain_state(&server)["players"]
+        .iter()
+        .filter(|player| player["team"] == 1)
+        .cloned()
+        .collect();
+    assert!(!players_of_3.is_empty(), "the seed gives team 1 players");
+    std::fs::remove_file(tree.join("team/1.yaml")).expect("team 1 was pulled");
+    for player in &players_of_3 {
+        let id = player["id"].as_u64().unwrap();
+        std::fs::remove_file(tree.join(format!("player/{id}.yaml"))).expect("pulled");
+        let _ = std::fs::remove_file(tree.join(format!("stat/{id}.yaml")));
+    }
+    let backup = dir.path().join("backup");
+    let push = ["--api", profile_arg, "--rm", "--backup", path_str(&backup)];
+    let mut args = push.to_vec();
+    args.extend([path_str(&tree), api.as_str()]);
+    run_limited(&args).ok();
+    assert!(plain_state(&server)["teams"].iter().all(|t| t["id"] != 1));
+
+    let undone = run_limited(&["--api", profile_arg, "--undo", path_str(&backup), &api]).ok();
+    let after = plain_state(&server);
+    let team = after["teams"]
+        .iter()
+        .find(|t| t["name"] == team_3["name"])
+        .unwrap_or_else(|| panic!("team 1 not made again: {}", undone.stderr));
+    let new_id = team["id"].as_u64().unwrap();
+    assert_ne!(new_id, 1, "a server assigning ids gives a new one");
+    let named = format!("recreated {api}/teams/1/ as {api}/teams/{new_id}/");
+    assert!(undone.stderr.contains(&named), "{named}\n{}", undone.stderr);
+    for player in &players_of_3 {
+        let again = after["players"]
+            .iter()
+            .find(|p| p["name"] == player["name"])
+            .unwrap_or_else(|| panic!("{player} not made again"));
+        assert_eq!(
+            again["team"],
+            json!(new_id),
+            "the parent field follows the new id"
+        );
+    }
+}
