@@ -1085,3 +1085,42 @@ fn backups_an_undo_into_an_api_assigning_ids_names_what_it_recreates() {
         );
     }
 }
+
+/// A destination whose listing leaves a field out (a summary): the comparison did not see
+/// the whole resource, so its copy is read at its URL before it is overwritten, and the
+/// backup holds what the destination really held.
+#[test]
+fn backups_keep_the_whole_copy_where_the_listing_left_fields_out() {
+    let dir = temp_dir();
+    let full = league();
+    let tree = dir.path().join("tree");
+    pull(&full.url("/api"), &tree);
+    replace_in(&tree.join("team/1.yaml"), "Team 1", "Renamed 1");
+    let summary = ServerConfig {
+        listing_omits: Some("name".to_string()),
+        ..ServerConfig::default()
+    };
+    let destination = seeded_server(summary, 2, 2);
+    let api = destination.url("/api");
+    let listed = destination.get("/api/team/1").expect("team 1");
+    assert_eq!(listed["name"], "Team 1", "the member itself is whole");
+    let backup = dir.path().join("backup");
+
+    run_limited(&["--backup", path_str(&backup), path_str(&tree), &api]).ok();
+    let copy = parse_yaml(&backup.join("team/1.yaml"));
+    assert_eq!(
+        copy["name"], "Team 1",
+        "the copy lacks what the listing left out"
+    );
+    assert_eq!(destination.get("/api/team/1").unwrap()["name"], "Renamed 1");
+    let gets: Vec<String> = destination
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path_and_query.clone())
+        .collect();
+    assert!(gets.iter().any(|path| path == "/api/team/1"), "{gets:?}");
+
+    undo(&backup, &api, &[]).ok();
+    assert_eq!(destination.get("/api/team/1").unwrap()["name"], "Team 1");
+}

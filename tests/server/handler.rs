@@ -610,7 +610,12 @@ struct Window {
 fn window(shared: &Shared, req: &Incoming, kind: &str) -> Result<Window, Reply> {
     let limit = page_limit(&shared.config, &req.headers)?;
     let offset = page_offset(&req.query)?;
-    let (items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
+    let (mut items, count) = store::members_page(&mut shared.store(), kind, offset, limit);
+    if let Some(field) = &shared.config.listing_omits {
+        for item in &mut items {
+            item.as_object_mut().map(|fields| fields.remove(field));
+        }
+    }
     if shared.config.past_end_404 && offset > 0 && offset >= count {
         return Err(Reply::message(404, format!("no page at offset {offset}")));
     }

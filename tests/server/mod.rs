@@ -109,6 +109,9 @@ pub struct ServerConfig {
     pub next_jump: Option<(usize, usize)>,
     /// Quirk: pages state no total (no `count`), so nothing bounds a chain read ahead.
     pub no_count: bool,
+    /// Quirk: collection pages leave this field out of their members (a summary listing);
+    /// a GET of the member itself answers it whole.
+    pub listing_omits: Option<String>,
     /// Quirk: a page at or past the last member (offset not 0) answers 404, not an empty page.
     pub past_end_404: bool,
     /// Quirk `(held, awaited)`, paths with their query: a GET of `held` is answered only
@@ -140,6 +143,7 @@ impl Default for ServerConfig {
             endless_pages: false,
             next_jump: None,
             no_count: false,
+            listing_omits: None,
             past_end_404: false,
             hold_page: None,
             put_created_status: 201,
