@@ -1124,3 +1124,50 @@ fn backups_keep_the_whole_copy_where_the_listing_left_fields_out() {
     undo(&backup, &api, &[]).ok();
     assert_eq!(destination.get("/api/team/1").unwrap()["name"], "Team 1");
 }
+
+/// SIGTERM while the server holds the create of player 9: the write in flight finishes
+/// and is recorded, no new write starts (no delete is made), the run exits 143, and the
+/// backup is complete: `--undo` makes the server's state what it was before the push.
+#[test]
+fn backups_are_complete_after_sigterm_and_undo_restores_the_state_before() {
+    let dir = temp_dir();
+    let pushed = edited_league(dir.path());
+    let (server, api, before) = (&pushed.server, &pushed.api, &pushed.before);
+    let backup = dir.path().join("backup");
+    server.inject_path("/api/player/9", 1, Fault::Delay(Duration::from_secs(2)));
+
+    let mut child = spawn_command(push_with_backup(&pushed, &backup));
+    let started = Instant::now();
+    while !(server.held() == 1 && records_a(&backup, "team")) {
+        assert!(
+            child.try_wait().expect("waiting").is_none(),
+            "the push ended first"
+        );
+        assert!(started.elapsed() < RUN_LIMIT, "the held write never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let term = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let stopped = wait_for(child, RUN_LIMIT);
+    assert_eq!(stopped.code, 143, "{stopped:?}");
+
+    let after_term = server.resources();
+    assert!(
+        after_term.contains_key("/api/player/9"),
+        "the write in flight finished"
+    );
+    assert!(
+        after_term.contains_key("/api/player/4"),
+        "no delete is made once stopped"
+    );
+    assert!(
+        records_a(&backup, "player"),
+        "player 9's create is recorded"
+    );
+    assert_eq!(list_files(&backup), edited_copies());
+    let undone = undo(&backup, api, &[]).ok();
+    assert_eq!(server.resources(), *before, "{}", undone.stderr);
+}

@@ -431,3 +431,47 @@ fn a_staging_folder_left_by_a_killed_run_is_removed_by_the_next_run() {
         "entries besides the stale staging were touched"
     );
 }
+
+/// SIGTERM during a copy (resources piped in on stdin, into a directory): the run stops at
+/// once with exit 143, its staging removed and the user's tree as it was, though the input
+/// never ended.
+#[test]
+fn sigterm_during_a_copy_exits_143_and_leaves_the_destination_as_it_was() {
+    use std::io::Write as _;
+    let dir = temp_dir();
+    let dest = dir.path().join("dest");
+    user_tree(&dest);
+    let before = file_contents(&dest);
+    let mut copy = command(&["-", path_str(&dest)]);
+    copy.stdin(std::process::Stdio::piped());
+    let mut child = spawn_command(copy);
+    let mut input = child.stdin.take().expect("a piped stdin");
+    for id in 1..=200 {
+        let document = format!(
+            "---\nid: {id}\nname: Player {id}\n_links:\n  self:\n    href: http://h/api/player/{id}\n"
+        );
+        input.write_all(document.as_bytes()).expect("the run reads");
+    }
+    input.flush().expect("the run reads");
+    // The input is still open: the run is reading once its staging folder is made.
+    let staging = dest.join(format!("{STAGING_PREFIX}{}", child.id()));
+    let started = Instant::now();
+    while !staging.is_dir() {
+        assert!(
+            child.try_wait().expect("waiting").is_none(),
+            "the copy ended"
+        );
+        assert!(started.elapsed() < STOP_LIMIT, "no staging folder was made");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    send("TERM", &child);
+    let stopped = wait_for(child, STOP_LIMIT);
+    drop(input);
+    assert_eq!(stopped.code, 143, "{stopped:?}");
+    assert!(
+        staging_folders(&dest).is_empty(),
+        "{:?}",
+        staging_folders(&dest)
+    );
+    assert_eq!(file_contents(&dest), before);
+}
