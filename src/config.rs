@@ -500,7 +500,10 @@ fn http_endpoints(
         .collect();
     if let EndpointSpec::Http(url) = destination {
         let mut options = with_environment(url);
-        if let Some(profile) = api.as_deref().filter(|_| trees_from(origins, url)) {
+        // An undo's one origin is its backup: copies of this destination's own resources
+        // (the record is checked to name it), so its ids are the destination's too.
+        let own_ids = cli.undo.is_some() || trees_from(origins, url);
+        if let Some(profile) = api.as_deref().filter(|_| own_ids) {
             options.api = Some(Arc::new(profile.keyed_by_id()));
         }
         endpoints.push(options);

@@ -10,6 +10,7 @@ mod compat;
 mod concurrency;
 mod conformance;
 mod convention_server;
+mod django_backups;
 mod django_services;
 mod environments;
 mod faults;

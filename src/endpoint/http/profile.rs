@@ -143,6 +143,11 @@ impl ProfileState {
             for resource in kept.iter().filter(|r| *r.kind == *kind.name) {
                 let known = match kind.create {
                     CreateMethod::Put => Some(resource.id_text()),
+                    // Without a body, an undo's record of a create (`undo::created`): its
+                    // id is already the destination's, the one its target names.
+                    CreateMethod::Post if resource.body.is_null() => {
+                        Some(resource.id_text()).filter(still_there)
+                    }
                     CreateMethod::Post => {
                         self.mapped_id(resource).filter(still_there).or_else(|| {
                             let key = self.origin_key(kind, &resource.body)?;
