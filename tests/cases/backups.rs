@@ -293,6 +293,21 @@ fn backups_an_undo_puts_an_api_back_exactly_as_before_the_push() {
 /// (SIGKILL: nothing of it runs after), and waits until the server has let go of what it
 /// held.
 fn killed_when(command: Command, server: &TestServer, ready: &dyn Fn() -> bool) {
+    let killed = signalled_when(command, "KILL", ready);
+    assert_eq!(killed.code, -1, "killed by a signal: {killed:?}");
+    let started = Instant::now();
+    while server.held() > 0 {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the server still holds a request"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs `command` until `ready` holds (the run still going), sends it `signal`, and
+/// waits for it to end.
+fn signalled_when(command: Command, signal: &str, ready: &dyn Fn() -> bool) -> Run {
     let mut child = spawn_command(command);
     let started = Instant::now();
     while !ready() {
@@ -303,21 +318,12 @@ fn killed_when(command: Command, server: &TestServer, ready: &dyn Fn() -> bool) 
         assert!(started.elapsed() < RUN_LIMIT, "the held write never came");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let kill = Command::new("kill")
-        .args(["-s", "KILL", &child.id().to_string()])
+    let sent = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
         .status()
         .expect("kill runs");
-    assert!(kill.success(), "kill -s KILL failed");
-    let killed = wait_for(child, RUN_LIMIT);
-    assert_eq!(killed.code, -1, "killed by a signal: {killed:?}");
-    let started = Instant::now();
-    while server.held() > 0 {
-        assert!(
-            started.elapsed() < RUN_LIMIT,
-            "the server still holds a request"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(sent.success(), "kill -s {signal} failed");
+    wait_for(child, RUN_LIMIT)
 }
 
 /// Whether the backup's record lists a created resource of type `kind`.
@@ -1136,22 +1142,9 @@ fn backups_are_complete_after_sigterm_and_undo_restores_the_state_before() {
     let backup = dir.path().join("backup");
     server.inject_path("/api/player/9", 1, Fault::Delay(Duration::from_secs(2)));
 
-    let mut child = spawn_command(push_with_backup(&pushed, &backup));
-    let started = Instant::now();
-    while !(server.held() == 1 && records_a(&backup, "team")) {
-        assert!(
-            child.try_wait().expect("waiting").is_none(),
-            "the push ended first"
-        );
-        assert!(started.elapsed() < RUN_LIMIT, "the held write never came");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let term = Command::new("kill")
-        .args(["-s", "TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(term.success());
-    let stopped = wait_for(child, RUN_LIMIT);
+    let stopped = signalled_when(push_with_backup(&pushed, &backup), "TERM", &|| {
+        server.held() == 1 && records_a(&backup, "team")
+    });
     assert_eq!(stopped.code, 143, "{stopped:?}");
 
     let after_term = server.resources();
