@@ -64,15 +64,7 @@ impl Backup {
         destination: String,
         vars: Option<std::sync::Arc<Vars>>,
     ) -> Result<Backup> {
-        if holds_files(dir) {
-            return Err(usage(format!(
-                "--backup {}: the folder is not empty (one backup, one run)",
-                dir.display()
-            )));
-        }
-        if dir.exists() && !dir.is_dir() {
-            return Err(usage(format!("--backup {}: not a folder", dir.display())));
-        }
+        check_folder(dir)?;
         Ok(Backup {
             dir: dir.to_path_buf(),
             destination,
@@ -228,6 +220,20 @@ impl Record {
         }
         serde_yaml::from_value(value).map_err(|error| usage(format!("{}: {error}", path.display())))
     }
+}
+
+/// A backup folder must not exist, or be an empty folder (one backup, one run).
+pub fn check_folder(dir: &Path) -> Result<()> {
+    if holds_files(dir) {
+        return Err(usage(format!(
+            "--backup {}: the folder is not empty (one backup, one run)",
+            dir.display()
+        )));
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(usage(format!("--backup {}: not a folder", dir.display())));
+    }
+    Ok(())
 }
 
 fn holds_files(dir: &Path) -> bool {

@@ -1,7 +1,6 @@
 //! The validated, immutable run configuration built from the parsed command line.
 //! The only place that checks how flags combine; everything downstream takes `&Config`.
 
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -294,12 +293,7 @@ fn backup_folder(
     if let Some(reason) = refused {
         return Err(usage(format!("--backup cannot be used here: {reason}")));
     }
-    if fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Err(usage(format!(
-            "--backup {}: the folder is not empty (one backup, one run)",
-            dir.display()
-        )));
-    }
+    backup::check_folder(&dir)?;
     Ok(Some(dir))
 }
 
