@@ -43,6 +43,10 @@ pub struct Backup {
 pub struct Record {
     pub destination: String,
     pub started: String,
+    /// The environment whose `vars` the copies hold as `${NAME}`, where they hold any:
+    /// only an undo into it fills them back in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vars_of: Option<String>,
     #[serde(default)]
     pub created: Vec<Created>,
 }
@@ -138,10 +142,13 @@ impl Backup {
                 .append(true)
                 .open(&path)
                 .with_context(|| format!("creating {}", path.display()))?;
-            let header = serde_json::json!({
+            let mut header = serde_json::json!({
                 "destination": self.destination,
                 "started": self.started,
             });
+            if let Some(vars) = &self.vars {
+                header["vars_of"] = Value::String(vars.environment.clone());
+            }
             let header = serde_yaml::to_string(&header).context("writing the backup record")?;
             writeln!(file, "{header}created:")
                 .and_then(|()| file.sync_all())

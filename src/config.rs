@@ -170,6 +170,7 @@ impl Config {
         let backup = backup_folder(&cli, &destination, applied.backup.as_deref())?;
         if let Some(undo) = &undo {
             check_undo_destination(undo, &destination)?;
+            check_undo_vars(undo, vars.destination.as_deref())?;
         }
         Ok(Config {
             run: RunOptions {
@@ -266,6 +267,21 @@ fn check_undo_destination(undo: &Undo, destination: &EndpointSpec) -> Result<()>
         )));
     }
     Ok(())
+}
+
+/// A backup holding an environment's vars as `${NAME}` is undone into that environment
+/// by name, so they are filled back in: never sent as text.
+fn check_undo_vars(undo: &Undo, destination_vars: Option<&Vars>) -> Result<()> {
+    let Some(environment) = &undo.record.vars_of else {
+        return Ok(());
+    };
+    if destination_vars.is_some_and(|vars| vars.environment == *environment) {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "--undo {}: the backup holds the vars of environment {environment} as ${{NAME}}; undo into `{environment}:` so they are filled back in; nothing written",
+        undo.dir.display()
+    )))
 }
 
 /// `--backup DIR`, or the destination environment's `backup: FOLDER` (a new timestamped

@@ -869,6 +869,13 @@ fn backups_hold_secrets_as_placeholders_and_an_undo_puts_them_back() {
         "links kept as read"
     );
 
+    // Undone into staging's plain URL, `${KEY}` would be sent as text: refused.
+    server.clear_log();
+    let by_url = project.run(&["-c", "--undo", "backup", &format!("{base}/api")], &env);
+    assert_eq!(by_url.code, 2, "{}", by_url.stderr);
+    assert!(by_url.stderr.contains("`staging:`"), "{}", by_url.stderr);
+    assert!(writes(&server).is_empty(), "{:?}", writes(&server));
+
     let undone = project
         .run(&["-c", "--undo", "backup", "staging:"], &env)
         .ok();
