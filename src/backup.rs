@@ -115,11 +115,6 @@ impl Backup {
         CreateLog::created(self, kind, id, target)
     }
 
-    /// Whether anything was kept.
-    pub fn is_started(&self) -> bool {
-        self.lock().is_some()
-    }
-
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -352,7 +347,10 @@ mod tests {
     fn the_record_is_valid_yaml_after_every_create() {
         let dir = tempfile::tempdir().unwrap();
         let backup = Backup::new(&dir.path().join("b"), "http://h/api".into(), None).unwrap();
-        assert!(!backup.is_started());
+        assert!(
+            !backup.dir().exists(),
+            "nothing is on disk before the first create"
+        );
         backup
             .created("team", &json!(7), "http://h/api/team/7")
             .unwrap();

@@ -65,12 +65,6 @@ impl Outcome {
             Status::Done(code) => code,
             _ => None,
         };
-        // A server's message may echo a secret the run sent it.
-        let status = match status {
-            Status::Failed(reason) => Status::Failed(crate::redact::redacted(&reason).into()),
-            Status::Skipped(reason) => Status::Skipped(crate::redact::redacted(&reason).into()),
-            status => status,
-        };
         Outcome {
             op,
             kind: resource.kind.to_string(),

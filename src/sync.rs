@@ -404,8 +404,9 @@ fn finish(config: &Config, context: &Context<'_>) -> Result<Exit> {
     }
     if !config.quiet {
         eprintln!("{}", report.summary_line());
+        // A server's message may echo a secret the run sent it.
         for line in report.failure_lines() {
-            eprintln!("{line}");
+            eprintln!("{}", crate::redact::redacted(&line));
         }
     }
     Ok(if report.has_failures() {
